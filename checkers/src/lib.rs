@@ -1,0 +1,24 @@
+//! faultline's checkers: the history model, the importers, and every checker.
+//!
+//! Everything here is pure — histories in, verdicts out — so the same code checks a history the
+//! harness has just recorded, one from Jepsen, or one from Porcupine's test suite.
+//!
+//! * [`history`]: events, operations (invocation + completion), the JSON Lines format.
+//! * [`import`]: Jepsen's `history.edn` and text log, Porcupine's kv logs.
+//! * [`linear`]: the linearizability checker and its models.
+//! * [`unique_ids`]: every acknowledged ID distinct.
+//! * [`synth`]: seeded synthetic histories, for tests and benchmarks.
+//! * [`verdict`]: valid / invalid / unknown, and how verdicts combine.
+
+pub mod error;
+pub mod history;
+pub mod import;
+pub mod linear;
+pub mod synth;
+pub mod unique_ids;
+pub mod value;
+pub mod verdict;
+
+pub use error::InputError;
+pub use value::Value;
+pub use verdict::Validity;

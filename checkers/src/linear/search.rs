@@ -1,0 +1,556 @@
+//! The search for a linearization of one partition: Wing & Gong's depth-first search with
+//! Lowe's memoisation, made resumable so a scheduler can interleave partitions fairly.
+//!
+//! The `ok` operations' calls and returns sit in one doubly-linked list in real-time order;
+//! the `info` operations' calls in a second. At each configuration the candidates are the `ok`
+//! calls before the first return in the list (that return belongs to an op that must be
+//! linearized before anything that starts later), then the `info` calls before that same
+//! return. Linearizing an op lifts its entries out of the lists (dancing links); backtracking
+//! puts them back. Beyond Porcupine's algorithm:
+//!
+//! * **`ok` before `info`.** `info` ops are optional; the search tries the ops that must happen
+//!   first, and reaches for an `info` op only when nothing else works.
+//! * **Reads are forced moves.** A read-only op that is legal in the current state is
+//!   linearized at once, without branching: if any linearization exists it can be rearranged
+//!   to put that read first (it changes nothing, and everything that had to precede it already
+//!   has), so the configuration with the read done is equivalent to the one without. On
+//!   backtracking, forced moves are undone without trying alternatives.
+//! * **Interchangeable `info` ops are taken in order.** Two `info` ops of the same kind (say two
+//!   crashed `write 3`s) whose calls are both past can swap places in any linearization, so the
+//!   second is a candidate only once the first is linearized.
+//! * **Dead `info` ops leave** (rule 3 of [`super::prune`]) the candidates and the memo key.
+//! * **A compact, exact memo key.** Every `ok` op before the frontier (the first one not yet
+//!   linearized) is linearized, and none after `reach[frontier]` can be; so the key is the
+//!   frontier, the state, the linearized bits of that window, and the live linearized `info`
+//!   ops — a few words where Porcupine hashes a bitset of the whole history.
+
+use super::budget::Budget;
+use super::machine::{ILLEGAL, Machine};
+use super::memo::Memo;
+use super::problem::{NONE, Problem};
+use super::prune::NEVER;
+
+/// Where a search stands after a slice of work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Running,
+    Valid,
+    Invalid,
+    /// The memory budget would not stretch to the next memo entry.
+    OutOfMemory,
+}
+
+/// A reference to an op: an ok index, or an info index with [`INFO`] set.
+pub type OpRef = u32;
+pub const INFO: u32 = 1 << 31;
+
+#[derive(Clone, Copy)]
+enum Cursor {
+    /// Trying the ok call at this list entry.
+    Main(u32),
+    /// Trying the info op `j`; candidates must be called before `boundary`.
+    Info { j: u32, boundary: u32 },
+}
+
+#[derive(Clone, Copy)]
+struct Frame {
+    op: OpRef,
+    prev_state: u32,
+    /// How many info ops died when this op moved the frontier.
+    dead: u32,
+    /// For an info op: the boundary it was tried under, to resume the scan after it.
+    boundary: u32,
+    forced: bool,
+}
+
+/// The furthest the search got: the linearization that covered the most `ok` ops.
+#[derive(Clone, Debug, Default)]
+pub struct Record {
+    /// The ops linearized, in order, each with the state after it.
+    pub prefix: Vec<(OpRef, u32)>,
+    pub ok_count: u32,
+    /// The ok op whose return bounded the candidates there: the one that could not be
+    /// linearized next ([`NONE`] if there was none).
+    pub blocked: u32,
+}
+
+/// Search counters, for the report.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counters {
+    /// Loop iterations.
+    pub steps: u64,
+    /// Configurations recorded in the memo.
+    pub configurations: u64,
+    /// Configurations reached again and skipped.
+    pub revisits: u64,
+    /// Reads linearized as forced moves.
+    pub forced: u64,
+}
+
+/// One partition's search.
+pub struct Search {
+    pub problem: Problem,
+    pub machine: Machine,
+    read_only: Vec<bool>,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    inext: Vec<u32>,
+    iprev: Vec<u32>,
+    lin_ok: Vec<u64>,
+    lin_info: Vec<u64>,
+    lin_info_stack: Vec<u32>,
+    ok_done: u32,
+    state: u32,
+    stack: Vec<Frame>,
+    dead_log: Vec<u32>,
+    cursor: Cursor,
+    started: bool,
+    memo: Memo,
+    key: Vec<u32>,
+    pub record: Record,
+    low_water: usize,
+    pub counters: Counters,
+    reserved: usize,
+}
+
+/// A circular doubly-linked list of `n` nodes whose head (sentinel) is node `n`.
+fn ring(n: u32) -> (Vec<u32>, Vec<u32>) {
+    let next = (0..=n).map(|k| (k + 1) % (n + 1)).collect();
+    let prev = (0..=n).map(|k| (k + n) % (n + 1)).collect();
+    (next, prev)
+}
+
+#[inline]
+fn bit(set: &[u64], i: u32) -> bool {
+    set[(i >> 6) as usize] >> (i & 63) & 1 != 0
+}
+
+#[inline]
+fn flip(set: &mut [u64], i: u32) {
+    set[(i >> 6) as usize] ^= 1 << (i & 63);
+}
+
+impl Search {
+    pub fn new(problem: Problem, machine: Machine) -> Search {
+        let (next, prev) = ring(problem.entries.len() as u32);
+        let (inext, iprev) = ring(problem.info.len() as u32);
+        let read_only = machine.kinds.iter().map(|k| k.is_read_only()).collect();
+        Search {
+            lin_ok: vec![0; problem.ok.len().div_ceil(64) + 1],
+            lin_info: vec![0; problem.info.len().div_ceil(64) + 1],
+            state: machine.init,
+            read_only,
+            next,
+            prev,
+            inext,
+            iprev,
+            lin_info_stack: Vec::new(),
+            ok_done: 0,
+            stack: Vec::new(),
+            dead_log: Vec::new(),
+            cursor: Cursor::Main(0),
+            started: false,
+            memo: Memo::default(),
+            key: Vec::new(),
+            record: Record {
+                blocked: NONE,
+                ..Record::default()
+            },
+            low_water: 0,
+            counters: Counters::default(),
+            reserved: 0,
+            problem,
+            machine,
+        }
+    }
+
+    fn head(&self) -> u32 {
+        self.problem.entries.len() as u32
+    }
+
+    fn info_head(&self) -> u32 {
+        self.problem.info.len() as u32
+    }
+
+    fn lift(&mut self, e: u32) {
+        let (p, n) = (self.prev[e as usize], self.next[e as usize]);
+        self.next[p as usize] = n;
+        self.prev[n as usize] = p;
+    }
+
+    fn unlift(&mut self, e: u32) {
+        let (p, n) = (self.prev[e as usize], self.next[e as usize]);
+        self.next[p as usize] = e;
+        self.prev[n as usize] = e;
+    }
+
+    fn ilift(&mut self, j: u32) {
+        let (p, n) = (self.iprev[j as usize], self.inext[j as usize]);
+        self.inext[p as usize] = n;
+        self.iprev[n as usize] = p;
+    }
+
+    fn iunlift(&mut self, j: u32) {
+        let (p, n) = (self.iprev[j as usize], self.inext[j as usize]);
+        self.inext[p as usize] = j;
+        self.iprev[n as usize] = j;
+    }
+
+    /// The first ok op not yet linearized (the number of ok ops if all are).
+    fn frontier(&self) -> u32 {
+        let first = self.next[self.head() as usize];
+        if first == self.head() {
+            self.problem.ok.len() as u32
+        } else {
+            // The first entry is always a call: an op's call precedes its return.
+            self.problem.entries[first as usize].op
+        }
+    }
+
+    fn all_done(&self) -> bool {
+        self.next[self.head() as usize] == self.head()
+    }
+
+    /// Linearizes `op`, leaving the state at `next_state`.
+    fn push(&mut self, op: OpRef, next_state: u32, forced: bool, boundary: u32) {
+        let mut frame = Frame {
+            op,
+            prev_state: self.state,
+            dead: 0,
+            boundary,
+            forced,
+        };
+        if op & INFO == 0 {
+            let before = self.frontier();
+            self.lift(self.problem.call_entry[op as usize]);
+            self.lift(self.problem.ret_entry[op as usize]);
+            flip(&mut self.lin_ok, op);
+            self.ok_done += 1;
+            if op == before {
+                let after = self.frontier();
+                let from = self.problem.horizon_start[before as usize] as usize;
+                let to = self.problem.horizon_start[after as usize] as usize;
+                for h in from..to {
+                    let j = self.problem.by_horizon[h];
+                    if !bit(&self.lin_info, j) {
+                        self.ilift(j);
+                        self.dead_log.push(j);
+                        frame.dead += 1;
+                    }
+                }
+            }
+        } else {
+            let j = op & !INFO;
+            self.ilift(j);
+            flip(&mut self.lin_info, j);
+            self.lin_info_stack.push(j);
+        }
+        self.state = next_state;
+        self.stack.push(frame);
+    }
+
+    /// Undoes the top frame.
+    fn pop(&mut self) -> Option<Frame> {
+        let frame = self.stack.pop()?;
+        for _ in 0..frame.dead {
+            let j = self.dead_log.pop().unwrap_or(NONE);
+            self.iunlift(j);
+        }
+        if frame.op & INFO == 0 {
+            let i = frame.op;
+            self.unlift(self.problem.ret_entry[i as usize]);
+            self.unlift(self.problem.call_entry[i as usize]);
+            flip(&mut self.lin_ok, i);
+            self.ok_done -= 1;
+        } else {
+            let j = frame.op & !INFO;
+            self.lin_info_stack.pop();
+            flip(&mut self.lin_info, j);
+            self.iunlift(j);
+        }
+        self.state = frame.prev_state;
+        self.low_water = self.low_water.min(self.stack.len());
+        Some(frame)
+    }
+
+    /// Linearizes every read that is legal now (forced moves, see the module docs).
+    fn sweep(&mut self) {
+        let head = self.head();
+        let mut e = self.next[head as usize];
+        while e != head {
+            let entry = self.problem.entries[e as usize];
+            if !entry.is_call {
+                break;
+            }
+            let i = entry.op;
+            let kind = self.problem.ok[i as usize].kind;
+            if self.read_only[kind as usize] && self.machine.step(self.state, kind) != ILLEGAL {
+                let before = self.prev[e as usize];
+                self.push(i, self.state, true, 0);
+                self.counters.forced += 1;
+                e = self.next[before as usize];
+            } else {
+                e = self.next[e as usize];
+            }
+        }
+    }
+
+    /// Undoes the last branch: its forced moves, then the branch itself.
+    fn pop_branch(&mut self) {
+        while let Some(frame) = self.pop() {
+            if !frame.forced {
+                return;
+            }
+        }
+    }
+
+    /// Backtracks to the next untried candidate; false when there is none (invalid).
+    fn backtrack(&mut self) -> bool {
+        while let Some(frame) = self.pop() {
+            if frame.forced {
+                continue;
+            }
+            self.cursor = if frame.op & INFO == 0 {
+                Cursor::Main(self.next[self.problem.call_entry[frame.op as usize] as usize])
+            } else {
+                let j = frame.op & !INFO;
+                Cursor::Info {
+                    j: self.inext[j as usize],
+                    boundary: frame.boundary,
+                }
+            };
+            return true;
+        }
+        false
+    }
+
+    /// Encodes the current configuration into `self.key` (see the module docs).
+    fn encode(&mut self) {
+        let f = self.frontier();
+        self.key.clear();
+        self.key.push(f);
+        self.key.push(self.state);
+        let n = self.problem.ok.len() as u32;
+        if f < n {
+            let lo = f + 1;
+            let hi = self.problem.reach[f as usize];
+            // The highest linearized op in (f, hi].
+            let mut top = None;
+            if hi >= lo {
+                let mut w = hi >> 6;
+                loop {
+                    let mut word = self.lin_ok[w as usize];
+                    if w == hi >> 6 && (hi & 63) != 63 {
+                        word &= (1u64 << ((hi & 63) + 1)) - 1;
+                    }
+                    if word != 0 {
+                        let t = (w << 6) + 63 - word.leading_zeros();
+                        if t >= lo {
+                            top = Some(t);
+                        }
+                        break;
+                    }
+                    if w == lo >> 6 {
+                        break;
+                    }
+                    w -= 1;
+                }
+            }
+            match top {
+                None => self.key.push(0),
+                Some(top) => {
+                    let words = (top - lo) / 32 + 1;
+                    self.key.push(words);
+                    for k in 0..words {
+                        let start = lo + 32 * k;
+                        let (w, s) = ((start >> 6) as usize, start & 63);
+                        let mut chunk = self.lin_ok[w] >> s;
+                        if s > 32 {
+                            chunk |= self.lin_ok[w + 1] << (64 - s);
+                        }
+                        let mut chunk = chunk as u32;
+                        if k == words - 1 {
+                            let keep = top - start + 1;
+                            if keep < 32 {
+                                chunk &= (1u32 << keep) - 1;
+                            }
+                        }
+                        self.key.push(chunk);
+                    }
+                }
+            }
+        }
+        let start = self.key.len();
+        for &j in &self.lin_info_stack {
+            let h = self.problem.info[j as usize].horizon;
+            if h == NEVER || h >= f {
+                self.key.push(j);
+            }
+        }
+        self.key[start..].sort_unstable();
+    }
+
+    /// Called on reaching a new configuration: keeps the record of the deepest one.
+    fn note_progress(&mut self) {
+        if self.ok_done <= self.record.ok_count && !self.record.prefix.is_empty() {
+            return;
+        }
+        let keep = self.low_water.min(self.record.prefix.len());
+        self.record.prefix.truncate(keep);
+        for k in keep..self.stack.len() {
+            let after = self
+                .stack
+                .get(k + 1)
+                .map_or(self.state, |next| next.prev_state);
+            self.record.prefix.push((self.stack[k].op, after));
+        }
+        self.low_water = self.stack.len();
+        self.record.ok_count = self.ok_done;
+        let head = self.head();
+        let mut e = self.next[head as usize];
+        self.record.blocked = NONE;
+        while e != head {
+            let entry = self.problem.entries[e as usize];
+            if !entry.is_call {
+                self.record.blocked = entry.op;
+                break;
+            }
+            e = self.next[e as usize];
+        }
+    }
+
+    /// After a branch: record the configuration, or undo the branch if it was seen before.
+    /// Returns false when the configuration was a revisit.
+    fn arrive(&mut self, budget: &Budget) -> Result<bool, Status> {
+        self.encode();
+        if !self.memo.insert(&self.key) {
+            self.counters.revisits += 1;
+            self.pop_branch();
+            return Ok(false);
+        }
+        self.counters.configurations += 1;
+        self.reserve(budget)?;
+        self.note_progress();
+        Ok(true)
+    }
+
+    fn bytes(&self) -> usize {
+        self.memo.bytes()
+            + self.machine.bytes()
+            + self.stack.capacity() * std::mem::size_of::<Frame>()
+            + self.record.prefix.capacity() * 8
+    }
+
+    fn reserve(&mut self, budget: &Budget) -> Result<(), Status> {
+        let need = self.bytes();
+        if need > self.reserved {
+            let more = need - self.reserved + (4 << 20);
+            if !budget.reserve(more) {
+                return Err(Status::OutOfMemory);
+            }
+            self.reserved += more;
+        }
+        Ok(())
+    }
+
+    /// Gives back this search's memory reservation (call when it is finished).
+    pub fn release(&mut self, budget: &Budget) {
+        budget.release(self.reserved);
+        self.reserved = 0;
+        self.memo = Memo::default();
+    }
+
+    /// Configurations in the memo.
+    pub fn memo_len(&self) -> usize {
+        self.memo.len()
+    }
+
+    /// Runs for at most `fuel` steps.
+    pub fn run(&mut self, fuel: u64, budget: &Budget) -> Status {
+        if !self.started {
+            self.started = true;
+            self.sweep();
+            if self.all_done() {
+                return Status::Valid;
+            }
+            self.note_progress();
+            self.cursor = Cursor::Main(self.next[self.head() as usize]);
+        }
+        for _ in 0..fuel {
+            self.counters.steps += 1;
+            match self.cursor {
+                Cursor::Main(e) => {
+                    let entry = self.problem.entries[e as usize];
+                    if !entry.is_call {
+                        self.cursor = Cursor::Info {
+                            j: self.inext[self.info_head() as usize],
+                            boundary: entry.pos,
+                        };
+                        continue;
+                    }
+                    let i = entry.op;
+                    let next_state = self
+                        .machine
+                        .step(self.state, self.problem.ok[i as usize].kind);
+                    if next_state == ILLEGAL {
+                        self.cursor = Cursor::Main(self.next[e as usize]);
+                        continue;
+                    }
+                    self.push(i, next_state, false, 0);
+                    self.sweep();
+                    if self.all_done() {
+                        return Status::Valid;
+                    }
+                    match self.arrive(budget) {
+                        Err(status) => return status,
+                        Ok(true) => self.cursor = Cursor::Main(self.next[self.head() as usize]),
+                        Ok(false) => {
+                            self.cursor = Cursor::Main(
+                                self.next[self.problem.call_entry[i as usize] as usize],
+                            );
+                        }
+                    }
+                }
+                Cursor::Info { j, boundary } => {
+                    if j == self.info_head() || self.problem.info[j as usize].call > boundary {
+                        if !self.backtrack() {
+                            return Status::Invalid;
+                        }
+                        continue;
+                    }
+                    let info = self.problem.info[j as usize];
+                    let twin_pending =
+                        info.class_prev != NONE && !bit(&self.lin_info, info.class_prev);
+                    let next_state = if twin_pending {
+                        ILLEGAL
+                    } else {
+                        self.machine.step(self.state, info.kind)
+                    };
+                    if next_state == ILLEGAL {
+                        self.cursor = Cursor::Info {
+                            j: self.inext[j as usize],
+                            boundary,
+                        };
+                        continue;
+                    }
+                    self.push(j | INFO, next_state, false, boundary);
+                    self.sweep();
+                    if self.all_done() {
+                        return Status::Valid;
+                    }
+                    match self.arrive(budget) {
+                        Err(status) => return status,
+                        Ok(true) => self.cursor = Cursor::Main(self.next[self.head() as usize]),
+                        Ok(false) => {
+                            self.cursor = Cursor::Info {
+                                j: self.inext[j as usize],
+                                boundary,
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        Status::Running
+    }
+}
