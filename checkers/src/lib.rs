@@ -8,12 +8,14 @@
 //! * [`linear`]: the linearizability checker and its models.
 //! * [`unique_ids`]: every acknowledged ID distinct.
 //! * [`synth`]: seeded synthetic histories, for tests and benchmarks.
+//! * [`stats`]: counts, availability, latencies.
 //! * [`verdict`]: valid / invalid / unknown, and how verdicts combine.
 
 pub mod error;
 pub mod history;
 pub mod import;
 pub mod linear;
+pub mod stats;
 pub mod synth;
 pub mod unique_ids;
 pub mod value;

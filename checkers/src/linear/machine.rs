@@ -105,16 +105,8 @@ impl Machine {
                     Some(r) if r != v => ILLEGAL,
                     _ => sets.unwrap_or(v),
                 },
-                Effect::Append { suffix } => {
-                    match (values.value(v), values.value(suffix)) {
-                        (Value::Str(a), Value::Str(b)) => {
-                            let joined = Value::Str(format!("{a}{b}").into());
-                            values.intern_owned(joined)
-                        }
-                        // Models only append strings to strings.
-                        _ => ILLEGAL,
-                    }
-                }
+                // Models only append strings to strings.
+                Effect::Append { suffix } => values.append(v, suffix).unwrap_or(ILLEGAL),
             }
         };
         if self.tuples.is_empty() {
@@ -132,6 +124,16 @@ impl Machine {
         let mut t = self.tuples[state as usize].clone();
         t[slot] = next;
         self.intern_tuple(t)
+    }
+
+    /// The value a state holds in `slot`.
+    #[inline]
+    pub fn slot_value(&self, state: u32, slot: u32) -> u32 {
+        if self.tuples.is_empty() {
+            state
+        } else {
+            self.tuples[state as usize][slot as usize]
+        }
     }
 
     /// A state as text: the value, or a map from key to value.

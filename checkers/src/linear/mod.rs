@@ -14,6 +14,8 @@
 //! never. A time budget and a memory budget end undecided keys as `unknown`, naming them.
 
 mod budget;
+mod interner;
+mod lookahead;
 mod machine;
 mod memo;
 pub mod model;
@@ -23,6 +25,7 @@ mod report;
 mod schedule;
 mod search;
 
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 pub use model::{Model, by_name, infer};
@@ -141,6 +144,7 @@ fn blank_report(key: Option<Value>) -> PartitionReport {
         configurations: 0,
         revisits: 0,
         forced_reads: 0,
+        dead_ends: 0,
         steps: 0,
         micros: 0,
         counterexample: None,
@@ -225,7 +229,7 @@ impl KeyTask<'_> {
 impl Task for KeyTask<'_> {
     type Result = TaskResult;
 
-    fn slice(&mut self) -> schedule::Step<TaskResult> {
+    fn slice(&mut self, cancelled: &AtomicBool) -> schedule::Step<TaskResult> {
         let started = Instant::now();
         if self.search.is_none() {
             let slots = if self.ctx.slots_per_key {
@@ -258,7 +262,7 @@ impl Task for KeyTask<'_> {
         let Some(search) = self.search.as_mut() else {
             return schedule::Step::Again;
         };
-        let status = search.run(schedule::SLICE, self.ctx.budget);
+        let status = search.run(schedule::SLICE, self.ctx.budget, cancelled);
         self.cpu += started.elapsed();
         match status {
             Status::Running => schedule::Step::Again,

@@ -11,64 +11,9 @@
 //!
 //! Values and states share one [`Interner`], so a register's state *is* the id of its value.
 
-use hashbrown::HashMap;
-
+pub use super::interner::Interner;
 use crate::history::{History, Operation, Outcome};
 use crate::value::Value;
-
-/// Interned values: every distinct value gets a small integer id.
-#[derive(Debug, Default)]
-pub struct Interner {
-    values: Vec<Value>,
-    ids: HashMap<Value, u32>,
-    bytes: usize,
-}
-
-impl Interner {
-    pub fn intern(&mut self, v: &Value) -> u32 {
-        if let Some(&id) = self.ids.get(v) {
-            return id;
-        }
-        self.insert(v.clone())
-    }
-
-    pub fn intern_owned(&mut self, v: Value) -> u32 {
-        if let Some(&id) = self.ids.get(&v) {
-            return id;
-        }
-        self.insert(v)
-    }
-
-    fn insert(&mut self, v: Value) -> u32 {
-        let id = self.values.len() as u32;
-        self.bytes += approx_size(&v) * 2 + 16;
-        self.values.push(v.clone());
-        self.ids.insert(v, id);
-        id
-    }
-
-    pub fn value(&self, id: u32) -> &Value {
-        &self.values[id as usize]
-    }
-
-    /// Approximate heap bytes held.
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-}
-
-fn approx_size(v: &Value) -> usize {
-    std::mem::size_of::<Value>()
-        + match v {
-            Value::Str(s) => s.len(),
-            Value::List(items) => items.iter().map(approx_size).sum(),
-            Value::Map(pairs) => pairs
-                .iter()
-                .map(|(k, v)| approx_size(k) + approx_size(v))
-                .sum(),
-            _ => 0,
-        }
-}
 
 /// What one operation does to the state (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

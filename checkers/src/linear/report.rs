@@ -121,6 +121,8 @@ pub struct PartitionReport {
     pub configurations: u64,
     pub revisits: u64,
     pub forced_reads: u64,
+    /// Configurations cut by the lookahead.
+    pub dead_ends: u64,
     pub steps: u64,
     /// CPU time spent on this key, in microseconds.
     pub micros: u64,
@@ -133,6 +135,7 @@ impl PartitionReport {
         self.configurations = c.configurations;
         self.revisits = c.revisits;
         self.forced_reads = c.forced;
+        self.dead_ends = c.dead_ends;
         self.steps = c.steps;
     }
 }

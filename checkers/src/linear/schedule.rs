@@ -26,8 +26,8 @@ pub enum Step<R> {
 /// One unit of fair work.
 pub trait Task: Send {
     type Result: Send;
-    /// Runs one slice.
-    fn slice(&mut self) -> Step<Self::Result>;
+    /// Runs one slice; stops early (returning [`Step::Again`]) once `cancelled` is set.
+    fn slice(&mut self, cancelled: &AtomicBool) -> Step<Self::Result>;
     /// The task is abandoned: why (the deadline passed, or another key was invalid).
     fn abandon(&mut self, why: Abandoned) -> Self::Result;
 }
@@ -86,7 +86,7 @@ pub fn run<T: Task>(
             };
             let result = match abandoned {
                 Some(why) => Some(task.abandon(why)),
-                None => match task.slice() {
+                None => match task.slice(&cancelled) {
                     Step::Again => None,
                     Step::Done { result, invalid } => {
                         if invalid && stop_on_invalid {
@@ -137,7 +137,7 @@ mod tests {
 
     impl Task for Countdown {
         type Result = Result<u32, Abandoned>;
-        fn slice(&mut self) -> Step<Self::Result> {
+        fn slice(&mut self, _: &AtomicBool) -> Step<Self::Result> {
             if self.left == 0 {
                 return Step::Done {
                     result: Ok(0),

@@ -19,12 +19,17 @@
 //!   crashed `write 3`s) whose calls are both past can swap places in any linearization, so the
 //!   second is a candidate only once the first is linearized.
 //! * **Dead `info` ops leave** (rule 3 of [`super::prune`]) the candidates and the memo key.
+//! * **Lookahead** (`lookahead.rs`): a configuration in which some candidate's required value
+//!   can no longer be reached is a dead end, recognised before its subtree is explored.
 //! * **A compact, exact memo key.** Every `ok` op before the frontier (the first one not yet
 //!   linearized) is linearized, and none after `reach[frontier]` can be; so the key is the
 //!   frontier, the state, the linearized bits of that window, and the live linearized `info`
 //!   ops — a few words where Porcupine hashes a bitset of the whole history.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::budget::Budget;
+use super::lookahead::{Lookahead, View};
 use super::machine::{ILLEGAL, Machine};
 use super::memo::Memo;
 use super::problem::{NONE, Problem};
@@ -85,13 +90,25 @@ pub struct Counters {
     pub revisits: u64,
     /// Reads linearized as forced moves.
     pub forced: u64,
+    /// Configurations cut by the lookahead.
+    pub dead_ends: u64,
 }
+
+/// Steps between looks at the cancellation flag.
+const CANCEL_CHECK: u64 = 256;
+
+/// How many ops past the candidates the lookahead examines.
+const LOOKAHEAD_BEYOND: u32 = 100000;
 
 /// One partition's search.
 pub struct Search {
     pub problem: Problem,
     pub machine: Machine,
-    read_only: Vec<bool>,
+    look: Lookahead,
+    /// Per kind: how many of its info ops are linearized (always the first ones).
+    taken: Vec<u32>,
+    /// Scratch: the current candidates.
+    window: Vec<u32>,
     next: Vec<u32>,
     prev: Vec<u32>,
     inext: Vec<u32>,
@@ -134,12 +151,14 @@ impl Search {
     pub fn new(problem: Problem, machine: Machine) -> Search {
         let (next, prev) = ring(problem.entries.len() as u32);
         let (inext, iprev) = ring(problem.info.len() as u32);
-        let read_only = machine.kinds.iter().map(|k| k.is_read_only()).collect();
+        let look = Lookahead::new(&problem, &machine);
         Search {
             lin_ok: vec![0; problem.ok.len().div_ceil(64) + 1],
             lin_info: vec![0; problem.info.len().div_ceil(64) + 1],
             state: machine.init,
-            read_only,
+            taken: vec![0; look.facts.len()],
+            look,
+            window: Vec::new(),
             next,
             prev,
             inext,
@@ -244,6 +263,7 @@ impl Search {
             self.ilift(j);
             flip(&mut self.lin_info, j);
             self.lin_info_stack.push(j);
+            self.taken[self.problem.info[j as usize].kind as usize] += 1;
         }
         self.state = next_state;
         self.stack.push(frame);
@@ -264,6 +284,7 @@ impl Search {
             self.ok_done -= 1;
         } else {
             let j = frame.op & !INFO;
+            self.taken[self.problem.info[j as usize].kind as usize] -= 1;
             self.lin_info_stack.pop();
             flip(&mut self.lin_info, j);
             self.iunlift(j);
@@ -284,7 +305,9 @@ impl Search {
             }
             let i = entry.op;
             let kind = self.problem.ok[i as usize].kind;
-            if self.read_only[kind as usize] && self.machine.step(self.state, kind) != ILLEGAL {
+            if self.look.facts[kind as usize].read_only
+                && self.machine.step(self.state, kind) != ILLEGAL
+            {
                 let before = self.prev[e as usize];
                 self.push(i, self.state, true, 0);
                 self.counters.forced += 1;
@@ -390,6 +413,33 @@ impl Search {
         self.key[start..].sort_unstable();
     }
 
+    /// Whether the candidates' required values can still be reached (see `lookahead.rs`).
+    fn lookahead(&mut self) -> bool {
+        let head = self.head();
+        self.window.clear();
+        let mut e = self.next[head as usize];
+        while self.problem.entries[e as usize].is_call {
+            self.window.push(self.problem.entries[e as usize].op);
+            e = self.next[e as usize];
+        }
+        // Pending ops beyond the candidates (some past them may be linearized already).
+        let last = self.window.iter().copied().max().unwrap_or(0);
+        let n = self.problem.ok.len() as u32;
+        let lin_ok = &self.lin_ok;
+        self.window
+            .extend((last + 1..n.min(last + 1 + LOOKAHEAD_BEYOND)).filter(|&i| !bit(lin_ok, i)));
+        let view = View {
+            problem: &self.problem,
+            machine: &self.machine,
+            state: self.state,
+            frontier: self.frontier(),
+            window: &self.window,
+            linearized: &|i| bit(lin_ok, i),
+            taken: &self.taken,
+        };
+        self.look.satisfiable(&view)
+    }
+
     /// Called on reaching a new configuration: keeps the record of the deepest one.
     fn note_progress(&mut self) {
         if self.ok_done <= self.record.ok_count && !self.record.prefix.is_empty() {
@@ -422,6 +472,11 @@ impl Search {
     /// After a branch: record the configuration, or undo the branch if it was seen before.
     /// Returns false when the configuration was a revisit.
     fn arrive(&mut self, budget: &Budget) -> Result<bool, Status> {
+        if !self.lookahead() {
+            self.counters.dead_ends += 1;
+            self.pop_branch();
+            return Ok(false);
+        }
         self.encode();
         if !self.memo.insert(&self.key) {
             self.counters.revisits += 1;
@@ -465,8 +520,8 @@ impl Search {
         self.memo.len()
     }
 
-    /// Runs for at most `fuel` steps.
-    pub fn run(&mut self, fuel: u64, budget: &Budget) -> Status {
+    /// Runs for at most `fuel` steps, or until `cancelled` is set.
+    pub fn run(&mut self, fuel: u64, budget: &Budget, cancelled: &AtomicBool) -> Status {
         if !self.started {
             self.started = true;
             self.sweep();
@@ -474,9 +529,15 @@ impl Search {
                 return Status::Valid;
             }
             self.note_progress();
+            if !self.lookahead() {
+                return Status::Invalid;
+            }
             self.cursor = Cursor::Main(self.next[self.head() as usize]);
         }
-        for _ in 0..fuel {
+        for step in 0..fuel {
+            if step % CANCEL_CHECK == 0 && cancelled.load(Ordering::Relaxed) {
+                return Status::Running;
+            }
             self.counters.steps += 1;
             match self.cursor {
                 Cursor::Main(e) => {
