@@ -14,6 +14,13 @@
 //! Both conditions only say a value cannot be reached by any order of the remaining ops, so
 //! cutting the configuration loses no linearization. They catch a wrong order of concurrent
 //! appends at the first read that contradicts it, instead of at the end of a subtree.
+//!
+//! The same argument holds for ops that are not candidates yet, and the search checks a few
+//! beyond the candidates at every configuration. For reads of append slots it goes further:
+//! [`Exhausted`] keeps, incrementally, the set of pending reads none of whose possible puts is
+//! still pending — the state must grow into each of them by appends alone — and every one of
+//! them is checked, however far ahead. That is what refutes a wrong order of puts long before
+//! the read that exposes it comes into view.
 
 use hashbrown::HashMap;
 
@@ -50,6 +57,75 @@ pub struct Lookahead {
     prefixes: HashMap<u32, Vec<u64>>,
     /// Info ops of each kind, in invocation order (they are linearized in this order).
     pub members: Vec<Vec<u32>>,
+}
+
+/// The pending reads of append slots that no pending put can serve: the state must already be
+/// a prefix of what each of them read. Kept exactly as linearizations are pushed and popped.
+pub struct Exhausted {
+    /// Per ok op: how many of its possible puts are not linearized ([`NONE`] if untracked).
+    pending: Vec<u32>,
+    /// For each put (ok index): the reads it may serve.
+    reads_of_put: HashMap<u32, Vec<u32>>,
+    members: Vec<u32>,
+    /// Per ok op: its position in `members` ([`NONE`] if absent).
+    position: Vec<u32>,
+}
+
+impl Exhausted {
+    fn new(look: &Lookahead, ops: usize) -> Exhausted {
+        let mut e = Exhausted {
+            pending: vec![NONE; ops],
+            reads_of_put: HashMap::new(),
+            members: Vec::new(),
+            position: vec![NONE; ops],
+        };
+        for (&g, bases) in &look.bases {
+            // A read an info put might serve is never certain to be exhausted.
+            if !bases.info_kinds.is_empty() {
+                continue;
+            }
+            e.pending[g as usize] = bases.ok.len() as u32;
+            for &p in &bases.ok {
+                e.reads_of_put.entry(p).or_default().push(g);
+            }
+            e.refresh(g, false);
+        }
+        e
+    }
+
+    fn refresh(&mut self, g: u32, linearized: bool) {
+        let belongs = self.pending[g as usize] == 0 && !linearized;
+        let at = self.position[g as usize];
+        if belongs && at == NONE {
+            self.position[g as usize] = self.members.len() as u32;
+            self.members.push(g);
+        } else if !belongs && at != NONE {
+            let last = self.members.pop().unwrap_or(g);
+            if last != g {
+                self.members[at as usize] = last;
+                self.position[last as usize] = at;
+            }
+            self.position[g as usize] = NONE;
+        }
+    }
+
+    /// Ok op `i` was linearized (`done`) or un-linearized; `linearized` tells the others.
+    pub fn update(&mut self, i: u32, done: bool, linearized: &dyn Fn(u32) -> bool) {
+        if let Some(reads) = self.reads_of_put.get(&i) {
+            for k in 0..reads.len() {
+                let g = self.reads_of_put[&i][k];
+                if done {
+                    self.pending[g as usize] -= 1;
+                } else {
+                    self.pending[g as usize] += 1;
+                }
+                self.refresh(g, linearized(g));
+            }
+        }
+        if self.pending[i as usize] != NONE {
+            self.refresh(i, done);
+        }
+    }
 }
 
 /// Puts whose value a read's string starts with.
@@ -196,9 +272,19 @@ impl Lookahead {
         }
     }
 
+    /// The exhausted-reads tracker for a search starting with nothing linearized.
+    pub fn exhausted(&self, ops: usize) -> Exhausted {
+        Exhausted::new(self, ops)
+    }
+
     /// Whether the configuration `v` may still extend to a linearization.
-    pub fn satisfiable(&self, v: &View<'_>) -> bool {
+    pub fn satisfiable(&self, v: &View<'_>, exhausted: &Exhausted) -> bool {
         v.window.iter().all(|&g| self.reachable(v, g))
+            && exhausted.members.iter().all(|&g| {
+                let k = self.facts[v.problem.ok[g as usize].kind as usize];
+                let current = v.machine.slot_value(v.state, k.slot);
+                current == k.requires || self.is_prefix(v.machine, current, k.requires)
+            })
     }
 
     /// Whether candidate `g`'s required value can still be there when it is linearized.

@@ -262,7 +262,8 @@ impl Task for KeyTask<'_> {
         let Some(search) = self.search.as_mut() else {
             return schedule::Step::Again;
         };
-        let status = search.run(schedule::SLICE, self.ctx.budget, cancelled);
+        let until = started + schedule::SLICE_TIME;
+        let status = search.run(schedule::SLICE, until, self.ctx.budget, cancelled);
         self.cpu += started.elapsed();
         match status {
             Status::Running => schedule::Step::Again,

@@ -35,6 +35,8 @@ pub struct InfoOp {
     /// The previous `info` op of the same kind ([`NONE`] if this is the first): two such ops
     /// are interchangeable, so the search only ever takes them in invocation order.
     pub class_prev: u32,
+    /// The next `info` op of the same kind ([`NONE`] if this is the last).
+    pub class_next: u32,
 }
 
 /// One entry of the search's event list: an `ok` op's call or return.
@@ -154,11 +156,16 @@ pub fn prepare(
         };
         let j = info.len() as u32;
         let class_prev = last_of_kind.insert(kind, j).unwrap_or(NONE);
+        if class_prev != NONE {
+            let prev: &mut InfoOp = &mut info[class_prev as usize];
+            prev.class_next = j;
+        }
         info.push(InfoOp {
             call,
             kind,
             horizon,
             class_prev,
+            class_next: NONE,
         });
         info_origin.push(origin);
     }

@@ -12,8 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// Steps per slice: around a millisecond of work.
+/// Steps per slice: around a millisecond of work…
 pub const SLICE: u64 = 20_000;
+/// …and never much more than this, however slow the steps.
+pub const SLICE_TIME: Duration = Duration::from_millis(5);
 
 /// What a task reports after a slice.
 pub enum Step<R> {

@@ -23,13 +23,15 @@
 //!   can no longer be reached is a dead end, recognised before its subtree is explored.
 //! * **A compact, exact memo key.** Every `ok` op before the frontier (the first one not yet
 //!   linearized) is linearized, and none after `reach[frontier]` can be; so the key is the
-//!   frontier, the state, the linearized bits of that window, and the live linearized `info`
-//!   ops — a few words where Porcupine hashes a bitset of the whole history.
+//!   frontier, the state, the linearized bits of that window, and for each class of
+//!   interchangeable live `info` ops the last one linearized — a few words where Porcupine
+//!   hashes a bitset of the whole history.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use super::budget::Budget;
-use super::lookahead::{Lookahead, View};
+use super::lookahead::{Exhausted, Lookahead, View};
 use super::machine::{ILLEGAL, Machine};
 use super::memo::Memo;
 use super::problem::{NONE, Problem};
@@ -94,11 +96,11 @@ pub struct Counters {
     pub dead_ends: u64,
 }
 
-/// Steps between looks at the cancellation flag.
+/// Steps between looks at the cancellation flag and the clock.
 const CANCEL_CHECK: u64 = 256;
 
 /// How many ops past the candidates the lookahead examines.
-const LOOKAHEAD_BEYOND: u32 = 100000;
+const LOOKAHEAD_BEYOND: u32 = 32;
 
 /// One partition's search.
 pub struct Search {
@@ -109,6 +111,7 @@ pub struct Search {
     taken: Vec<u32>,
     /// Scratch: the current candidates.
     window: Vec<u32>,
+    exhausted: Exhausted,
     next: Vec<u32>,
     prev: Vec<u32>,
     inext: Vec<u32>,
@@ -152,6 +155,7 @@ impl Search {
         let (next, prev) = ring(problem.entries.len() as u32);
         let (inext, iprev) = ring(problem.info.len() as u32);
         let look = Lookahead::new(&problem, &machine);
+        let exhausted = look.exhausted(problem.ok.len());
         Search {
             lin_ok: vec![0; problem.ok.len().div_ceil(64) + 1],
             lin_info: vec![0; problem.info.len().div_ceil(64) + 1],
@@ -159,6 +163,7 @@ impl Search {
             taken: vec![0; look.facts.len()],
             look,
             window: Vec::new(),
+            exhausted,
             next,
             prev,
             inext,
@@ -245,6 +250,8 @@ impl Search {
             self.lift(self.problem.ret_entry[op as usize]);
             flip(&mut self.lin_ok, op);
             self.ok_done += 1;
+            let lin_ok = &self.lin_ok;
+            self.exhausted.update(op, true, &|i| bit(lin_ok, i));
             if op == before {
                 let after = self.frontier();
                 let from = self.problem.horizon_start[before as usize] as usize;
@@ -282,6 +289,8 @@ impl Search {
             self.unlift(self.problem.call_entry[i as usize]);
             flip(&mut self.lin_ok, i);
             self.ok_done -= 1;
+            let lin_ok = &self.lin_ok;
+            self.exhausted.update(i, false, &|i| bit(lin_ok, i));
         } else {
             let j = frame.op & !INFO;
             self.taken[self.problem.info[j as usize].kind as usize] -= 1;
@@ -403,10 +412,14 @@ impl Search {
                 }
             }
         }
+        // Linearized members of a class are always its first ones, so the last of them stands
+        // for all.
         let start = self.key.len();
         for &j in &self.lin_info_stack {
-            let h = self.problem.info[j as usize].horizon;
-            if h == NEVER || h >= f {
+            let info = self.problem.info[j as usize];
+            let alive = info.horizon == NEVER || info.horizon >= f;
+            let last = info.class_next == NONE || !bit(&self.lin_info, info.class_next);
+            if alive && last {
                 self.key.push(j);
             }
         }
@@ -437,7 +450,7 @@ impl Search {
             linearized: &|i| bit(lin_ok, i),
             taken: &self.taken,
         };
-        self.look.satisfiable(&view)
+        self.look.satisfiable(&view, &self.exhausted)
     }
 
     /// Called on reaching a new configuration: keeps the record of the deepest one.
@@ -520,8 +533,14 @@ impl Search {
         self.memo.len()
     }
 
-    /// Runs for at most `fuel` steps, or until `cancelled` is set.
-    pub fn run(&mut self, fuel: u64, budget: &Budget, cancelled: &AtomicBool) -> Status {
+    /// Runs for at most `fuel` steps, until `until`, or until `cancelled` is set.
+    pub fn run(
+        &mut self,
+        fuel: u64,
+        until: Instant,
+        budget: &Budget,
+        cancelled: &AtomicBool,
+    ) -> Status {
         if !self.started {
             self.started = true;
             self.sweep();
@@ -535,7 +554,10 @@ impl Search {
             self.cursor = Cursor::Main(self.next[self.head() as usize]);
         }
         for step in 0..fuel {
-            if step % CANCEL_CHECK == 0 && cancelled.load(Ordering::Relaxed) {
+            if step % CANCEL_CHECK == 0
+                && step > 0
+                && (cancelled.load(Ordering::Relaxed) || Instant::now() >= until)
+            {
                 return Status::Running;
             }
             self.counters.steps += 1;
