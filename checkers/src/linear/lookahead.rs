@@ -277,14 +277,17 @@ impl Lookahead {
         Exhausted::new(self, ops)
     }
 
-    /// Whether the configuration `v` may still extend to a linearization.
-    pub fn satisfiable(&self, v: &View<'_>, exhausted: &Exhausted) -> bool {
-        v.window.iter().all(|&g| self.reachable(v, g))
-            && exhausted.members.iter().all(|&g| {
+    /// An ok op whose required value configuration `v` can no longer reach (so `v` cannot
+    /// extend to a linearization), or `None`.
+    pub fn unreachable(&self, v: &View<'_>, exhausted: &Exhausted) -> Option<u32> {
+        let near = v.window.iter().copied().find(|&g| !self.reachable(v, g));
+        near.or_else(|| {
+            exhausted.members.iter().copied().find(|&g| {
                 let k = self.facts[v.problem.ok[g as usize].kind as usize];
                 let current = v.machine.slot_value(v.state, k.slot);
-                current == k.requires || self.is_prefix(v.machine, current, k.requires)
+                current != k.requires && !self.is_prefix(v.machine, current, k.requires)
             })
+        })
     }
 
     /// Whether candidate `g`'s required value can still be there when it is linearized.

@@ -158,25 +158,41 @@ impl Report {
             .filter(|p| p.valid == Validity::Unknown)
     }
 
-    /// A console rendering: one line per invalid or unknown key, and each counterexample.
+    /// A console rendering: each invalid key with its counterexample, then the keys left
+    /// unknown, grouped by reason.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         for p in &self.partitions {
-            let key = p
-                .key
-                .as_ref()
-                .map_or_else(String::new, |k| format!("key {k}: "));
-            match (p.valid, &p.counterexample) {
-                (Validity::Invalid, Some(cex)) => {
-                    let _ = writeln!(out, "  {key}not linearizable");
-                    render_counterexample(&mut out, cex);
+            if let (Validity::Invalid, Some(cex)) = (p.valid, &p.counterexample) {
+                match &p.key {
+                    Some(k) => {
+                        let _ = writeln!(out, "  key {k}: not linearizable");
+                    }
+                    None => out.push_str("  not linearizable\n"),
                 }
-                (Validity::Unknown, _) => {
-                    let why = p.reason.as_deref().unwrap_or("undecided");
-                    let _ = writeln!(out, "  {key}unknown: {why}");
-                }
-                _ => {}
+                render_counterexample(&mut out, cex);
             }
+        }
+        let mut reasons: Vec<(&str, Vec<String>)> = Vec::new();
+        for p in self.undecided() {
+            let why = p.reason.as_deref().unwrap_or("undecided");
+            let key = p.key.as_ref().map(ToString::to_string);
+            match reasons.iter_mut().find(|(r, _)| *r == why) {
+                Some((_, keys)) => keys.extend(key),
+                None => reasons.push((why, key.into_iter().collect())),
+            }
+        }
+        for (why, keys) in reasons {
+            let _ = match keys.as_slice() {
+                [] => writeln!(out, "  unknown: {why}"),
+                [k] => writeln!(out, "  key {k}: unknown: {why}"),
+                _ => writeln!(
+                    out,
+                    "  {} keys unknown ({}): {why}",
+                    keys.len(),
+                    keys.join(", ")
+                ),
+            };
         }
         out
     }
@@ -199,7 +215,9 @@ fn render_counterexample(out: &mut String, cex: &Counterexample) {
     for step in &cex.prefix[n.saturating_sub(PREFIX_SHOWN)..] {
         let _ = writeln!(out, "      {:<48} ⇒ {}", step.op.describe(), step.state);
     }
-    let _ = writeln!(out, "    concurrent with it ({}):", cex.concurrent.len());
+    if !cex.concurrent.is_empty() {
+        let _ = writeln!(out, "    concurrent with it ({}):", cex.concurrent.len());
+    }
     for op in &cex.concurrent {
         let _ = writeln!(out, "      {}", op.describe());
     }

@@ -76,8 +76,9 @@ pub struct Record {
     /// The ops linearized, in order, each with the state after it.
     pub prefix: Vec<(OpRef, u32)>,
     pub ok_count: u32,
-    /// The ok op whose return bounded the candidates there: the one that could not be
-    /// linearized next ([`NONE`] if there was none).
+    /// The ok op that cannot be linearized after the prefix: one whose required value the
+    /// lookahead found unreachable there, or else the one whose return bounded the candidates
+    /// ([`NONE`] if there was none).
     pub blocked: u32,
 }
 
@@ -426,8 +427,9 @@ impl Search {
         self.key[start..].sort_unstable();
     }
 
-    /// Whether the candidates' required values can still be reached (see `lookahead.rs`).
-    fn lookahead(&mut self) -> bool {
+    /// An op whose required value can no longer be reached, if there is one (see
+    /// `lookahead.rs`).
+    fn lookahead(&mut self) -> Option<u32> {
         let head = self.head();
         self.window.clear();
         let mut e = self.next[head as usize];
@@ -450,11 +452,13 @@ impl Search {
             linearized: &|i| bit(lin_ok, i),
             taken: &self.taken,
         };
-        self.look.satisfiable(&view, &self.exhausted)
+        self.look.unreachable(&view, &self.exhausted)
     }
 
     /// Called on reaching a new configuration: keeps the record of the deepest one.
-    fn note_progress(&mut self) {
+    /// `culprit` is the op the lookahead found unreachable, if that is why this configuration
+    /// is a dead end; otherwise the op that must come next is blamed.
+    fn note_progress(&mut self, culprit: Option<u32>) {
         if self.ok_done <= self.record.ok_count && !self.record.prefix.is_empty() {
             return;
         }
@@ -469,6 +473,10 @@ impl Search {
         }
         self.low_water = self.stack.len();
         self.record.ok_count = self.ok_done;
+        if let Some(op) = culprit {
+            self.record.blocked = op;
+            return;
+        }
         let head = self.head();
         let mut e = self.next[head as usize];
         self.record.blocked = NONE;
@@ -485,7 +493,8 @@ impl Search {
     /// After a branch: record the configuration, or undo the branch if it was seen before.
     /// Returns false when the configuration was a revisit.
     fn arrive(&mut self, budget: &Budget) -> Result<bool, Status> {
-        if !self.lookahead() {
+        if let Some(culprit) = self.lookahead() {
+            self.note_progress(Some(culprit));
             self.counters.dead_ends += 1;
             self.pop_branch();
             return Ok(false);
@@ -498,7 +507,7 @@ impl Search {
         }
         self.counters.configurations += 1;
         self.reserve(budget)?;
-        self.note_progress();
+        self.note_progress(None);
         Ok(true)
     }
 
@@ -547,10 +556,11 @@ impl Search {
             if self.all_done() {
                 return Status::Valid;
             }
-            self.note_progress();
-            if !self.lookahead() {
+            if let Some(culprit) = self.lookahead() {
+                self.note_progress(Some(culprit));
                 return Status::Invalid;
             }
+            self.note_progress(None);
             self.cursor = Cursor::Main(self.next[self.head() as usize]);
         }
         for step in 0..fuel {
