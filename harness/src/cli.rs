@@ -1,4 +1,4 @@
-//! The command line: parses arguments and dispatches to one command per file.
+//! The command line: parses arguments and dispatches to one command per module.
 
 use std::process::ExitCode;
 
@@ -6,6 +6,8 @@ use clap::{Parser, Subcommand};
 
 use crate::check::{self, CheckArgs};
 use crate::exit::Exit;
+use crate::run::command::{self as run, RunArgs};
+use crate::supervisor;
 
 /// A Jepsen-style fault-injection test harness.
 #[derive(Parser, Debug)]
@@ -17,12 +19,22 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run a test: start a cluster, drive clients, inject faults, check the history.
+    Run(RunArgs),
     /// Check stored histories for linearizability or unique IDs.
     Check(CheckArgs),
+    /// List the targets, workloads and nemeses.
+    List,
 }
 
 /// Parses the arguments and runs the command. Usage errors exit 3, as bad input does.
 pub fn main() -> ExitCode {
+    // Whatever happens, no node outlives a panicking harness.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        supervisor::kill_all();
+        default_hook(info);
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -38,6 +50,11 @@ pub fn main() -> ExitCode {
         }
     };
     match &cli.command {
+        Command::Run(args) => run::run(args).into(),
         Command::Check(args) => check::run(args).into(),
+        Command::List => {
+            print!("{}", crate::list::render());
+            Exit::Valid.into()
+        }
     }
 }

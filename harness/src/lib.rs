@@ -1,9 +1,14 @@
 //! faultline: one binary that runs a cluster, hurts it, records what clients saw, and checks it.
 //!
-//! For now it checks stored histories (`faultline check`); the runner, the nemesis and the
-//! bundled systems arrive with later issues (DESIGN.md describes the whole flow).
+//! `faultline run` runs a test end to end (module [`run`]); `faultline check` checks stored
+//! histories; `faultline node` runs one node of a bundled system (the runner starts nodes as
+//! `faultline node <system> …`). DESIGN.md describes the whole flow.
 
 pub mod bytes;
 pub mod check;
 pub mod cli;
 pub mod exit;
+pub mod list;
+pub mod net;
+pub mod run;
+pub mod supervisor;

@@ -1,0 +1,44 @@
+//! `faultline list`: the targets, workloads and nemeses this binary knows.
+
+use std::fmt::Write as _;
+
+use nemesis::{FaultKind, Shape};
+use targets::descriptor;
+
+/// The listing, as printed.
+pub fn render() -> String {
+    let mut out = String::from("targets:\n");
+    for d in descriptor::ALL {
+        let _ = writeln!(out, "  {:<12} {}", d.name, d.summary);
+        let _ = writeln!(
+            out,
+            "  {:<12} workloads: {}; faults: {}; protocol: {}",
+            "",
+            d.workloads.join(", "),
+            d.faults.join(", "),
+            d.protocol
+        );
+        for (bug, _, what) in d.bugs {
+            let _ = writeln!(out, "  {:<12} --bug {bug}: {what}", "");
+        }
+    }
+    out.push_str("workloads:\n");
+    let _ = writeln!(
+        out,
+        "  {:<12} read/write/cas on rotating keys; checked linearizable as a cas-register per key",
+        "register"
+    );
+    out.push_str("nemeses:\n");
+    for kind in FaultKind::ALL {
+        let what = match kind {
+            FaultKind::Partition => {
+                let shapes: Vec<&str> = Shape::ALL.iter().map(|s| s.name()).collect();
+                format!("cut links through the proxies ({})", shapes.join(", "))
+            }
+            FaultKind::Kill => "SIGKILL a minority of nodes, restart them on their data".into(),
+            FaultKind::Pause => "SIGSTOP a minority of nodes, then SIGCONT".into(),
+        };
+        let _ = writeln!(out, "  {:<12} {what}", kind.name());
+    }
+    out
+}

@@ -1,0 +1,136 @@
+//! The cluster's network: one proxy per directed link, and the grudges applied to them.
+//!
+//! For `n` nodes there are `n` client links (`client → nᵢ`, shared by every client) and
+//! `n·(n−1)` peer links (`nᵢ → nⱼ`). A node is configured with its peers' link addresses, so
+//! every message between nodes crosses the fabric. A grudge cuts the links whose receiver holds
+//! a grudge against their sender; healing opens every link.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use nemesis::Grudge;
+
+use super::proxy::{LinkState, Mode, Proxy};
+
+/// The name clients go by in link names.
+pub const CLIENT: &str = "client";
+
+/// One node's real listening addresses.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub node: String,
+    /// Where clients reach it.
+    pub client: SocketAddr,
+    /// Where peers reach it (`None` for systems without peer traffic, such as a single Redis).
+    pub peer: Option<SocketAddr>,
+}
+
+/// Every link of a cluster.
+#[derive(Debug)]
+pub struct Fabric {
+    /// (from, to) → proxy; `from` is [`CLIENT`] for client links.
+    links: BTreeMap<(String, String), Proxy>,
+}
+
+impl Fabric {
+    /// Starts the proxies for `endpoints`.
+    pub async fn start(endpoints: &[Endpoint]) -> std::io::Result<Fabric> {
+        let mut links = BTreeMap::new();
+        for to in endpoints {
+            links.insert(
+                (CLIENT.to_string(), to.node.clone()),
+                Proxy::start(to.client).await?,
+            );
+            let Some(peer) = to.peer else { continue };
+            for from in endpoints.iter().filter(|e| e.node != to.node) {
+                links.insert(
+                    (from.node.clone(), to.node.clone()),
+                    Proxy::start(peer).await?,
+                );
+            }
+        }
+        Ok(Fabric { links })
+    }
+
+    /// The address `from` uses to reach `to` (`from` = [`CLIENT`] for clients).
+    pub fn addr(&self, from: &str, to: &str) -> Option<SocketAddr> {
+        self.links
+            .get(&(from.to_string(), to.to_string()))
+            .map(Proxy::addr)
+    }
+
+    /// Cuts every peer link the grudge names (blackhole or reset) and opens the others.
+    pub fn apply(&self, grudge: &Grudge, cut: Mode) {
+        for ((from, to), proxy) in &self.links {
+            let mode = if from != CLIENT && grudge.cuts(from, to) {
+                cut
+            } else {
+                Mode::Open
+            };
+            proxy.set_mode(mode);
+        }
+    }
+
+    /// Opens every link.
+    pub fn heal(&self) {
+        for proxy in self.links.values() {
+            proxy.set_mode(Mode::Open);
+        }
+    }
+
+    /// Sets latency and loss on every link, keeping each link's mode.
+    pub fn shape(&self, latency: std::time::Duration, loss: f64) {
+        for proxy in self.links.values() {
+            let mode = proxy.state().mode;
+            proxy.set(LinkState {
+                mode,
+                latency,
+                loss,
+            });
+        }
+    }
+
+    /// The links, for reports: (from, to, mode).
+    pub fn modes(&self) -> impl Iterator<Item = (&str, &str, Mode)> {
+        self.links
+            .iter()
+            .map(|((f, t), p)| (f.as_str(), t.as_str(), p.state().mode))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_grudge_cuts_exactly_the_peer_links_it_names() {
+        let any: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let endpoints: Vec<Endpoint> = (1..=3)
+            .map(|i| Endpoint {
+                node: format!("n{i}"),
+                client: any,
+                peer: Some(any),
+            })
+            .collect();
+        let fabric = Fabric::start(&endpoints).await.unwrap();
+        assert_eq!(fabric.modes().count(), 3 + 6);
+        let nodes: Vec<String> = endpoints.iter().map(|e| e.node.clone()).collect();
+        let grudge = nemesis::grudge::halves(&nodes); // n1 | n2 n3
+        fabric.apply(&grudge, Mode::Blackhole);
+        let cut: Vec<(String, String)> = fabric
+            .modes()
+            .filter(|(_, _, m)| *m == Mode::Blackhole)
+            .map(|(f, t, _)| (f.to_string(), t.to_string()))
+            .collect();
+        let expect: Vec<(String, String)> =
+            [("n1", "n2"), ("n1", "n3"), ("n2", "n1"), ("n3", "n1")]
+                .iter()
+                .map(|(f, t)| (f.to_string(), t.to_string()))
+                .collect();
+        assert_eq!(cut, expect);
+        fabric.heal();
+        assert!(fabric.modes().all(|(_, _, m)| m == Mode::Open));
+        assert!(fabric.addr(CLIENT, "n2").is_some());
+        assert!(fabric.addr("n2", "n2").is_none());
+    }
+}

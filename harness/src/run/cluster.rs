@@ -1,0 +1,376 @@
+//! A running cluster: its nodes as processes, its network as proxies, and the faults applied
+//! to both.
+//!
+//! Starting one: pick free loopback ports for every node, start the fabric's proxies in front
+//! of them, start each node from its target descriptor (told its peers' *link* addresses, so
+//! that all traffic crosses the fabric), and wait until every node answers its readiness probe.
+//! A node that exits during startup, or is not ready in time, is a setup error that names it
+//! and quotes the end of its log; everything started so far is torn down when the cluster is
+//! dropped.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nemesis::Action;
+use targets::descriptor::{Descriptor, Program, Readiness};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::store::RunDir;
+use crate::net::{CLIENT, Endpoint, Fabric, LinkState, Mode};
+use crate::supervisor::{NodeSpec, Supervisor};
+
+/// How long a node may take to become ready.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A cluster under test.
+pub struct Cluster {
+    pub nodes: Vec<String>,
+    pub fabric: Fabric,
+    pub supervisor: Supervisor,
+    endpoints: Vec<Endpoint>,
+    descriptor: &'static Descriptor,
+    /// How a partition cuts links.
+    cut: Mode,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("nodes", &self.nodes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Asks the kernel for a free loopback port.
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// What a cluster needs to start.
+pub struct Setup<'a> {
+    pub descriptor: &'static Descriptor,
+    pub nodes: usize,
+    pub bugs: &'a [String],
+    pub cut: Mode,
+    pub link: LinkState,
+    pub dir: &'a RunDir,
+    /// How long a node may take to become ready ([`READY_TIMEOUT`] in runs).
+    pub ready_timeout: Duration,
+}
+
+impl Cluster {
+    /// Starts the cluster and waits until every node is ready.
+    pub async fn start(setup: Setup<'_>) -> Result<Cluster, String> {
+        let d = setup.descriptor;
+        let names: Vec<String> = (1..=setup.nodes).map(|i| format!("n{i}")).collect();
+        let mut endpoints = Vec::new();
+        for name in &names {
+            let port =
+                |what| free_port().map_err(|e| format!("cannot find a free {what} port: {e}"));
+            endpoints.push(Endpoint {
+                node: name.clone(),
+                client: SocketAddr::from(([127, 0, 0, 1], port("client")?)),
+                peer: if d.peers {
+                    Some(SocketAddr::from(([127, 0, 0, 1], port("peer")?)))
+                } else {
+                    None
+                },
+            });
+        }
+        let fabric = Fabric::start(&endpoints)
+            .await
+            .map_err(|e| format!("cannot start the network proxies: {e}"))?;
+        fabric.shape(setup.link.latency, setup.link.loss);
+        let cluster = Cluster {
+            nodes: names,
+            fabric,
+            supervisor: Supervisor::new(),
+            endpoints,
+            descriptor: d,
+            cut: setup.cut,
+        };
+        let program = match d.program {
+            Program::Faultline => std::env::current_exe()
+                .map_err(|e| format!("cannot find the faultline binary: {e}"))?,
+            Program::External(p) => PathBuf::from(p),
+        };
+        for e in &cluster.endpoints {
+            let data = setup.dir.path.join("data").join(&e.node);
+            std::fs::create_dir_all(&data)
+                .map_err(|err| format!("cannot create {}: {err}", data.display()))?;
+            let peers: Vec<String> = cluster
+                .nodes
+                .iter()
+                .filter(|n| **n != e.node)
+                .filter_map(|n| cluster.fabric.addr(&e.node, n).map(|a| format!("{n}={a}")))
+                .collect();
+            let mut args = d.args_for(&[
+                ("node", e.node.clone()),
+                ("client_port", e.client.port().to_string()),
+                ("peer_port", e.peer.map_or(0, |p| p.port()).to_string()),
+                ("peers", peers.join(",")),
+                ("data_dir", data.display().to_string()),
+            ]);
+            for bug in setup.bugs {
+                let extra = d
+                    .bug_args(bug)
+                    .ok_or_else(|| format!("target {} has no bug called `{bug}`", d.name))?;
+                args.extend(extra.iter().map(|s| s.to_string()));
+            }
+            cluster
+                .supervisor
+                .start(NodeSpec {
+                    name: e.node.clone(),
+                    program: program.clone(),
+                    args,
+                    env: Vec::new(),
+                    log: setup.dir.node_log(&e.node),
+                })
+                .map_err(|err| {
+                    format!(
+                        "cannot start node {} ({}): {err}",
+                        e.node,
+                        program.display()
+                    )
+                })?;
+        }
+        cluster.await_ready(setup.dir, setup.ready_timeout).await?;
+        Ok(cluster)
+    }
+
+    /// Waits until every node answers its readiness probe.
+    async fn await_ready(&self, dir: &RunDir, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        let mut waiting: BTreeSet<&str> = self.nodes.iter().map(String::as_str).collect();
+        while !waiting.is_empty() {
+            if let Some((node, status)) = self.supervisor.exits().into_iter().next() {
+                return Err(format!(
+                    "node {node} exited while starting ({status}){}",
+                    log_tail(&dir.node_log(&node))
+                ));
+            }
+            let mut ready = Vec::new();
+            for &node in &waiting {
+                if self.probe(node).await {
+                    ready.push(node);
+                }
+            }
+            for node in ready {
+                waiting.remove(node);
+            }
+            if waiting.is_empty() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                let node = waiting.iter().next().copied().unwrap_or("?");
+                return Err(format!(
+                    "node {node} was not ready within {:.0} s{}",
+                    timeout.as_secs_f64(),
+                    log_tail(&dir.node_log(node))
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    /// The descriptor's readiness probe, straight to the node (not through the fabric).
+    pub async fn probe(&self, node: &str) -> bool {
+        let Some(e) = self.endpoints.iter().find(|e| e.node == node) else {
+            return false;
+        };
+        match self.descriptor.ready {
+            Readiness::Tcp => TcpStream::connect(e.client).await.is_ok(),
+            Readiness::HttpGet(path) => http_ok(e.client, path).await,
+        }
+    }
+
+    /// Where clients reach `node` (through its client link).
+    pub fn client_addr(&self, node: &str) -> Option<SocketAddr> {
+        self.fabric.addr(CLIENT, node)
+    }
+
+    /// Applies one nemesis action; returns a note on anything that did not go as planned.
+    pub fn apply(&self, action: &Action) -> Option<String> {
+        let each = |nodes: &[String], f: &dyn Fn(&str) -> bool, verb: &str| {
+            let missed: Vec<&str> = nodes.iter().map(String::as_str).filter(|n| !f(n)).collect();
+            (!missed.is_empty()).then(|| format!("could not {verb} {}", missed.join(", ")))
+        };
+        match action {
+            Action::StartPartition { grudge, .. } => {
+                self.fabric.apply(grudge, self.cut);
+                None
+            }
+            Action::StopPartition => {
+                self.fabric.heal();
+                None
+            }
+            Action::Kill { nodes } => each(nodes, &|n| self.supervisor.kill(n), "kill"),
+            Action::Start { nodes } => each(
+                nodes,
+                &|n| self.supervisor.is_running(n) || self.supervisor.restart(n).is_ok(),
+                "restart",
+            ),
+            Action::Pause { nodes } => each(nodes, &|n| self.supervisor.pause(n), "pause"),
+            Action::Resume { nodes } => each(nodes, &|n| self.supervisor.resume(n), "resume"),
+        }
+    }
+
+    /// The actions that undo every fault now in place: heal the network, resume paused nodes,
+    /// restart killed ones.
+    pub fn healing(&self) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.fabric.modes().any(|(_, _, m)| m != Mode::Open) {
+            out.push(Action::StopPartition);
+        }
+        let paused: Vec<String> = self
+            .nodes
+            .iter()
+            .filter(|n| self.supervisor.is_paused(n))
+            .cloned()
+            .collect();
+        if !paused.is_empty() {
+            out.push(Action::Resume { nodes: paused });
+        }
+        let dead: Vec<String> = self
+            .nodes
+            .iter()
+            .filter(|n| !self.supervisor.is_running(n))
+            .cloned()
+            .collect();
+        if !dead.is_empty() {
+            out.push(Action::Start { nodes: dead });
+        }
+        out
+    }
+
+    /// Kills every node (the fabric goes when the cluster is dropped).
+    pub fn shutdown(&self) {
+        self.supervisor.shutdown();
+    }
+}
+
+/// `GET path` answers 200.
+async fn http_ok(addr: SocketAddr, path: &str) -> bool {
+    let attempt = async {
+        let mut s = TcpStream::connect(addr).await.ok()?;
+        let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+        s.write_all(request.as_bytes()).await.ok()?;
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).await.ok()?;
+        Some(head.starts_with(b"HTTP/1.") && &head[9..12] == b"200")
+    };
+    tokio::time::timeout(Duration::from_millis(500), attempt)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
+/// The last lines of a node's log, for an error message (on one line).
+fn log_tail(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let last: Vec<&str> = text
+        .lines()
+        .rev()
+        .filter(|l| !l.trim().is_empty())
+        .take(2)
+        .collect();
+    if last.is_empty() {
+        format!("; its log {} is empty", path.display())
+    } else {
+        let quoted: Vec<&str> = last.into_iter().rev().collect();
+        format!("; its log {} ends: {}", path.display(), quoted.join(" | "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use targets::descriptor::Descriptor;
+
+    const SH: Descriptor = Descriptor {
+        name: "sh",
+        summary: "test double",
+        program: Program::External("/bin/sh"),
+        args: &["-c", "echo starting {node} >&2; exit 3"],
+        ready: Readiness::Tcp,
+        protocol: "none",
+        workloads: &[],
+        faults: &[],
+        bugs: &[],
+        peers: true,
+    };
+
+    const SLEEPER: Descriptor = Descriptor {
+        args: &["-c", "echo waiting forever >&2; exec sleep 60"],
+        ..SH
+    };
+
+    fn dir(tag: &str) -> (std::path::PathBuf, RunDir) {
+        let root = std::env::temp_dir().join(format!("cluster-{tag}-{}", std::process::id()));
+        let dir = RunDir::create(&root, "t").unwrap();
+        (root, dir)
+    }
+
+    fn setup<'a>(descriptor: &'static Descriptor, dir: &'a RunDir) -> Setup<'a> {
+        Setup {
+            descriptor,
+            nodes: 2,
+            bugs: &[],
+            cut: Mode::Blackhole,
+            link: LinkState::default(),
+            dir,
+            ready_timeout: Duration::from_millis(600),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_node_that_exits_while_starting_is_named_with_its_log() {
+        let (root, dir) = dir("exit");
+        let err = Cluster::start(setup(&SH, &dir)).await.unwrap_err();
+        assert!(err.starts_with("node n"), "{err}");
+        assert!(err.contains("exited while starting"), "{err}");
+        assert!(err.contains("starting n"), "quotes the log: {err}");
+        assert!(!err.contains('\n'));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_node_never_ready_times_out_and_nothing_is_left_running() {
+        let (root, dir) = dir("slow");
+        let err = Cluster::start(setup(&SLEEPER, &dir)).await.unwrap_err();
+        assert!(err.contains("was not ready within"), "{err}");
+        assert!(err.contains("waiting forever"), "{err}");
+        // The sleepers were children of this process: none may survive the failed start.
+        let survivors = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.contains("sleep\u{0}60"))
+                    && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                        .is_ok_and(|s| !s.contains(") Z "))
+            })
+            .count();
+        assert_eq!(survivors, 0);
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_unknown_bug_is_refused() {
+        let (root, dir) = dir("bug");
+        let bugs = vec!["nope".to_string()];
+        let mut s = setup(&SLEEPER, &dir);
+        s.bugs = &bugs;
+        let err = Cluster::start(s).await.unwrap_err();
+        assert!(err.contains("no bug called `nope`"), "{err}");
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}

@@ -1,0 +1,84 @@
+//! The nemesis at work: applies the schedule's actions to the cluster at their times, and
+//! records each in the history as the nemesis process (an invocation, then an `info`
+//! completion, as Jepsen does), so that reports can shade the faults.
+
+use std::sync::atomic::Ordering;
+
+use checkers::Value;
+use checkers::history::{EventType, Name, Process};
+use nemesis::{Action, Scheduled};
+use tokio::time::Instant;
+
+use super::cluster::Cluster;
+use super::recorder::{Record, Recorder};
+use super::store::RunDir;
+use super::workers::Tally;
+
+fn nemesis() -> Process {
+    Process::Named(Name::from("nemesis"))
+}
+
+/// Applies one action and records it.
+pub fn inject(cluster: &Cluster, recorder: &Recorder, dir: &RunDir, action: &Action) {
+    let value: Value = serde_json::from_value(action.value()).unwrap_or_default();
+    recorder.record(Record {
+        process: nemesis(),
+        kind: EventType::Invoke,
+        f: action.f(),
+        key: None,
+        value: value.clone(),
+        node: None,
+        error: None,
+    });
+    let trouble = cluster.apply(action);
+    dir.log(&format!(
+        "nemesis {} {}{}",
+        action.f(),
+        action.value(),
+        trouble
+            .as_deref()
+            .map_or_else(String::new, |t| format!(" ({t})"))
+    ));
+    recorder.record(Record {
+        process: nemesis(),
+        kind: EventType::Info,
+        f: action.f(),
+        key: None,
+        value,
+        node: None,
+        error: trouble,
+    });
+}
+
+/// Runs the schedule (times relative to `start`) until `until`.
+pub async fn run_schedule(
+    cluster: &Cluster,
+    recorder: &Recorder,
+    dir: &RunDir,
+    tally: &Tally,
+    schedule: &[Scheduled],
+    start: Instant,
+    until: Instant,
+) {
+    for s in schedule {
+        let at = start + s.at;
+        if at >= until {
+            break;
+        }
+        tokio::time::sleep_until(at).await;
+        inject(cluster, recorder, dir, &s.action);
+        if !matches!(
+            s.action,
+            Action::StopPartition | Action::Start { .. } | Action::Resume { .. }
+        ) {
+            tally.faults.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Undoes every fault still in place.
+pub fn heal(cluster: &Cluster, recorder: &Recorder, dir: &RunDir) {
+    for action in cluster.healing() {
+        inject(cluster, recorder, dir, &action);
+    }
+}

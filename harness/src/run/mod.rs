@@ -1,0 +1,21 @@
+//! `faultline run`: one test, end to end — a cluster started as processes behind a proxy
+//! network, clients and a nemesis working against it, every operation recorded, the history
+//! checked.
+//!
+//! * [`command`]: the command line (flags, scenario files, repeats, signals);
+//! * [`scenario`]: what a test runs;
+//! * [`runner`]: the flow of one test;
+//! * [`cluster`]: nodes, network and faults;
+//! * [`workers`]: the clients; [`injector`]: the nemesis at work;
+//! * [`recorder`]: the history as it happens; [`store`]: the results folder;
+//! * [`summary`]: the table at the end.
+
+pub mod cluster;
+pub mod command;
+pub mod injector;
+pub mod recorder;
+pub mod runner;
+pub mod scenario;
+pub mod store;
+pub mod summary;
+pub mod workers;

@@ -1,0 +1,54 @@
+//! The table printed at the end of a run.
+
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use super::runner::RunResults;
+
+fn ms(ns: u64) -> String {
+    let ms = ns as f64 / 1e6;
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
+/// The summary of one run, and its anomalies.
+pub fn render(r: &RunResults) -> String {
+    let h = &r.history;
+    let c = h.stats.counts;
+    let mut b = Builder::default();
+    b.push_record(["scenario", &r.scenario.name]);
+    b.push_record(["verdict", r.valid.word()]);
+    b.push_record([
+        "operations".to_string(),
+        format!("{}: {} ok, {} fail, {} info", c.ops, c.ok, c.fail, c.info),
+    ]);
+    b.push_record([
+        "availability".to_string(),
+        format!("{:.1}%", h.stats.availability * 100.0),
+    ]);
+    if let Some(l) = h.stats.latency {
+        b.push_record([
+            "latency".to_string(),
+            format!("p50 {} · p99 {} · max {}", ms(l.p50), ms(l.p99), ms(l.max)),
+        ]);
+    }
+    let faults = if r.scenario.nemesis.is_empty() {
+        "none".to_string()
+    } else {
+        format!("{} ({})", r.faults, r.scenario.nemesis.join(", "))
+    };
+    b.push_record(["faults injected".to_string(), faults]);
+    b.push_record(["duration".to_string(), format!("{:.1} s", r.duration_s)]);
+    b.push_record(["seed".to_string(), r.scenario.seed.to_string()]);
+    b.push_record(["results".to_string(), r.dir.display().to_string()]);
+    let mut table = b.build();
+    table.with(Style::rounded());
+    let mut out = format!("{table}\n");
+    if let Some(report) = &h.linearizable {
+        out.push_str(&report.render_text());
+    }
+    out
+}

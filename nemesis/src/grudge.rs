@@ -1,0 +1,261 @@
+//! Grudges: who drops whose traffic during a partition (Jepsen's vocabulary).
+//!
+//! A grudge maps each node to the nodes it drops traffic *from*. The functions here are pure:
+//! they take the cluster's node names (and, for the random ones, a seeded [`Rng`]) and return a
+//! grudge that the net layer then applies to its links. A link `a → b` is cut when `b` holds a
+//! grudge against `a`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use checkers::synth::Rng;
+use serde::Serialize;
+
+/// Node → the nodes whose traffic it drops.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Grudge(pub BTreeMap<String, BTreeSet<String>>);
+
+impl Grudge {
+    /// Whether traffic from `from` to `to` is dropped.
+    pub fn cuts(&self, from: &str, to: &str) -> bool {
+        self.0.get(to).is_some_and(|s| s.contains(from))
+    }
+
+    /// Every node drops traffic from the nodes outside its own component.
+    pub fn complete(components: &[Vec<String>]) -> Grudge {
+        let mut g = Grudge::default();
+        for (i, comp) in components.iter().enumerate() {
+            let others: BTreeSet<String> = components
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .flat_map(|(_, c)| c.iter().cloned())
+                .collect();
+            for node in comp {
+                if !others.is_empty() {
+                    g.0.insert(node.clone(), others.clone());
+                }
+            }
+        }
+        g
+    }
+
+    /// The nodes each node can still hear from (itself included).
+    pub fn visible(&self, nodes: &[String], node: &str) -> BTreeSet<String> {
+        nodes
+            .iter()
+            .filter(|n| *n == node || !self.cuts(n, node))
+            .cloned()
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.values().all(BTreeSet::is_empty)
+    }
+}
+
+/// The partitions the nemesis knows, by the names scenarios use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// The first half against the rest (the smaller side first).
+    Halves,
+    /// Two halves of a random order.
+    RandomHalves,
+    /// One random node against the rest.
+    IsolateOne,
+    /// Each node sees a majority, but no two nodes the same one.
+    MajoritiesRing,
+    /// Two halves joined by one node that sees both.
+    Bridge,
+    /// A random half drops traffic from the other, but not the other way round.
+    OneWay,
+}
+
+impl Shape {
+    pub const ALL: [Shape; 6] = [
+        Shape::Halves,
+        Shape::RandomHalves,
+        Shape::IsolateOne,
+        Shape::MajoritiesRing,
+        Shape::Bridge,
+        Shape::OneWay,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Halves => "halves",
+            Shape::RandomHalves => "random-halves",
+            Shape::IsolateOne => "isolate-one",
+            Shape::MajoritiesRing => "majorities-ring",
+            Shape::Bridge => "bridge",
+            Shape::OneWay => "one-way",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Shape> {
+        Shape::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The grudge of this shape over `nodes`.
+    pub fn grudge(self, nodes: &[String], rng: &mut Rng) -> Grudge {
+        match self {
+            Shape::Halves => halves(nodes),
+            Shape::RandomHalves => halves(&shuffled(nodes, rng)),
+            Shape::IsolateOne => {
+                let i = rng.below(nodes.len() as u64) as usize;
+                let rest: Vec<String> = nodes
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, n)| n.clone())
+                    .collect();
+                Grudge::complete(&[vec![nodes[i].clone()], rest])
+            }
+            Shape::MajoritiesRing => majorities_ring(&shuffled(nodes, rng)),
+            Shape::Bridge => bridge(&shuffled(nodes, rng)),
+            Shape::OneWay => {
+                let order = shuffled(nodes, rng);
+                let (a, b) = order.split_at(order.len() / 2);
+                let mut g = Grudge::default();
+                for node in a {
+                    g.0.insert(node.clone(), b.iter().cloned().collect());
+                }
+                g
+            }
+        }
+    }
+}
+
+fn shuffled(nodes: &[String], rng: &mut Rng) -> Vec<String> {
+    let mut v = nodes.to_vec();
+    for i in (1..v.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        v.swap(i, j);
+    }
+    v
+}
+
+/// The first ⌊n/2⌋ nodes against the rest.
+pub fn halves(nodes: &[String]) -> Grudge {
+    let (a, b) = nodes.split_at(nodes.len() / 2);
+    Grudge::complete(&[a.to_vec(), b.to_vec()])
+}
+
+/// Nodes on a ring; each sees itself and its nearest neighbours, a majority in all.
+pub fn majorities_ring(nodes: &[String]) -> Grudge {
+    let n = nodes.len();
+    let majority = n / 2 + 1;
+    let mut g = Grudge::default();
+    for (i, node) in nodes.iter().enumerate() {
+        // The window of `majority` nodes centred on i (leaning forward when even).
+        let back = (majority - 1) / 2;
+        let seen: BTreeSet<usize> = (0..majority).map(|k| (i + n - back + k) % n).collect();
+        let drops: BTreeSet<String> = (0..n)
+            .filter(|j| !seen.contains(j))
+            .map(|j| nodes[j].clone())
+            .collect();
+        if !drops.is_empty() {
+            g.0.insert(node.clone(), drops);
+        }
+    }
+    g
+}
+
+/// Two halves, with the middle node in both.
+pub fn bridge(nodes: &[String]) -> Grudge {
+    let mid = nodes.len() / 2;
+    let (a, b) = (&nodes[..mid], &nodes[mid + 1..]);
+    let mut g = Grudge::default();
+    for node in a {
+        g.0.insert(node.clone(), b.iter().cloned().collect());
+    }
+    for node in b {
+        g.0.insert(node.clone(), a.iter().cloned().collect());
+    }
+    g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("n{i}")).collect()
+    }
+
+    fn symmetric(g: &Grudge, nodes: &[String]) -> bool {
+        nodes
+            .iter()
+            .all(|a| nodes.iter().all(|b| g.cuts(a, b) == g.cuts(b, a)))
+    }
+
+    #[test]
+    fn halves_cut_every_link_across_and_none_within() {
+        let ns = nodes(5);
+        let g = halves(&ns);
+        assert!(g.cuts("n1", "n3") && g.cuts("n3", "n1"));
+        assert!(!g.cuts("n1", "n2") && !g.cuts("n3", "n5"));
+        assert!(symmetric(&g, &ns));
+        assert_eq!(g.visible(&ns, "n1").len(), 2);
+        assert_eq!(g.visible(&ns, "n5").len(), 3);
+    }
+
+    #[test]
+    fn majorities_ring_gives_each_node_a_different_majority() {
+        for n in [3, 5, 7] {
+            let ns = nodes(n);
+            let g = majorities_ring(&ns);
+            let views: BTreeSet<BTreeSet<String>> = ns.iter().map(|x| g.visible(&ns, x)).collect();
+            for x in &ns {
+                assert_eq!(g.visible(&ns, x).len(), n / 2 + 1, "n={n} {x}");
+            }
+            assert_eq!(views.len(), n, "n={n}: every view distinct");
+            // A window of a majority can be centred on each node only when it is odd-sized.
+            assert_eq!(symmetric(&g, &ns), (n / 2 + 1) % 2 == 1, "n={n}");
+        }
+    }
+
+    #[test]
+    fn bridge_node_sees_everyone_and_the_sides_not_each_other() {
+        let ns = nodes(5);
+        let g = bridge(&ns);
+        assert_eq!(g.visible(&ns, "n3").len(), 5);
+        assert!(g.cuts("n1", "n4") && g.cuts("n5", "n2"));
+        assert!(!g.cuts("n1", "n3") && !g.cuts("n3", "n5"));
+    }
+
+    #[test]
+    fn isolate_one_leaves_a_single_node_alone() {
+        let ns = nodes(5);
+        let g = Shape::IsolateOne.grudge(&ns, &mut Rng::new(3));
+        let alone: Vec<&String> = ns.iter().filter(|x| g.visible(&ns, x).len() == 1).collect();
+        assert_eq!(alone.len(), 1);
+        assert!(symmetric(&g, &ns));
+    }
+
+    #[test]
+    fn one_way_cuts_only_one_direction() {
+        let ns = nodes(4);
+        let g = Shape::OneWay.grudge(&ns, &mut Rng::new(9));
+        let cut: Vec<(String, String)> = ns
+            .iter()
+            .flat_map(|a| ns.iter().map(move |b| (a.clone(), b.clone())))
+            .filter(|(a, b)| g.cuts(a, b))
+            .collect();
+        assert_eq!(cut.len(), 4);
+        assert!(cut.iter().all(|(a, b)| !g.cuts(b, a)));
+    }
+
+    #[test]
+    fn random_shapes_are_reproducible_from_the_seed() {
+        let ns = nodes(5);
+        for shape in Shape::ALL {
+            let a = shape.grudge(&ns, &mut Rng::new(42));
+            let b = shape.grudge(&ns, &mut Rng::new(42));
+            assert_eq!(a, b, "{}", shape.name());
+            assert!(!a.is_empty(), "{}", shape.name());
+            assert_eq!(Shape::parse(shape.name()), Some(shape));
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! faultline's bundled reference systems. Each system keeps its protocol logic in a sans-I/O
+//! core — messages in, messages and state out, time passed in as ticks — unit-tested on an
+//! in-memory network, and a thin shell for sockets, disk and timers. Targets never import
+//! harness code: the harness reaches them over TCP, exactly like an external system.
+//!
+//! * [`descriptor`]: how the harness starts, probes and hurts each target.
+//! * [`raft`]: the Raft consensus core (tick / step / ready).
+//! * [`kv`]: the key-value state machine the `raft-kv` target replicates with it.
+
+pub mod descriptor;
+pub mod kv;
+pub mod raft;

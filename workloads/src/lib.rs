@@ -1,0 +1,7 @@
+//! faultline's workloads. A workload is {generator, client, checker}: a pure generator of
+//! operations, an async client that performs them against a system and records what came
+//! back, and the checker the resulting history must pass.
+//!
+//! * [`register`]: a linearizable read/write/cas register per key, over `http-kv`.
+
+pub mod register;

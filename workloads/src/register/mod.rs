@@ -1,0 +1,12 @@
+//! The register workload: reads, writes and compare-and-sets on keys that rotate, checked for
+//! linearizability against a cas-register per key.
+//!
+//! * [`generator`]: what to do next (pure, seeded);
+//! * [`client`]: doing it over `http-kv`, recording the outcome honestly;
+//! * the checker: [`MODEL`], split by key.
+
+pub mod client;
+pub mod generator;
+
+/// The model a register history is checked against (one register per key).
+pub const MODEL: &str = "cas-register";
