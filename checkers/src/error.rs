@@ -37,16 +37,38 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-/// Shortens a piece of input for quoting in an error message.
+/// Shortens a piece of input for quoting in an error message, escaping control characters so
+/// that the message stays on one line.
 pub(crate) fn excerpt(text: &str) -> String {
     const MAX: usize = 40;
     let text = text.trim();
     if text.is_empty() {
         return "end of line".to_string();
     }
-    let mut cut: String = text.chars().take(MAX).collect();
-    if cut.len() < text.len() {
+    let mut cut = String::new();
+    for c in text.chars().take(MAX) {
+        if c.is_control() {
+            cut.extend(c.escape_debug());
+        } else {
+            cut.push(c);
+        }
+    }
+    if text.chars().count() > MAX {
         cut.push('…');
     }
     format!("`{cut}`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_short_one_line_and_marked_when_cut() {
+        assert_eq!(excerpt("  "), "end of line");
+        assert_eq!(excerpt("a\tb\rc"), "`a\\tb\\rc`");
+        let long = "x".repeat(50);
+        assert_eq!(excerpt(&long), format!("`{}…`", "x".repeat(40)));
+        assert_eq!(excerpt("é"), "`é`");
+    }
 }

@@ -43,7 +43,8 @@ pub fn read_jsonl(file: &str, text: &str) -> Result<History, InputError> {
         let kind = EventType::parse(&kind).ok_or_else(|| {
             err(format!(
                 "expected \"type\" to be invoke, ok, fail or info, found {}",
-                excerpt(&kind)
+                // Escaped, so that a line break inside the string cannot split the error.
+                excerpt(&kind.escape_debug().to_string())
             ))
         })?;
         let Some(process) = raw.process else {
@@ -332,6 +333,14 @@ mod tests {
             assert!(got.contains(want), "for {text:?}\n got {got}\nwant {want}");
             assert!(!got.contains('\n'), "one line: {got}");
         }
+    }
+
+    #[test]
+    fn a_type_with_a_line_break_is_quoted_on_one_line() {
+        // Found with the `jsonl` fuzz target's one-line-error invariant.
+        let got = error_of(r#"{"process":0,"type":"x\ny","f":"read"}"#);
+        assert!(!got.contains('\n'), "{got:?}");
+        assert!(got.ends_with(r"found `x\ny`"), "{got}");
     }
 
     #[test]

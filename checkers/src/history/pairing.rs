@@ -82,7 +82,9 @@ impl History {
                         let prev = &ops[prev];
                         return Err(err(format!(
                             "process {process} invokes `{}` while its `{}` from line {} is still outstanding (expected a completion first)",
-                            event.f, prev.f, self.events[prev.invoke].line
+                            quoted(&event.f),
+                            quoted(&prev.f),
+                            self.events[prev.invoke].line
                         )));
                     }
                     open.insert(process, ops.len());
@@ -99,7 +101,7 @@ impl History {
                     let Some(i) = open.remove(&process) else {
                         return Err(err(format!(
                             "process {process} completes `{}` ({}) but has no invocation outstanding (expected an invoke first)",
-                            event.f,
+                            quoted(&event.f),
                             kind.name()
                         )));
                     };
@@ -108,7 +110,9 @@ impl History {
                     if op.f != event.f {
                         return Err(err(format!(
                             "process {process} completes `{}` but invoked `{}` at line {} (expected the same f)",
-                            event.f, op.f, invoked.line
+                            quoted(&event.f),
+                            quoted(&op.f),
+                            invoked.line
                         )));
                     }
                     if event.key.is_some() && event.key != op.key {
@@ -130,6 +134,12 @@ impl History {
         }
         Ok(ops)
     }
+}
+
+/// An operation name for an error message, with line breaks and other control characters
+/// escaped so that the message stays on one line.
+fn quoted(name: &str) -> std::str::EscapeDebug<'_> {
+    name.escape_debug()
 }
 
 fn show_key(key: &Option<Value>) -> String {
@@ -187,6 +197,38 @@ mod tests {
         let e = h.operations().unwrap_err();
         assert_eq!(e.to_string().split(':').nth(1), Some("2"));
         assert!(e.message.contains("still outstanding"), "{e}");
+    }
+
+    #[test]
+    fn names_with_line_breaks_are_escaped_in_one_line_errors() {
+        // Found with the fuzz targets' one-line-error invariant: `f` is free text in JSON Lines
+        // and can be an EDN string, and was copied into the message as it was.
+        let h = history(concat!(
+            r#"{"process":0,"type":"invoke","f":"a\nb","value":1}"#,
+            "\n",
+            r#"{"process":0,"type":"ok","f":"c","value":1}"#,
+            "\n",
+        ));
+        let e = h.operations().unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e:?}");
+        assert!(e.contains(r"invoked `a\nb` at line 1"), "{e}");
+        let h = history(concat!(
+            r#"{"process":0,"type":"invoke","f":"a\nb","value":1}"#,
+            "\n",
+            r#"{"process":0,"type":"invoke","f":"c\rd","value":1}"#,
+            "\n",
+            r#"{"process":1,"type":"ok","f":"e\nf","value":1}"#,
+            "\n",
+        ));
+        let e = h.operations().unwrap_err().to_string();
+        assert!(e.contains(r"invokes `c\rd` while its `a\nb`"), "{e}");
+        let mut h = h;
+        h.events.remove(0);
+        let e = h.operations().unwrap_err().to_string();
+        assert!(
+            e.contains(r"completes `e\nf` (ok) but has no invocation"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -5,12 +5,18 @@
 //! skipping whitespace, commas and `;` comments. Keywords, symbols and characters become
 //! strings; sets become lists; a tagged literal becomes the value it tags (so a record such as
 //! `#jepsen.history.Op{…}` reads as its map). Nesting deeper than [`MAX_DEPTH`] is refused
-//! rather than overflowing the stack.
+//! rather than overflowing the stack, and map keys inside map keys deeper than [`MAX_KEY_DEPTH`]
+//! are refused rather than printing exponentially large text.
 
 use crate::value::Value;
 
 /// Deepest nesting accepted. Jepsen histories nest three or four levels.
 pub const MAX_DEPTH: usize = 200;
+
+/// Deepest nesting of map keys inside map keys accepted. A [`Value`] prints as JSON, where a key
+/// that is not a string is written as its own JSON text, escaped; every level of keys inside keys
+/// escapes that text once more and can double its size. Jepsen's keys are keywords or integers.
+pub const MAX_KEY_DEPTH: usize = 4;
 
 /// A syntax error at a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +33,8 @@ pub struct Reader<'a> {
     pos: usize,
     line: usize,
     depth: usize,
+    /// How many map keys the cursor is inside.
+    key_depth: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -41,6 +49,7 @@ impl<'a> Reader<'a> {
             pos: 0,
             line,
             depth: 0,
+            key_depth: 0,
         }
     }
 
@@ -92,6 +101,17 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// The character starting at byte `pos` (a character boundary), decoding only its own
+    /// bytes rather than the rest of the input.
+    fn char_at(&self, pos: usize) -> Option<char> {
+        let bytes = self.text.get(pos..self.text.len().min(pos + 4))?;
+        let valid = match std::str::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).ok()?,
+        };
+        valid.chars().next()
+    }
+
     /// What the cursor is looking at, quoted for an error message.
     fn found(&self) -> String {
         let rest = &self.text[self.pos.min(self.text.len())..];
@@ -108,7 +128,7 @@ impl<'a> Reader<'a> {
             b'(' | b'[' => {
                 self.bump();
                 let close = if b == b'(' { b')' } else { b']' };
-                Ok(Value::List(self.read_seq(close)?.into()))
+                Ok(Value::List(self.read_seq(close, false)?.into()))
             }
             b'{' => {
                 self.bump();
@@ -138,7 +158,7 @@ impl<'a> Reader<'a> {
                 match self.text.get(self.pos) {
                     Some(b'{') => {
                         self.bump();
-                        Ok(Value::List(self.read_seq(b'}')?.into()))
+                        Ok(Value::List(self.read_seq(b'}', false)?.into()))
                     }
                     Some(c) if is_symbol_start(*c) => {
                         // A tagged literal: the tag is dropped, the tagged value kept.
@@ -170,7 +190,8 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn read_seq(&mut self, close: u8) -> Result<Vec<Value>> {
+    /// The forms up to `close`; in a `map`, every other form is a key.
+    fn read_seq(&mut self, close: u8, map: bool) -> Result<Vec<Value>> {
         self.enter()?;
         let start = self.line;
         let mut items = Vec::new();
@@ -193,6 +214,16 @@ impl<'a> Reader<'a> {
                         close as char, b as char
                     ));
                 }
+                Some(_) if map && items.len() % 2 == 0 => {
+                    self.key_depth += 1;
+                    if self.key_depth > MAX_KEY_DEPTH {
+                        return self.error(format!(
+                            "expected at most {MAX_KEY_DEPTH} levels of map keys inside map keys"
+                        ));
+                    }
+                    items.push(self.read()?);
+                    self.key_depth -= 1;
+                }
                 Some(_) => items.push(self.read()?),
             }
         }
@@ -200,7 +231,7 @@ impl<'a> Reader<'a> {
 
     fn read_map(&mut self) -> Result<Value> {
         let start = self.line;
-        let items = self.read_seq(b'}')?;
+        let items = self.read_seq(b'}', true)?;
         if items.len() % 2 != 0 {
             return Err(EdnError {
                 line: start,
@@ -251,9 +282,16 @@ impl<'a> Reader<'a> {
                             out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                         }
                         _ => {
+                            // Quote the whole character; a line break or other control
+                            // character is named, not copied, so the error stays one line.
+                            let c = self.char_at(self.pos - 1).unwrap_or(e as char);
+                            let found = if c.is_control() || c.is_whitespace() {
+                                format!("`\\` followed by {c:?}")
+                            } else {
+                                format!("`\\{c}`")
+                            };
                             return self.error(format!(
-                                "expected a string escape (\\n, \\t, \\\", \\\\, \\uXXXX …), found `\\{}`",
-                                e as char
+                                "expected a string escape (\\n, \\t, \\\", \\\\, \\uXXXX …), found {found}"
                             ));
                         }
                     }
@@ -302,10 +340,7 @@ impl<'a> Reader<'a> {
             t if t.chars().count() == 1 => t.chars().next().unwrap_or(' '),
             "" => {
                 // A character that is not a token character, such as `\(`.
-                match std::str::from_utf8(&self.text[self.pos..])
-                    .ok()
-                    .and_then(|s| s.chars().next())
-                {
+                match self.char_at(self.pos) {
                     Some(c) if !c.is_whitespace() => {
                         self.pos += c.len_utf8();
                         c
@@ -442,6 +477,42 @@ mod tests {
         assert!(fails("1.2.3").message.contains("expected a number"));
         assert!(fails("#").message.contains("after `#`"));
         assert!(fails("\"\\q\"").message.contains("string escape"));
+    }
+
+    #[test]
+    fn a_bad_escape_before_a_line_break_is_a_one_line_error() {
+        // Found by the `edn_value` fuzz target: the escaped byte was copied into the message.
+        let e = fails("\"\\\n\"");
+        assert_eq!(e.line, 1);
+        assert!(!e.message.contains('\n'), "{e:?}");
+        assert!(e.message.contains("followed by '\\n'"), "{e:?}");
+        // A multi-byte character is quoted whole.
+        assert!(fails("\"\\é\"").message.ends_with("found `\\é`"));
+    }
+
+    #[test]
+    fn keys_nested_in_keys_are_bounded_so_printing_stays_linear() {
+        // Found by the `edn` fuzz target (a timeout): a map whose key is a map whose key is a
+        // map … prints each key as escaped JSON text, doubling at every level, so printing a
+        // 30-level value (in an error message) never finished.
+        let nested = |levels: usize| {
+            let mut text = "{\"q\" 1}".to_string();
+            for _ in 0..levels {
+                text = format!("{{{text} 1}}");
+            }
+            text
+        };
+        let ok = read(&nested(MAX_KEY_DEPTH - 1));
+        assert!(ok.to_string().len() < 200, "{ok}");
+        for levels in [MAX_KEY_DEPTH, 30, 150] {
+            let e = fails(&nested(levels));
+            assert!(e.message.contains("map keys inside map keys"), "{e:?}");
+        }
+        // Keys that are vectors of keywords, and values nested as deep as they like, are fine.
+        assert_eq!(
+            read("{[:a :b] {:c {:d 1}}}").to_string(),
+            r#"{"[\"a\",\"b\"]":{"c":{"d":1}}}"#
+        );
     }
 
     #[test]

@@ -276,6 +276,21 @@ mod tests {
         assert_eq!(h.events[0].key, None);
     }
 
+    #[test]
+    fn a_value_with_keys_nested_in_keys_is_refused_quickly() {
+        // Found by the `edn` fuzz target (a timeout): the bad :type was quoted in the error,
+        // and printing a map whose keys are maps whose keys are maps … doubles at every level.
+        let mut deep = ":x".to_string();
+        for _ in 0..40 {
+            deep = format!("{{{deep} [\"a\\b\"]}}");
+        }
+        let text =
+            format!("{{:process 0 :type :invoke :f :read}}\n{{:process 0 :type {deep} :f :read}}");
+        let e = read_edn("deep.edn", &text).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("map keys inside map keys"), "{e}");
+    }
+
     fn error_of(text: &str) -> String {
         read_edn("bad.edn", text).unwrap_err().to_string()
     }

@@ -78,11 +78,16 @@ pub fn read_jepsen_log(file: &str, text: &str) -> Result<History, InputError> {
         let mut value = reader
             .read()
             .map_err(|e| err(format!("in the value: {}", e.message)))?;
-        if reader.peek().ok().flatten().is_some() {
-            return Err(err(format!(
-                "expected one EDN value after the f, found {}",
-                excerpt(value_text)
-            )));
+        match reader.peek() {
+            Ok(None) => {}
+            Ok(Some(_)) => {
+                return Err(err(format!(
+                    "expected one EDN value after the f, found {}",
+                    excerpt(value_text)
+                )));
+            }
+            // A bad form after the value, such as a discard `#_` with nothing to discard.
+            Err(e) => return Err(err(format!("after the value: {}", e.message))),
         }
         let mut error = None;
         match kind {
@@ -188,6 +193,10 @@ mod tests {
             (
                 "INFO  jepsen.util - 1 :invoke :read",
                 "bad.log:2: in the value: expected an EDN value",
+            ),
+            (
+                "INFO  jepsen.util - 1 :invoke :write 3 #_",
+                "bad.log:2: after the value: expected an EDN value",
             ),
         ];
         for (line, want) in cases {
