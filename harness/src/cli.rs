@@ -25,6 +25,14 @@ pub enum Command {
     Check(CheckArgs),
     /// List the targets, workloads and nemeses.
     List,
+    /// Run one node of a bundled system (the runner starts nodes this way).
+    Node {
+        /// The system: raft-kv.
+        system: String,
+        /// The node's own arguments (see `faultline node raft-kv --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// Parses the arguments and runs the command. Usage errors exit 3, as bad input does.
@@ -56,5 +64,12 @@ pub fn main() -> ExitCode {
             print!("{}", crate::list::render());
             Exit::Valid.into()
         }
+        Command::Node { system, args } => match system.as_str() {
+            "raft-kv" => targets::raft_kv::main(args.clone()),
+            other => {
+                eprintln!("faultline: error: no bundled system called `{other}` (known: raft-kv)");
+                Exit::Error.into()
+            }
+        },
     }
 }

@@ -70,16 +70,23 @@ pub enum Shape {
     Bridge,
     /// A random half drops traffic from the other, but not the other way round.
     OneWay,
+    /// The leader alone against the rest.
+    IsolateLeader,
+    /// The leader and a random minority against the rest: the old leader keeps followers to
+    /// lead while a new leader is elected on the other side.
+    LeaderMinority,
 }
 
 impl Shape {
-    pub const ALL: [Shape; 6] = [
+    pub const ALL: [Shape; 8] = [
         Shape::Halves,
         Shape::RandomHalves,
         Shape::IsolateOne,
         Shape::MajoritiesRing,
         Shape::Bridge,
         Shape::OneWay,
+        Shape::IsolateLeader,
+        Shape::LeaderMinority,
     ];
 
     pub fn name(self) -> &'static str {
@@ -90,16 +97,49 @@ impl Shape {
             Shape::MajoritiesRing => "majorities-ring",
             Shape::Bridge => "bridge",
             Shape::OneWay => "one-way",
+            Shape::IsolateLeader => "isolate-leader",
+            Shape::LeaderMinority => "leader-minority",
         }
+    }
+
+    /// Whether the shape is drawn around the current leader (known only when it starts).
+    pub fn needs_leader(self) -> bool {
+        matches!(self, Shape::IsolateLeader | Shape::LeaderMinority)
     }
 
     pub fn parse(name: &str) -> Option<Shape> {
         Shape::ALL.into_iter().find(|s| s.name() == name)
     }
 
-    /// The grudge of this shape over `nodes`.
-    pub fn grudge(self, nodes: &[String], rng: &mut Rng) -> Grudge {
+    /// The grudge of this shape over `nodes`, around `leader` for the shapes that need one (a
+    /// random node stands in when no leader is known).
+    pub fn grudge(self, nodes: &[String], leader: Option<&str>, rng: &mut Rng) -> Grudge {
+        let centre = |rng: &mut Rng| match leader.filter(|l| nodes.iter().any(|n| n == l)) {
+            Some(l) => l.to_string(),
+            None => nodes[rng.below(nodes.len() as u64) as usize].clone(),
+        };
         match self {
+            Shape::IsolateLeader => {
+                let l = centre(rng);
+                let rest: Vec<String> = nodes.iter().filter(|n| **n != l).cloned().collect();
+                Grudge::complete(&[vec![l], rest])
+            }
+            Shape::LeaderMinority => {
+                let l = centre(rng);
+                let others = shuffled(
+                    &nodes
+                        .iter()
+                        .filter(|n| **n != l)
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                    rng,
+                );
+                // A minority in all: ⌊(n−1)/2⌋ nodes, the leader one of them.
+                let (with, against) = others.split_at(((nodes.len() - 1) / 2).saturating_sub(1));
+                let mut minority = vec![l];
+                minority.extend(with.iter().cloned());
+                Grudge::complete(&[minority, against.to_vec()])
+            }
             Shape::Halves => halves(nodes),
             Shape::RandomHalves => halves(&shuffled(nodes, rng)),
             Shape::IsolateOne => {
@@ -228,7 +268,7 @@ mod tests {
     #[test]
     fn isolate_one_leaves_a_single_node_alone() {
         let ns = nodes(5);
-        let g = Shape::IsolateOne.grudge(&ns, &mut Rng::new(3));
+        let g = Shape::IsolateOne.grudge(&ns, None, &mut Rng::new(3));
         let alone: Vec<&String> = ns.iter().filter(|x| g.visible(&ns, x).len() == 1).collect();
         assert_eq!(alone.len(), 1);
         assert!(symmetric(&g, &ns));
@@ -237,7 +277,7 @@ mod tests {
     #[test]
     fn one_way_cuts_only_one_direction() {
         let ns = nodes(4);
-        let g = Shape::OneWay.grudge(&ns, &mut Rng::new(9));
+        let g = Shape::OneWay.grudge(&ns, None, &mut Rng::new(9));
         let cut: Vec<(String, String)> = ns
             .iter()
             .flat_map(|a| ns.iter().map(move |b| (a.clone(), b.clone())))
@@ -248,11 +288,31 @@ mod tests {
     }
 
     #[test]
+    fn leader_shapes_put_the_leader_in_a_minority() {
+        let ns = nodes(5);
+        for seed in 0..20 {
+            let mut rng = Rng::new(seed);
+            let g = Shape::LeaderMinority.grudge(&ns, Some("n4"), &mut rng);
+            let side = g.visible(&ns, "n4");
+            assert_eq!(side.len(), 2, "{side:?}");
+            let g = Shape::IsolateLeader.grudge(&ns, Some("n2"), &mut rng);
+            assert_eq!(g.visible(&ns, "n2").len(), 1);
+            assert_eq!(g.visible(&ns, "n1").len(), 4);
+        }
+        // Without a known leader a random node stands in.
+        let g = Shape::IsolateLeader.grudge(&ns, None, &mut Rng::new(1));
+        assert_eq!(
+            ns.iter().filter(|n| g.visible(&ns, n).len() == 1).count(),
+            1
+        );
+    }
+
+    #[test]
     fn random_shapes_are_reproducible_from_the_seed() {
         let ns = nodes(5);
         for shape in Shape::ALL {
-            let a = shape.grudge(&ns, &mut Rng::new(42));
-            let b = shape.grudge(&ns, &mut Rng::new(42));
+            let a = shape.grudge(&ns, None, &mut Rng::new(42));
+            let b = shape.grudge(&ns, None, &mut Rng::new(42));
             assert_eq!(a, b, "{}", shape.name());
             assert!(!a.is_empty(), "{}", shape.name());
             assert_eq!(Shape::parse(shape.name()), Some(shape));

@@ -3,7 +3,9 @@
 //! Faults alternate with quiet periods: after one interval a random fault among those enabled
 //! starts, one interval later it stops, one interval later the next starts, and so on until the
 //! time limit. Targets are drawn from the seed: partitions take a shape from the plan's list,
-//! kills and pauses hit a random minority of nodes. The runner heals whatever is left at the end
+//! kills and pauses hit a random minority of nodes. Shapes drawn around the leader
+//! ([`Shape::needs_leader`]) can only be placed when they start, so the injector redraws them
+//! then. The runner heals whatever is left at the end
 //! regardless of the schedule. The same plan, nodes and seed always give the same schedule.
 
 use std::time::Duration;
@@ -125,7 +127,9 @@ pub fn schedule(plan: &Plan, nodes: &[String], time_limit: Duration, seed: u64) 
         let (start, stop) = match kind {
             FaultKind::Partition => {
                 let shape = shapes[rng.below(shapes.len() as u64) as usize];
-                let grudge = shape.grudge(nodes, &mut rng);
+                // Leader shapes are drawn again when they start, around the leader of the
+                // moment; this is what they would be with no leader known.
+                let grudge = shape.grudge(nodes, None, &mut rng);
                 (
                     Action::StartPartition { shape, grudge },
                     Action::StopPartition,

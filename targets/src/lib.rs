@@ -6,7 +6,9 @@
 //! * [`descriptor`]: how the harness starts, probes and hurts each target.
 //! * [`raft`]: the Raft consensus core (tick / step / ready).
 //! * [`kv`]: the key-value state machine the `raft-kv` target replicates with it.
+//! * [`raft_kv`]: the `raft-kv` node process — the tokio shell (disk, peers, HTTP) around both.
 
 pub mod descriptor;
 pub mod kv;
 pub mod raft;
+pub mod raft_kv;

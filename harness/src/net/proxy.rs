@@ -233,17 +233,28 @@ async fn pump(
     let mut buf = vec![0u8; CHUNK];
     let mut rng = Rng::new(from.peer_addr().map_or(1, |a| u64::from(a.port())));
     let mut eof = false;
-    let end = loop {
+    let end = 'pump: loop {
         let link = *state.borrow_and_update();
         if link.mode == Mode::Reset {
             break End::Reset;
+        }
+        // Deliver what is due without waiting on a timer: the timer's millisecond granularity
+        // would otherwise be every chunk's latency.
+        if link.mode == Mode::Open {
+            while queue.front().is_some_and(|c| c.0 <= Instant::now()) {
+                if let Some((_, bytes)) = queue.pop_front()
+                    && to.write_all(&bytes).await.is_err()
+                {
+                    break 'pump End::Broken;
+                }
+            }
         }
         if eof && queue.is_empty() {
             let _ = to.shutdown().await;
             break End::Eof;
         }
         let due = queue.front().map(|c| c.0);
-        let can_send = link.mode == Mode::Open && due.is_some();
+        let waiting = link.mode == Mode::Open && due.is_some();
         tokio::select! {
             r = from.read(&mut buf), if !eof && queue.len() < HELD => match r {
                 Ok(0) => eof = true,
@@ -256,13 +267,7 @@ async fn pump(
                 }
                 Err(_) => break End::Broken,
             },
-            () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if can_send => {
-                if let Some((_, bytes)) = queue.pop_front()
-                    && to.write_all(&bytes).await.is_err()
-                {
-                    break End::Broken;
-                }
-            }
+            () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if waiting => {}
             changed = state.changed() => {
                 if changed.is_err() {
                     break End::Broken;

@@ -35,6 +35,7 @@ pub struct Cluster {
     descriptor: &'static Descriptor,
     /// How a partition cuts links.
     cut: Mode,
+    proxied: bool,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -62,6 +63,10 @@ pub struct Setup<'a> {
     pub dir: &'a RunDir,
     /// How long a node may take to become ready ([`READY_TIMEOUT`] in runs).
     pub ready_timeout: Duration,
+    /// Route traffic through the fabric (always, in runs; benchmarks measure without).
+    pub proxied: bool,
+    /// The faultline binary, for bundled targets (`faultline node …`).
+    pub faultline: PathBuf,
 }
 
 impl Cluster {
@@ -94,10 +99,10 @@ impl Cluster {
             endpoints,
             descriptor: d,
             cut: setup.cut,
+            proxied: setup.proxied,
         };
         let program = match d.program {
-            Program::Faultline => std::env::current_exe()
-                .map_err(|e| format!("cannot find the faultline binary: {e}"))?,
+            Program::Faultline => setup.faultline.clone(),
             Program::External(p) => PathBuf::from(p),
         };
         for e in &cluster.endpoints {
@@ -108,7 +113,7 @@ impl Cluster {
                 .nodes
                 .iter()
                 .filter(|n| **n != e.node)
-                .filter_map(|n| cluster.fabric.addr(&e.node, n).map(|a| format!("{n}={a}")))
+                .filter_map(|n| cluster.peer_addr(&e.node, n).map(|a| format!("{n}={a}")))
                 .collect();
             let mut args = d.args_for(&[
                 ("node", e.node.clone()),
@@ -182,7 +187,7 @@ impl Cluster {
 
     /// The descriptor's readiness probe, straight to the node (not through the fabric).
     pub async fn probe(&self, node: &str) -> bool {
-        let Some(e) = self.endpoints.iter().find(|e| e.node == node) else {
+        let Some(e) = self.endpoint(node) else {
             return false;
         };
         match self.descriptor.ready {
@@ -191,9 +196,50 @@ impl Cluster {
         }
     }
 
+    /// The leader most running nodes name in their health answers (targets whose health
+    /// answer names one: `{"leader": "n3"}`), straight to the nodes.
+    pub async fn leader(&self) -> Option<String> {
+        let Readiness::HttpGet(path) = self.descriptor.ready else {
+            return None;
+        };
+        let mut votes: std::collections::BTreeMap<String, usize> = Default::default();
+        for e in &self.endpoints {
+            if !self.supervisor.is_running(&e.node) || self.supervisor.is_paused(&e.node) {
+                continue;
+            }
+            let Some((_, body)) = http_get(e.client, path).await else {
+                continue;
+            };
+            let named = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("leader")?.as_str().map(str::to_string));
+            if let Some(leader) = named {
+                *votes.entry(leader).or_default() += 1;
+            }
+        }
+        votes.into_iter().max_by_key(|(_, n)| *n).map(|(l, _)| l)
+    }
+
     /// Where clients reach `node` (through its client link).
     pub fn client_addr(&self, node: &str) -> Option<SocketAddr> {
-        self.fabric.addr(CLIENT, node)
+        if self.proxied {
+            self.fabric.addr(CLIENT, node)
+        } else {
+            self.endpoint(node).map(|e| e.client)
+        }
+    }
+
+    /// Where `from` reaches its peer `to` (through their link).
+    fn peer_addr(&self, from: &str, to: &str) -> Option<SocketAddr> {
+        if self.proxied {
+            self.fabric.addr(from, to)
+        } else {
+            self.endpoint(to).and_then(|e| e.peer)
+        }
+    }
+
+    fn endpoint(&self, node: &str) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.node == node)
     }
 
     /// Applies one nemesis action; returns a note on anything that did not go as planned.
@@ -256,21 +302,29 @@ impl Cluster {
     }
 }
 
-/// `GET path` answers 200.
-async fn http_ok(addr: SocketAddr, path: &str) -> bool {
+/// `GET path` with HTTP/1.0: the status and the body (`None` if no answer within 500 ms).
+async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     let attempt = async {
         let mut s = TcpStream::connect(addr).await.ok()?;
         let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
         s.write_all(request.as_bytes()).await.ok()?;
-        let mut head = [0u8; 12];
-        s.read_exact(&mut head).await.ok()?;
-        Some(head.starts_with(b"HTTP/1.") && &head[9..12] == b"200")
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer).await.ok()?;
+        let text = String::from_utf8_lossy(&answer);
+        let status = text.get(9..12)?.parse().ok()?;
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        Some((status, body.to_string()))
     };
     tokio::time::timeout(Duration::from_millis(500), attempt)
         .await
         .ok()
         .flatten()
-        .unwrap_or(false)
+}
+
+async fn http_ok(addr: SocketAddr, path: &str) -> bool {
+    http_get(addr, path)
+        .await
+        .is_some_and(|(status, _)| status == 200)
 }
 
 /// The last lines of a node's log, for an error message (on one line).
@@ -328,6 +382,8 @@ mod tests {
             link: LinkState::default(),
             dir,
             ready_timeout: Duration::from_millis(600),
+            proxied: true,
+            faultline: PathBuf::from("/nonexistent"),
         }
     }
 

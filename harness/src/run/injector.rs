@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use checkers::Value;
 use checkers::history::{EventType, Name, Process};
+use checkers::synth::Rng;
 use nemesis::{Action, Scheduled};
 use tokio::time::Instant;
 
@@ -50,13 +51,31 @@ pub fn inject(cluster: &Cluster, recorder: &Recorder, dir: &RunDir, action: &Act
     });
 }
 
-/// Runs the schedule (times relative to `start`) until `until`.
+/// A partition drawn around the leader is placed now, around the leader of the moment.
+async fn place(cluster: &Cluster, action: &Action, seed: u64) -> Action {
+    match action {
+        Action::StartPartition { shape, .. } if shape.needs_leader() => {
+            let leader = cluster.leader().await;
+            let mut rng = Rng::new(seed);
+            Action::StartPartition {
+                shape: *shape,
+                grudge: shape.grudge(&cluster.nodes, leader.as_deref(), &mut rng),
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+/// Runs the schedule (times relative to `start`) until `until`; `seed` draws the leader-shaped
+/// partitions.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_schedule(
     cluster: &Cluster,
     recorder: &Recorder,
     dir: &RunDir,
     tally: &Tally,
     schedule: &[Scheduled],
+    seed: u64,
     start: Instant,
     until: Instant,
 ) {
@@ -66,7 +85,8 @@ pub async fn run_schedule(
             break;
         }
         tokio::time::sleep_until(at).await;
-        inject(cluster, recorder, dir, &s.action);
+        let action = place(cluster, &s.action, seed ^ s.at.as_nanos() as u64).await;
+        inject(cluster, recorder, dir, &action);
         if !matches!(
             s.action,
             Action::StopPartition | Action::Start { .. } | Action::Resume { .. }

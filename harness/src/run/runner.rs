@@ -178,6 +178,9 @@ pub async fn run(
         },
         dir: &dir,
         ready_timeout: super::cluster::READY_TIMEOUT,
+        proxied: true,
+        faultline: std::env::current_exe()
+            .map_err(|e| format!("cannot find the faultline binary: {e}"))?,
     })
     .await?;
     dir.log(&format!(
@@ -261,6 +264,7 @@ pub async fn run(
         &dir,
         &shared.tally,
         &schedule,
+        scenario.seed,
         start,
         until,
     )

@@ -4,6 +4,12 @@
 //! A worker is a logical process; after an operation ends `info` the process is considered
 //! crashed (it may still take effect), so the worker carries on as a fresh process (Jepsen's
 //! rule: old number + concurrency).
+//!
+//! Each worker has a home node (workers are spread over the nodes, as Jepsen binds clients to
+//! nodes), where every operation starts; within an operation it follows the leader hints it
+//! gets. Were workers to stay with the leader they found, they would all end up on one node,
+//! and a leader stranded in a minority would have every client to itself — nobody would be
+//! writing on the majority side, and nothing it did wrong could be seen.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -91,7 +97,7 @@ impl Worker {
     pub async fn run(self, shared: Arc<Shared>, until: Instant) -> u64 {
         let mut process = self.index as u64;
         let mut seq = 0;
-        let mut preferred = self.index;
+        let home = self.index;
         let mut rng = Rng::new(self.seed ^ (self.index as u64).wrapping_mul(0x9E37_79B9));
         loop {
             // Uniform in [0, 2·pace): the mean rate is the scenario's.
@@ -107,11 +113,8 @@ impl Worker {
                 .unwrap_or_else(|e| e.into_inner())
                 .next_invocation();
             seq += 1;
-            if perform(&shared, process, seq, &mut preferred, inv)
-                .await
-                .kind
-                == EventType::Info
-            {
+            let mut node = home;
+            if perform(&shared, process, seq, &mut node, inv).await.kind == EventType::Info {
                 process += self.concurrency as u64;
             }
         }

@@ -1,0 +1,307 @@
+//! `faultline run` end to end: real raft-kv node processes behind the proxy fabric, short runs.
+//!
+//! Each test stores its runs in its own temporary results folder and, afterwards, looks in
+//! /proc for any process whose command line mentions that folder: none may survive.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn results_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("faultline-run-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn faultline() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+}
+
+fn run(args: &[&str], results: &Path) -> Output {
+    faultline()
+        .arg("run")
+        .args(args)
+        .args(["--quiet", "--results"])
+        .arg(results)
+        .output()
+        .expect("faultline runs")
+}
+
+/// Live node processes whose command line mentions `needle`.
+fn survivors(needle: &Path) -> Vec<String> {
+    let needle = needle.display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            (cmd.contains(&needle) && !stat.contains(") Z "))
+                .then(|| format!("{pid}: {}", cmd.replace('\0', " ")))
+        })
+        .filter(|p| p.contains(" node "))
+        .collect()
+}
+
+/// The ports the live nodes mentioning `needle` were told to listen on (from their command
+/// lines).
+fn node_ports(needle: &Path) -> Vec<u16> {
+    let needle = needle.display().to_string();
+    let mut ports = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmd) = std::fs::read_to_string(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if !cmd.contains(&needle) || !cmd.contains("\0node\0") {
+            continue;
+        }
+        for arg in cmd.split('\0') {
+            if let Some(port) = arg.strip_prefix("127.0.0.1:").and_then(|p| p.parse().ok()) {
+                ports.push(port);
+            }
+        }
+    }
+    ports
+}
+
+/// Whether anything listens on `port` (from /proc/net/tcp: state 0A is LISTEN).
+fn listening(port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table.lines().skip(1).any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() > 3
+            && f[3] == "0A"
+            && f[1]
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok())
+                == Some(port)
+    })
+}
+
+fn results_json(results: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(results.join("latest").join("results.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn wait_for(what: impl Fn() -> bool, limit: Duration) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if what() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn the_correct_raft_kv_stays_linearizable_under_partitions_kills_and_pauses() {
+    let results = results_dir("valid");
+    let out = run(
+        &[
+            "--nodes",
+            "3",
+            "--time-limit",
+            "8",
+            "--interval",
+            "1",
+            "--rate",
+            "60",
+            "--concurrency",
+            "6",
+            "--seed",
+            "3",
+            "--nemesis",
+            "partition,kill,pause",
+        ],
+        &results,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = results_json(&results);
+    assert_eq!(r["valid"], true);
+    let stats = &r["history"]["stats"];
+    assert!(stats["ok"].as_u64().unwrap() > 50, "{stats}");
+    let history = std::fs::read_to_string(results.join("latest").join("history.jsonl")).unwrap();
+    for f in ["start-partition", "stop-partition"] {
+        assert!(
+            history.contains(&format!("\"f\":\"{f}\"")),
+            "no {f} in the history"
+        );
+    }
+    assert!(history.contains("\"process\":\"nemesis\""));
+    assert!(results.join("latest").join("nodes").join("n1.log").exists());
+    assert!(
+        stdout.contains("verdict") && stdout.contains("valid"),
+        "{stdout}"
+    );
+    assert!(survivors(&results).is_empty(), "{:?}", survivors(&results));
+    std::fs::remove_dir_all(results).unwrap();
+}
+
+#[test]
+fn stale_reads_are_caught_under_partitions() {
+    let results = results_dir("stale");
+    let out = run(
+        &[
+            "--nodes",
+            "5",
+            "--time-limit",
+            "12",
+            "--interval",
+            "1.5",
+            "--rate",
+            "100",
+            "--concurrency",
+            "10",
+            "--seed",
+            "1",
+            "--nemesis",
+            "partition",
+            "--bug",
+            "stale-reads",
+        ],
+        &results,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(results_json(&results)["valid"], false);
+    assert!(stdout.contains("cannot linearize"), "{stdout}");
+    assert!(survivors(&results).is_empty());
+    std::fs::remove_dir_all(results).unwrap();
+}
+
+/// Starts a long run in the background and waits until its history has some operations.
+fn start_long_run(results: &Path) -> Child {
+    let child = faultline()
+        .args([
+            "run",
+            "--nodes",
+            "5",
+            "--time-limit",
+            "60",
+            "--seed",
+            "5",
+            "--quiet",
+            "--results",
+        ])
+        .arg(results)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let history = results.join("latest").join("history.jsonl");
+    assert!(
+        wait_for(
+            || std::fs::read_to_string(&history).is_ok_and(|h| h.lines().count() > 20),
+            Duration::from_secs(20)
+        ),
+        "the run never got going"
+    );
+    child
+}
+
+#[test]
+fn sigint_mid_run_stops_every_node_and_frees_every_port() {
+    let results = results_dir("sigint");
+    let mut child = start_long_run(&results);
+    let ports = node_ports(&results);
+    assert_eq!(
+        ports.len(),
+        10,
+        "5 nodes, a client and a peer port each: {ports:?}"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        wait_for(|| survivors(&results).is_empty(), Duration::from_secs(5)),
+        "{:?}",
+        survivors(&results)
+    );
+    assert!(wait_for(
+        || ports.iter().all(|p| !listening(*p)),
+        Duration::from_secs(5)
+    ));
+    std::fs::remove_dir_all(results).unwrap();
+}
+
+#[test]
+fn sigkill_of_the_harness_takes_the_cluster_and_leaves_a_checkable_history() {
+    let results = results_dir("sigkill");
+    let mut child = start_long_run(&results);
+    let ports = node_ports(&results);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        wait_for(|| survivors(&results).is_empty(), Duration::from_secs(5)),
+        "{:?}",
+        survivors(&results)
+    );
+    assert!(wait_for(
+        || ports.iter().all(|p| !listening(*p)),
+        Duration::from_secs(5)
+    ));
+    let history = std::fs::canonicalize(results.join("latest").join("history.jsonl")).unwrap();
+    let check = faultline()
+        .args(["check", "--model", "cas-register"])
+        .arg(&history)
+        .output()
+        .unwrap();
+    let code = check.status.code();
+    assert!(
+        code == Some(0) || code == Some(1),
+        "the history must check (valid or not), got {code:?}: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    std::fs::remove_dir_all(results).unwrap();
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_3_with_nothing_started() {
+    let results = results_dir("bad");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--target", "nope"], "unknown target `nope`"),
+        (&["--workload", "bank"], "does not serve workload `bank`"),
+        (
+            &["--nemesis", "partition,meteor"],
+            "unknown nemesis `meteor`",
+        ),
+        (&["--bug", "nope"], "no bug `nope`"),
+        (&["--nodes", "0"], "nodes must be positive"),
+    ];
+    for (args, want) in cases {
+        let out = run(args, &results);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    let scenario = results.join("bad.toml");
+    std::fs::write(&scenario, "nodes = 3\ntime-limit = [\n").unwrap();
+    let out = run(&[scenario.to_str().unwrap()], &results);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(err.contains("bad.toml:"), "{err}");
+    assert!(!results.join("latest").exists(), "nothing ran");
+    std::fs::remove_dir_all(results).unwrap();
+}

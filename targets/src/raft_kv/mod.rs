@@ -1,0 +1,510 @@
+//! `faultline node raft-kv`: one node of the Raft-replicated key-value store, as a real process.
+//!
+//! This is the tokio shell around the sans-I/O [`raft`] core and the [`kv`](crate::kv) state
+//! machine. It follows the shell contract in [`raft`] to the letter and serves the `http-kv`
+//! client protocol (docs/protocols/http-kv.md).
+//!
+//! ```text
+//!              ┌──────────── one task owns Raft + KvStore + the log file ────────────┐
+//!  timer ─tick─▶                                                                     │
+//!  peers ─mpsc─▶  node::Node::run ──Ready──▶ storage (write + fsync)                 │
+//!  HTTP  ─mpsc─▶       │                 ──▶ peers (one-way TCP, per-peer queues)    │
+//!   ▲                  │                 ──▶ KvStore::apply ──▶ proposals answered   │
+//!   └────oneshot───────┘                 ──▶ read states / failed reads answered     │
+//!              └─────────────────────────────────────────────────────────────────────┘
+//! ```
+//!
+//! * `node`: the event loop; how each request's fate is decided.
+//! * `storage`: the append-only, checksummed log file, and its recovery after a crash.
+//! * `peers`: one-way peer connections carrying length-prefixed JSON messages.
+//! * `http`: the axum client API and `/health`.
+//!
+//! # Command line
+//!
+//! ```text
+//! raft-kv --id n3 --client 127.0.0.1:PORT --peer 127.0.0.1:PORT \
+//!         --peers n1=127.0.0.1:A,n2=127.0.0.1:B --data-dir DIR [--bug stale-reads] [--tick-ms 10]
+//! ```
+//!
+//! [`main`] takes the arguments after the word `raft-kv` (a leading `raft-kv` is tolerated and
+//! skipped). Nodes are named `n<number>` and the number is the Raft id. `--peers` gives, for each
+//! other node, the address to send to it at — the harness's proxy for that link, never the
+//! peer's own `--peer` address; it may be empty (a single node). Bad flags, an unusable data
+//! directory, an address that cannot be bound, or a failure to write the log later: one line on
+//! stderr and exit code 3. SIGTERM and SIGINT stop the node cleanly (exit 0).
+//!
+//! Timing: a tick every `--tick-ms` (10 ms); elections after 15–30 ticks of silence; heartbeats
+//! every 3 ticks; pre-vote and check-quorum on; the election timer's seed is the id. Requests
+//! wait at most 800 ms for their fate (`http::REQUEST_TIMEOUT`).
+//!
+//! # Crashes
+//!
+//! Term, vote and log survive a SIGKILL (every `Ready` is fsynced before its messages go out);
+//! the state machine does not: it starts empty and is rebuilt as the core redelivers every
+//! committed entry, which also rebuilds the table that deduplicates retried `(client, seq)`s.
+//!
+//! # The `stale-reads` bug (`--bug stale-reads`)
+//!
+//! etcd issue #741: a node that believes it is the leader answers a read at once from its own
+//! state machine, without the read-index round that confirms no newer leader exists. And, as in
+//! the etcd of that era, leadership is never confirmed in any other way either: check-quorum is
+//! off, so a leader cut off in a minority keeps believing it leads — and keeps serving reads of
+//! ever older data — until a message from a higher term reaches it. (A freshly elected leader
+//! may also answer before it has applied everything committed before it.) Writes are unchanged
+//! and still go through the log. Without the switch, reads are linearizable.
+//!
+//! # What is left out
+//!
+//! The log is never compacted (it grows for the length of a test), the data directory is not
+//! locked against a second node, and peer messages are not authenticated.
+
+mod http;
+mod node;
+mod peers;
+mod storage;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+
+use crate::raft::{self, NodeId, Raft};
+use node::{Node, Status};
+use storage::Storage;
+
+/// Messages from peers waiting for the event loop.
+const INBOX: usize = 4096;
+/// Client requests waiting for the event loop; beyond this, requests are refused (503).
+const CALLS: usize = 4096;
+/// How long shutting down waits for open HTTP connections to finish.
+const HTTP_DRAIN: Duration = Duration::from_secs(2);
+
+/// Known bugs, switched on with `--bug`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Bug {
+    /// Leaders serve reads from local state without confirming leadership; check-quorum off.
+    StaleReads,
+}
+
+/// Everything a node is started with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `n<id>`.
+    pub name: String,
+    pub id: NodeId,
+    /// Where clients reach this node (HTTP).
+    pub client: SocketAddr,
+    /// Where peers' connections to this node arrive.
+    pub peer: SocketAddr,
+    /// Each other node, and the address to send to it at.
+    pub peers: Vec<(NodeId, SocketAddr)>,
+    pub data_dir: PathBuf,
+    pub bug: Option<Bug>,
+    /// The length of one Raft tick.
+    pub tick: Duration,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "raft-kv",
+    about = "One node of faultline's Raft-replicated key-value store"
+)]
+struct Cli {
+    /// This node's name, `n<number>`; the number is its Raft id.
+    #[arg(long)]
+    id: String,
+    /// The address to serve the http-kv client protocol on.
+    #[arg(long)]
+    client: SocketAddr,
+    /// The address to accept peers' connections on.
+    #[arg(long)]
+    peer: SocketAddr,
+    /// The other nodes, as `n1=HOST:PORT,n2=HOST:PORT`: where to send to each. May be empty.
+    #[arg(long, default_value = "")]
+    peers: String,
+    /// Where the Raft log is kept (created if missing).
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Switch on a known bug.
+    #[arg(long, value_enum)]
+    bug: Option<Bug>,
+    /// Milliseconds per Raft tick.
+    #[arg(long, default_value_t = 10)]
+    tick_ms: u64,
+}
+
+/// Why [`Config::from_args`] gave no configuration.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ArgsError {
+    /// `--help` or `--version`: print this to stdout and exit 0.
+    Info(String),
+    /// A usage error, in one line.
+    Invalid(String),
+}
+
+impl Config {
+    /// Parses the arguments after `raft-kv`.
+    pub fn from_args(args: Vec<String>) -> Result<Config, ArgsError> {
+        let mut args = args.into_iter().peekable();
+        args.next_if(|a| a == "raft-kv");
+        let cli = Cli::try_parse_from(std::iter::once("raft-kv".to_string()).chain(args)).map_err(
+            |e| match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ArgsError::Info(e.to_string())
+                }
+                _ => ArgsError::Invalid(one_line(&e.to_string())),
+            },
+        )?;
+        let invalid = |msg: String| ArgsError::Invalid(msg);
+        let id = parse_name(&cli.id).map_err(invalid)?;
+        let mut peers = Vec::new();
+        for item in cli.peers.split(',').filter(|s| !s.trim().is_empty()) {
+            let (name, addr) = item
+                .split_once('=')
+                .ok_or_else(|| invalid(format!("--peers: {item:?} is not NAME=HOST:PORT")))?;
+            let peer = parse_name(name.trim()).map_err(invalid)?;
+            let addr: SocketAddr = addr
+                .trim()
+                .parse()
+                .map_err(|e| invalid(format!("--peers: {addr:?}: {e}")))?;
+            if peer == id || peers.iter().any(|&(p, _)| p == peer) {
+                return Err(invalid(format!("--peers: n{peer} appears twice")));
+            }
+            peers.push((peer, addr));
+        }
+        if cli.tick_ms == 0 {
+            return Err(invalid("--tick-ms must be above 0".into()));
+        }
+        Ok(Config {
+            name: format!("n{id}"),
+            id,
+            client: cli.client,
+            peer: cli.peer,
+            peers,
+            data_dir: cli.data_dir,
+            bug: cli.bug,
+            tick: Duration::from_millis(cli.tick_ms),
+        })
+    }
+
+    /// The Raft core's configuration for this node.
+    pub fn raft_config(&self) -> raft::Config {
+        let mut voters: Vec<NodeId> = self.peers.iter().map(|&(p, _)| p).collect();
+        voters.push(self.id);
+        voters.sort_unstable();
+        raft::Config {
+            election_ticks: (15, 30),
+            heartbeat_ticks: 3,
+            pre_vote: true,
+            // The bug's leaders never check that a quorum still follows them.
+            check_quorum: self.bug != Some(Bug::StaleReads),
+            seed: self.id,
+            ..raft::Config::new(self.id, voters)
+        }
+    }
+}
+
+/// `n3` → 3.
+fn parse_name(name: &str) -> Result<NodeId, String> {
+    name.strip_prefix('n')
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("{name:?} is not a node name like n1"))
+}
+
+/// A clap message folded into one line, without the usage hints.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Why a node could not start, or had to stop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error(pub String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Lines on stderr, each with the node's name and the seconds since it started (a monotonic
+/// clock: node clocks may be skewed on purpose, and the log should not be).
+#[derive(Clone, Debug)]
+pub(crate) struct Logger {
+    name: Arc<str>,
+    start: Instant,
+}
+
+impl Logger {
+    pub(crate) fn new(name: &str) -> Logger {
+        Logger {
+            name: name.into(),
+            start: Instant::now(),
+        }
+    }
+
+    pub(crate) fn line(&self, message: fmt::Arguments<'_>) {
+        let t = self.start.elapsed().as_secs_f64();
+        eprintln!("{} {t:9.3}s {message}", self.name);
+    }
+}
+
+/// The node's two sockets, bound.
+#[derive(Debug)]
+pub struct Listeners {
+    client: TcpListener,
+    peer: TcpListener,
+}
+
+impl Listeners {
+    /// Binds `config`'s client and peer addresses.
+    pub async fn bind(config: &Config) -> Result<Listeners, Error> {
+        let bind = |what: &'static str, addr: SocketAddr| async move {
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| Error(format!("cannot bind the {what} address {addr}: {e}")))
+        };
+        Ok(Listeners {
+            client: bind("client", config.client).await?,
+            peer: bind("peer", config.peer).await?,
+        })
+    }
+
+    /// Adopts sockets bound elsewhere (a test that picked free ports). Call within a runtime.
+    pub fn from_std(
+        client: std::net::TcpListener,
+        peer: std::net::TcpListener,
+    ) -> Result<Listeners, Error> {
+        let adopt = |listener: std::net::TcpListener| {
+            listener.set_nonblocking(true)?;
+            TcpListener::from_std(listener)
+        };
+        let error = |e: std::io::Error| Error(format!("cannot adopt a listener: {e}"));
+        Ok(Listeners {
+            client: adopt(client).map_err(error)?,
+            peer: adopt(peer).map_err(error)?,
+        })
+    }
+}
+
+/// Runs a node until `shutdown` completes: binds its addresses, then [`serve_on`] them.
+pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    let listeners = Listeners::bind(&config).await?;
+    serve_on(config, listeners, shutdown).await
+}
+
+/// Runs a node on sockets already bound, until `shutdown` completes. Fails at start (bad data
+/// directory, inconsistent log) or later if the log cannot be written.
+pub async fn serve_on(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    let log = Logger::new(&config.name);
+    let opened = Storage::open(&config.data_dir)
+        .map_err(|e| Error(format!("cannot open the data directory: {e}")))?;
+    if let Some(torn) = &opened.torn {
+        log.line(format_args!("cut a torn tail off the log: {torn}"));
+    }
+    let hard_state = opened.persisted.hard_state;
+    let entries = opened.persisted.entries.len();
+    let raft =
+        Raft::new(config.raft_config(), opened.persisted).map_err(|e| Error(e.to_string()))?;
+    log.line(format_args!(
+        "starting: term {}, vote {:?}, {entries} log entries, {} peers, bug {:?}",
+        hard_state.term,
+        hard_state.vote,
+        config.peers.len(),
+        config.bug,
+    ));
+
+    let (status, status_rx) = watch::channel(Status::of(&raft));
+    let (inbox, inbox_rx) = mpsc::channel(INBOX);
+    let (calls, calls_rx) = mpsc::channel(CALLS);
+    let mut tasks = JoinSet::new();
+    let peers = peers::Peers::start(&config.peers, &log, &mut tasks);
+    tasks.spawn(peers::listen(listeners.peer, inbox, log.clone()));
+
+    let api = http::Api {
+        name: config.name.as_str().into(),
+        calls,
+        status: status_rx,
+    };
+    let (stop_http, http_stopping) = oneshot::channel::<()>();
+    let server = axum::serve(listeners.client, http::router(api)).with_graceful_shutdown(async {
+        let _ = http_stopping.await;
+    });
+    let mut http = tokio::spawn(async move { server.await });
+
+    let stale_reads = config.bug == Some(Bug::StaleReads);
+    let node = Node::new(
+        raft,
+        opened.storage,
+        peers,
+        stale_reads,
+        log.clone(),
+        status,
+    );
+    let result = node.run(config.tick, inbox_rx, calls_rx, shutdown).await;
+
+    // The loop is gone, and with it every waiting request's oneshot: their handlers answer
+    // now, so the HTTP server can drain its connections and stop.
+    let _ = stop_http.send(());
+    if tokio::time::timeout(HTTP_DRAIN, &mut http).await.is_err() {
+        http.abort();
+    }
+    tasks.shutdown().await;
+    match &result {
+        Ok(()) => log.line(format_args!("stopped")),
+        Err(e) => log.line(format_args!("stopping: {e}")),
+    }
+    result
+}
+
+/// `faultline node raft-kv ARGS…`: runs a node until SIGTERM or SIGINT. `args` are the
+/// arguments after `raft-kv`. Exit code 0 after a clean stop, 3 on any error.
+pub fn main(args: Vec<String>) -> ExitCode {
+    let config = match Config::from_args(args) {
+        Ok(config) => config,
+        Err(ArgsError::Info(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Err(ArgsError::Invalid(message)) => {
+            eprintln!("raft-kv: {message}");
+            return ExitCode::from(3);
+        }
+    };
+    let name = config.name.clone();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("{name}: cannot start the runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let logger = Logger::new(&name);
+    match runtime.block_on(serve(config, stop_signal(logger))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn stop_signal(log: Logger) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            log.line(format_args!("cannot watch SIGTERM: {e}"));
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => log.line(format_args!("SIGTERM: stopping")),
+        _ = tokio::signal::ctrl_c() => log.line(format_args!("SIGINT: stopping")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_string).collect()
+    }
+
+    const BASE: &str = "--id n3 --client 127.0.0.1:4000 --peer 127.0.0.1:4001 --data-dir /tmp/d";
+
+    #[test]
+    fn the_descriptors_command_line_parses() {
+        let line = format!("{BASE} --peers n1=127.0.0.1:5001,n2=127.0.0.1:5002");
+        let config = Config::from_args(args(&line)).unwrap();
+        assert_eq!(config.name, "n3");
+        assert_eq!(config.id, 3);
+        assert_eq!(config.client, "127.0.0.1:4000".parse().unwrap());
+        assert_eq!(
+            config.peers,
+            vec![
+                (1, "127.0.0.1:5001".parse().unwrap()),
+                (2, "127.0.0.1:5002".parse().unwrap())
+            ]
+        );
+        assert_eq!(config.bug, None);
+        assert_eq!(config.tick, Duration::from_millis(10));
+        let raft = config.raft_config();
+        assert_eq!(raft.voters, vec![1, 2, 3]);
+        assert!(raft.check_quorum && raft.pre_vote);
+        assert_eq!(raft.election_ticks, (15, 30));
+        raft.validate().unwrap();
+
+        // With the program's name in front, the bug, and another tick.
+        let line =
+            format!("raft-kv {BASE} --peers n1=127.0.0.1:5001 --bug stale-reads --tick-ms 5");
+        let config = Config::from_args(args(&line)).unwrap();
+        assert_eq!(config.bug, Some(Bug::StaleReads));
+        assert_eq!(config.tick, Duration::from_millis(5));
+        assert!(!config.raft_config().check_quorum);
+    }
+
+    #[test]
+    fn a_single_node_has_no_peers() {
+        let mut single = args(BASE);
+        single.extend(["--peers".to_string(), String::new()]);
+        let config = Config::from_args(single).unwrap();
+        assert!(config.peers.is_empty());
+        assert_eq!(config.raft_config().voters, vec![3]);
+        assert!(Config::from_args(args(BASE)).unwrap().peers.is_empty());
+    }
+
+    #[test]
+    fn bad_command_lines_are_one_line_errors() {
+        let bad = [
+            "--id n3 --client 127.0.0.1:4000 --peer 127.0.0.1:4001".to_string(),
+            format!("{BASE} --peers n1=nowhere"),
+            format!("{BASE} --peers n1"),
+            format!("{BASE} --peers n3=127.0.0.1:1"),
+            format!("{BASE} --peers n1=127.0.0.1:1,n1=127.0.0.1:2"),
+            format!("{BASE} --bug nonsense"),
+            format!("{BASE} --tick-ms 0"),
+            format!("{BASE} --unknown"),
+            BASE.replace("n3", "node3"),
+        ];
+        for line in bad {
+            match Config::from_args(args(&line)) {
+                Err(ArgsError::Invalid(message)) => {
+                    assert!(
+                        !message.is_empty() && !message.contains('\n'),
+                        "{message:?}"
+                    )
+                }
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            Config::from_args(args("--help")),
+            Err(ArgsError::Info(_))
+        ));
+    }
+}
