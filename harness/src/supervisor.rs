@@ -321,6 +321,12 @@ mod tests {
         let again = sup.restart("n1").unwrap();
         assert_ne!(again, pid);
         assert!(sup.is_running("n1"));
+        let log = dir.join("n1.log");
+        let started = || std::fs::read_to_string(&log).map_or(0, |l| l.matches("started").count());
+        assert!(
+            wait_for(|| started() == 2),
+            "the log is appended across restarts"
+        );
         sup.shutdown();
         assert!(wait_for(|| group_members(again).is_empty()));
         let log = std::fs::read_to_string(dir.join("n1.log")).unwrap();

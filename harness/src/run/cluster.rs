@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use checkers::synth::Rng;
 use nemesis::Action;
 use targets::descriptor::{Descriptor, Program, Readiness};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -46,11 +47,26 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
-/// Asks the kernel for a free loopback port.
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+/// A free loopback port for a node, drawn at random from just below the kernel's ephemeral
+/// range. Ports from that range go to every `bind(0)` — this harness's own proxies included —
+/// so a node port probed there and released could be handed to someone else before the node
+/// binds it; below it, only another run drawing the same way could collide.
+fn free_port(rng: &mut Rng) -> std::io::Result<u16> {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let high = ephemeral_low.max(2048);
+    let low = high.saturating_sub(12_000).max(1024);
+    for _ in 0..200 {
+        let port = low + rng.below(u64::from(high - low)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "no free port in {low}..{high}"
+    )))
 }
 
 /// What a cluster needs to start.
@@ -75,9 +91,16 @@ impl Cluster {
         let d = setup.descriptor;
         let names: Vec<String> = (1..=setup.nodes).map(|i| format!("n{i}")).collect();
         let mut endpoints = Vec::new();
+        let mut rng = Rng::new(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+                ^ u64::from(std::process::id()),
+        );
         for name in &names {
-            let port =
-                |what| free_port().map_err(|e| format!("cannot find a free {what} port: {e}"));
+            let mut port = |what| {
+                free_port(&mut rng).map_err(|e| format!("cannot find a free {what} port: {e}"))
+            };
             endpoints.push(Endpoint {
                 node: name.clone(),
                 client: SocketAddr::from(([127, 0, 0, 1], port("client")?)),

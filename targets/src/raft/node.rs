@@ -85,6 +85,8 @@ pub struct Raft {
     /// A leader's view of each peer.
     progress: BTreeMap<NodeId, Progress>,
     reads: Reads,
+    /// Entries were proposed since the last `ready`: followers get them then.
+    append_pending: bool,
 
     // Output waiting for `ready`.
     persisted_hard_state: HardState,
@@ -135,6 +137,7 @@ impl Raft {
             votes: BTreeMap::new(),
             progress: BTreeMap::new(),
             reads: Reads::default(),
+            append_pending: false,
             persisted_hard_state: hard_state,
             messages: Vec::new(),
             read_states: Vec::new(),
@@ -505,7 +508,9 @@ impl Raft {
             });
         }
         let index = self.log.append(self.term, data);
-        self.broadcast_append();
+        // The entry goes out with the next `Ready`, in one append per follower with every other
+        // entry proposed before then.
+        self.append_pending = true;
         self.maybe_commit();
         Ok((index, self.term))
     }
@@ -520,9 +525,9 @@ impl Raft {
             });
         }
         if self.log.term_at(self.log.committed()) == Some(self.term) {
+            // The round's heartbeat goes out with the next `Ready`, shared with any other read
+            // that arrives before then.
             self.reads.start(ctx, self.log.committed());
-            self.broadcast_heartbeat();
-            self.confirm_reads();
         } else {
             self.reads.defer(ctx);
         }
@@ -652,9 +657,8 @@ impl Raft {
         }
         let first_in_term = self.log.term_at(self.log.committed()) != Some(self.term);
         self.log.commit_to(index);
-        if first_in_term && self.reads.release_deferred(index) {
-            self.broadcast_heartbeat();
-            self.confirm_reads();
+        if first_in_term {
+            self.reads.release_deferred(index);
         }
     }
 
@@ -668,6 +672,13 @@ impl Raft {
     /// Takes everything the shell must do since the last call. See the [module docs](super) for
     /// the order in which to do it.
     pub fn ready(&mut self) -> Ready {
+        if self.role == Role::Leader && mem::take(&mut self.append_pending) {
+            self.broadcast_append();
+        }
+        if self.role == Role::Leader && self.reads.open_round() {
+            self.broadcast_heartbeat();
+            self.confirm_reads();
+        }
         let hard_state = HardState {
             term: self.term,
             vote: self.vote,

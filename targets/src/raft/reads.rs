@@ -7,10 +7,12 @@
 //! which proves that no other leader had been elected by then. The read is served once the
 //! state machine has applied up to the recorded index.
 //!
-//! Heartbeats carry a round number; a read that arrives starts a new round, and a follower's
-//! echo of round `r` confirms every read of rounds up to `r`. Rounds only ever grow — across
-//! terms too — so an echo of a heartbeat sent before a read arrived (or in an earlier term)
-//! can never confirm it.
+//! Heartbeats carry a round number, and a follower's echo of round `r` confirms every read of
+//! rounds up to `r`. Reads that arrive join the next round, which opens — one heartbeat to
+//! every follower — when the shell next collects its `Ready`: reads arriving together share a
+//! round instead of each paying for its own. Rounds only ever grow — across terms too — and a
+//! round's heartbeat is sent after every read in it arrived, so an echo of a heartbeat sent
+//! before a read arrived (or in an earlier term) can never confirm it.
 
 use std::collections::VecDeque;
 
@@ -19,8 +21,10 @@ use super::ready::ReadState;
 
 #[derive(Debug, Default)]
 pub(crate) struct Reads {
-    /// The latest round; heartbeats carry it.
+    /// The latest round sent; heartbeats carry it.
     round: u64,
+    /// Whether reads wait for the next round to open.
+    unsent: bool,
     /// Reads that arrived before the leader committed an entry of its term (condition 1).
     deferred: Vec<u64>,
     /// Reads with their recorded index, waiting for a majority to echo their round, in order.
@@ -44,30 +48,39 @@ impl Reads {
         self.deferred.push(ctx);
     }
 
-    /// Records a read at the commit index `index`, in a new round.
+    /// Records a read at the commit index `index`, in the next round.
     pub(crate) fn start(&mut self, ctx: u64, index: Index) {
-        self.round += 1;
+        self.unsent = true;
         self.pending.push_back(Pending {
             ctx,
             index,
-            round: self.round,
+            round: self.round + 1,
         });
     }
 
-    /// The leader committed its first entry of the term, up to `index`: the deferred reads start,
-    /// in one new round. Returns whether there were any.
-    pub(crate) fn release_deferred(&mut self, index: Index) -> bool {
-        if self.deferred.is_empty() {
+    /// Opens the next round if reads wait for it; true if its heartbeat must now be sent.
+    pub(crate) fn open_round(&mut self) -> bool {
+        if !self.unsent {
             return false;
         }
+        self.unsent = false;
         self.round += 1;
-        let round = self.round;
+        true
+    }
+
+    /// The leader committed its first entry of the term, up to `index`: the deferred reads start,
+    /// in the next round.
+    pub(crate) fn release_deferred(&mut self, index: Index) {
+        if self.deferred.is_empty() {
+            return;
+        }
+        self.unsent = true;
+        let round = self.round + 1;
         self.pending.extend(
             self.deferred
                 .drain(..)
                 .map(|ctx| Pending { ctx, index, round }),
         );
-        true
     }
 
     /// Moves to `out` every read whose round `quorum_echoed` says a majority has echoed. Rounds
@@ -91,6 +104,7 @@ impl Reads {
 
     /// The leader stepped down: no waiting read can be confirmed any more.
     pub(crate) fn abandon(&mut self) -> impl Iterator<Item = u64> + '_ {
+        self.unsent = false;
         self.pending
             .drain(..)
             .map(|read| read.ctx)
