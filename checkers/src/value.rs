@@ -72,6 +72,16 @@ impl Value {
         }
     }
 
+    /// The value as optional text, for fields such as `error` and `node`: nil is none, a string
+    /// is itself, anything else its JSON text.
+    pub fn into_text(self) -> Option<Box<str>> {
+        match self {
+            Value::Nil => None,
+            Value::Str(s) => Some(s),
+            other => Some(other.to_string().into()),
+        }
+    }
+
     /// A short name of the value's kind, for error messages.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -12,13 +12,13 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::{Event, EventType, History, Name, Process};
+use super::{Event, EventType, History, Names, Process};
 use crate::error::{InputError, excerpt};
 use crate::value::Value;
 
 /// Reads a JSON Lines history. `file` names the source in error messages.
 pub fn read_jsonl(file: &str, text: &str) -> Result<History, InputError> {
-    let mut names: Vec<Name> = Vec::new();
+    let mut names = Names::default();
     let mut events = Vec::with_capacity(text.len() / 96);
     let mut timed = true;
     let mut last_index: Option<u64> = None;
@@ -73,14 +73,14 @@ pub fn read_jsonl(file: &str, text: &str) -> Result<History, InputError> {
         };
         let process = match process {
             RawProcess::Client(p) => Process::Client(p),
-            RawProcess::Named(name) => Process::Named(intern(&mut names, &name)),
+            RawProcess::Named(name) => Process::Named(names.get(&name)),
         };
         events.push(Event {
             index,
             time,
             process,
             kind,
-            f: intern(&mut names, &f),
+            f: names.get(&f),
             key: raw.key,
             value: raw.value,
             node: raw.node,
@@ -101,16 +101,6 @@ pub fn write_jsonl_line(event: &Event, out: &mut Vec<u8>) {
     // Serializing our own types into a Vec cannot fail.
     serde_json::to_writer(&mut *out, event).expect("an event always serializes");
     out.push(b'\n');
-}
-
-/// Names repeat on every line; share one allocation per distinct name.
-fn intern(names: &mut Vec<Name>, s: &str) -> Name {
-    if let Some(n) = names.iter().find(|n| &***n == s) {
-        return n.clone();
-    }
-    let n: Name = s.into();
-    names.push(n.clone());
-    n
 }
 
 /// serde_json appends "at line 1 column N"; we report the line ourselves.
@@ -200,15 +190,6 @@ impl<'de> Deserialize<'de> for RawEvent<'de> {
 
 struct RawEventVisitor;
 
-/// A string that may be `null`; any other JSON value is kept as its JSON text.
-fn optional_text(v: Value) -> Option<Box<str>> {
-    match v {
-        Value::Nil => None,
-        Value::Str(s) => Some(s),
-        other => Some(other.to_string().into()),
-    }
-}
-
 impl<'de> Visitor<'de> for RawEventVisitor {
     type Value = RawEvent<'de>;
 
@@ -246,8 +227,8 @@ impl<'de> Visitor<'de> for RawEventVisitor {
                 "f" => raw.f = Some(map.next_value()?),
                 "key" => raw.key = Some(map.next_value()?),
                 "value" => raw.value = map.next_value()?,
-                "node" => raw.node = optional_text(map.next_value()?),
-                "error" => raw.error = optional_text(map.next_value()?),
+                "node" => raw.node = map.next_value::<Value>()?.into_text(),
+                "error" => raw.error = map.next_value::<Value>()?.into_text(),
                 _ => raw.extra.push((field.into(), map.next_value()?)),
             }
         }

@@ -21,6 +21,23 @@ use crate::value::Value;
 /// carry it.
 pub type Name = Arc<str>;
 
+/// Operation and process names seen so far: names repeat on every line, and each distinct one
+/// is allocated once and shared.
+#[derive(Clone, Debug, Default)]
+pub struct Names(Vec<Name>);
+
+impl Names {
+    /// The shared name for `s`.
+    pub fn get(&mut self, s: &str) -> Name {
+        if let Some(n) = self.0.iter().find(|n| &***n == s) {
+            return n.clone();
+        }
+        let n: Name = s.into();
+        self.0.push(n.clone());
+        n
+    }
+}
+
 /// Who performed an event: a logical client, or a named actor such as the nemesis.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Process {

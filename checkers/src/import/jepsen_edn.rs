@@ -9,18 +9,16 @@
 //! nil or a list (a read, or a cas — which a plain register never writes as a pair), the history
 //! is taken to be independent and each tuple is split into `key` and `value`.
 
-use std::sync::Arc;
-
 use super::edn::{EdnError, Reader};
 use crate::error::InputError;
-use crate::history::{Event, EventType, History, Name, Process};
+use crate::history::{Event, EventType, History, Names, Process};
 use crate::value::Value;
 
 /// Reads EDN op maps.
 pub fn read_edn(file: &str, text: &str) -> Result<History, InputError> {
     let mut reader = Reader::new(text);
     let edn_err = |e: EdnError| InputError::new(file, e.line, e.message);
-    let mut names: Vec<Name> = Vec::new();
+    let mut names = Names::default();
     let mut events = Vec::new();
     let mut timed = true;
     // One collection of op maps, or a bare sequence of them.
@@ -80,20 +78,11 @@ pub fn read_edn(file: &str, text: &str) -> Result<History, InputError> {
     })
 }
 
-fn intern(names: &mut Vec<Name>, s: &str) -> Name {
-    if let Some(n) = names.iter().find(|n| &***n == s) {
-        return n.clone();
-    }
-    let n: Name = Arc::from(s);
-    names.push(n.clone());
-    n
-}
-
 /// Turns one op map into an event; the error says what was expected.
 fn op_map(
     value: Value,
     position: usize,
-    names: &mut Vec<Name>,
+    names: &mut Names,
     timed: &mut bool,
 ) -> Result<Event, String> {
     let Value::Map(pairs) = value else {
@@ -125,7 +114,7 @@ fn op_map(
             "process" => {
                 process = Some(match v {
                     Value::Int(p) if p >= 0 => Process::Client(p as u64),
-                    Value::Str(s) => Process::Named(intern(names, &s)),
+                    Value::Str(s) => Process::Named(names.get(&s)),
                     other => {
                         return Err(format!(
                             "expected :process to be a non-negative integer or a keyword, found {other}"
@@ -140,13 +129,13 @@ fn op_map(
                 })?);
             }
             "f" => match v {
-                Value::Str(s) => f = Some(intern(names, &s)),
+                Value::Str(s) => f = Some(names.get(&s)),
                 other => return Err(format!("expected :f to be a keyword, found {other}")),
             },
             "key" => key = Some(v),
             "value" => val = v,
-            "node" => node = text(v),
-            "error" => error = text(v),
+            "node" => node = v.into_text(),
+            "error" => error = v.into_text(),
             _ => extra.push((k, v)),
         }
     }
@@ -184,14 +173,6 @@ fn non_negative(v: &Value, what: &str) -> Result<u64, String> {
         other => Err(format!(
             "expected {what} to be a non-negative integer, found {other}"
         )),
-    }
-}
-
-fn text(v: Value) -> Option<Box<str>> {
-    match v {
-        Value::Nil => None,
-        Value::Str(s) => Some(s),
-        other => Some(other.to_string().into()),
     }
 }
 

@@ -12,11 +12,9 @@
 //! value is a keyword (`:timed-out`) carries an error, not a result: the keyword becomes the
 //! event's `error` and the value is the invocation's. The log has no timestamps.
 
-use std::sync::Arc;
-
 use super::edn::Reader;
 use crate::error::{InputError, excerpt};
-use crate::history::{Event, EventType, History, Name, Process};
+use crate::history::{Event, EventType, History, Names, Process};
 use crate::value::Value;
 
 const EXPECTED: &str =
@@ -24,7 +22,7 @@ const EXPECTED: &str =
 
 /// Reads a Jepsen text log.
 pub fn read_jepsen_log(file: &str, text: &str) -> Result<History, InputError> {
-    let mut names: Vec<Name> = Vec::new();
+    let mut names = Names::default();
     let mut events: Vec<Event> = Vec::new();
     // The value of each process's last invocation, for completions that carry only an error.
     let mut invoked: hashbrown::HashMap<Process, Value> = hashbrown::HashMap::new();
@@ -48,7 +46,7 @@ pub fn read_jepsen_log(file: &str, text: &str) -> Result<History, InputError> {
         let (kind, rest) = split_field(rest);
         let (f, value_text) = split_field(rest);
         let process = match process.strip_prefix(':') {
-            Some(name) if !name.is_empty() => Process::Named(intern(&mut names, name)),
+            Some(name) if !name.is_empty() => Process::Named(names.get(name)),
             _ => Process::Client(process.parse().map_err(|_| {
                 err(format!(
                     "expected a process number or a keyword such as :nemesis, found {}",
@@ -66,7 +64,7 @@ pub fn read_jepsen_log(file: &str, text: &str) -> Result<History, InputError> {
                 ))
             })?;
         let f = match f.strip_prefix(':') {
-            Some(name) if !name.is_empty() => intern(&mut names, name),
+            Some(name) if !name.is_empty() => names.get(name),
             _ => {
                 return Err(err(format!(
                     "expected the keyword :f, found {}",
@@ -129,15 +127,6 @@ fn split_field(s: &str) -> (&str, &str) {
         Some(i) => (&s[..i], s[i..].trim_start()),
         None => (s, ""),
     }
-}
-
-fn intern(names: &mut Vec<Name>, s: &str) -> Name {
-    if let Some(n) = names.iter().find(|n| &***n == s) {
-        return n.clone();
-    }
-    let n: Name = Arc::from(s);
-    names.push(n.clone());
-    n
 }
 
 #[cfg(test)]

@@ -113,10 +113,10 @@ pub struct Search {
     /// Scratch: the current candidates.
     window: Vec<u32>,
     exhausted: Exhausted,
-    next: Vec<u32>,
-    prev: Vec<u32>,
-    inext: Vec<u32>,
-    iprev: Vec<u32>,
+    /// The calls and returns of ok ops not yet linearized.
+    main: Links,
+    /// The calls of info ops neither linearized nor dead.
+    infos: Links,
     lin_ok: Vec<u64>,
     lin_info: Vec<u64>,
     lin_info_stack: Vec<u32>,
@@ -134,11 +134,43 @@ pub struct Search {
     reserved: usize,
 }
 
-/// A circular doubly-linked list of `n` nodes whose head (sentinel) is node `n`.
-fn ring(n: u32) -> (Vec<u32>, Vec<u32>) {
-    let next = (0..=n).map(|k| (k + 1) % (n + 1)).collect();
-    let prev = (0..=n).map(|k| (k + n) % (n + 1)).collect();
-    (next, prev)
+/// A circular doubly-linked list of `n` nodes whose head (sentinel) is node `n`, from which
+/// nodes are lifted and into which they are put back in reverse order (dancing links: a lifted
+/// node remembers its neighbours).
+struct Links {
+    next: Vec<u32>,
+    prev: Vec<u32>,
+}
+
+impl Links {
+    fn ring(n: u32) -> Links {
+        Links {
+            next: (0..=n).map(|k| (k + 1) % (n + 1)).collect(),
+            prev: (0..=n).map(|k| (k + n) % (n + 1)).collect(),
+        }
+    }
+
+    #[inline]
+    fn next(&self, e: u32) -> u32 {
+        self.next[e as usize]
+    }
+
+    #[inline]
+    fn prev(&self, e: u32) -> u32 {
+        self.prev[e as usize]
+    }
+
+    fn lift(&mut self, e: u32) {
+        let (p, n) = (self.prev(e), self.next(e));
+        self.next[p as usize] = n;
+        self.prev[n as usize] = p;
+    }
+
+    fn unlift(&mut self, e: u32) {
+        let (p, n) = (self.prev(e), self.next(e));
+        self.next[p as usize] = e;
+        self.prev[n as usize] = e;
+    }
 }
 
 #[inline]
@@ -153,8 +185,8 @@ fn flip(set: &mut [u64], i: u32) {
 
 impl Search {
     pub fn new(problem: Problem, machine: Machine) -> Search {
-        let (next, prev) = ring(problem.entries.len() as u32);
-        let (inext, iprev) = ring(problem.info.len() as u32);
+        let main = Links::ring(problem.entries.len() as u32);
+        let infos = Links::ring(problem.info.len() as u32);
         let look = Lookahead::new(&problem, &machine);
         let exhausted = look.exhausted(problem.ok.len());
         Search {
@@ -165,10 +197,8 @@ impl Search {
             look,
             window: Vec::new(),
             exhausted,
-            next,
-            prev,
-            inext,
-            iprev,
+            main,
+            infos,
             lin_info_stack: Vec::new(),
             ok_done: 0,
             stack: Vec::new(),
@@ -197,33 +227,9 @@ impl Search {
         self.problem.info.len() as u32
     }
 
-    fn lift(&mut self, e: u32) {
-        let (p, n) = (self.prev[e as usize], self.next[e as usize]);
-        self.next[p as usize] = n;
-        self.prev[n as usize] = p;
-    }
-
-    fn unlift(&mut self, e: u32) {
-        let (p, n) = (self.prev[e as usize], self.next[e as usize]);
-        self.next[p as usize] = e;
-        self.prev[n as usize] = e;
-    }
-
-    fn ilift(&mut self, j: u32) {
-        let (p, n) = (self.iprev[j as usize], self.inext[j as usize]);
-        self.inext[p as usize] = n;
-        self.iprev[n as usize] = p;
-    }
-
-    fn iunlift(&mut self, j: u32) {
-        let (p, n) = (self.iprev[j as usize], self.inext[j as usize]);
-        self.inext[p as usize] = j;
-        self.iprev[n as usize] = j;
-    }
-
     /// The first ok op not yet linearized (the number of ok ops if all are).
     fn frontier(&self) -> u32 {
-        let first = self.next[self.head() as usize];
+        let first = self.main.next(self.head());
         if first == self.head() {
             self.problem.ok.len() as u32
         } else {
@@ -233,7 +239,7 @@ impl Search {
     }
 
     fn all_done(&self) -> bool {
-        self.next[self.head() as usize] == self.head()
+        self.main.next(self.head()) == self.head()
     }
 
     /// Linearizes `op`, leaving the state at `next_state`.
@@ -247,8 +253,8 @@ impl Search {
         };
         if op & INFO == 0 {
             let before = self.frontier();
-            self.lift(self.problem.call_entry[op as usize]);
-            self.lift(self.problem.ret_entry[op as usize]);
+            self.main.lift(self.problem.call_entry[op as usize]);
+            self.main.lift(self.problem.ret_entry[op as usize]);
             flip(&mut self.lin_ok, op);
             self.ok_done += 1;
             let lin_ok = &self.lin_ok;
@@ -260,7 +266,7 @@ impl Search {
                 for h in from..to {
                     let j = self.problem.by_horizon[h];
                     if !bit(&self.lin_info, j) {
-                        self.ilift(j);
+                        self.infos.lift(j);
                         self.dead_log.push(j);
                         frame.dead += 1;
                     }
@@ -268,7 +274,7 @@ impl Search {
             }
         } else {
             let j = op & !INFO;
-            self.ilift(j);
+            self.infos.lift(j);
             flip(&mut self.lin_info, j);
             self.lin_info_stack.push(j);
             self.taken[self.problem.info[j as usize].kind as usize] += 1;
@@ -282,12 +288,12 @@ impl Search {
         let frame = self.stack.pop()?;
         for _ in 0..frame.dead {
             let j = self.dead_log.pop().unwrap_or(NONE);
-            self.iunlift(j);
+            self.infos.unlift(j);
         }
         if frame.op & INFO == 0 {
             let i = frame.op;
-            self.unlift(self.problem.ret_entry[i as usize]);
-            self.unlift(self.problem.call_entry[i as usize]);
+            self.main.unlift(self.problem.ret_entry[i as usize]);
+            self.main.unlift(self.problem.call_entry[i as usize]);
             flip(&mut self.lin_ok, i);
             self.ok_done -= 1;
             let lin_ok = &self.lin_ok;
@@ -297,7 +303,7 @@ impl Search {
             self.taken[self.problem.info[j as usize].kind as usize] -= 1;
             self.lin_info_stack.pop();
             flip(&mut self.lin_info, j);
-            self.iunlift(j);
+            self.infos.unlift(j);
         }
         self.state = frame.prev_state;
         self.low_water = self.low_water.min(self.stack.len());
@@ -307,7 +313,7 @@ impl Search {
     /// Linearizes every read that is legal now (forced moves, see the module docs).
     fn sweep(&mut self) {
         let head = self.head();
-        let mut e = self.next[head as usize];
+        let mut e = self.main.next(head);
         while e != head {
             let entry = self.problem.entries[e as usize];
             if !entry.is_call {
@@ -318,12 +324,12 @@ impl Search {
             if self.look.facts[kind as usize].read_only
                 && self.machine.step(self.state, kind) != ILLEGAL
             {
-                let before = self.prev[e as usize];
+                let before = self.main.prev(e);
                 self.push(i, self.state, true, 0);
                 self.counters.forced += 1;
-                e = self.next[before as usize];
+                e = self.main.next(before);
             } else {
-                e = self.next[e as usize];
+                e = self.main.next(e);
             }
         }
     }
@@ -344,11 +350,11 @@ impl Search {
                 continue;
             }
             self.cursor = if frame.op & INFO == 0 {
-                Cursor::Main(self.next[self.problem.call_entry[frame.op as usize] as usize])
+                Cursor::Main(self.main.next(self.problem.call_entry[frame.op as usize]))
             } else {
                 let j = frame.op & !INFO;
                 Cursor::Info {
-                    j: self.inext[j as usize],
+                    j: self.infos.next(j),
                     boundary: frame.boundary,
                 }
             };
@@ -432,10 +438,10 @@ impl Search {
     fn lookahead(&mut self) -> Option<u32> {
         let head = self.head();
         self.window.clear();
-        let mut e = self.next[head as usize];
+        let mut e = self.main.next(head);
         while self.problem.entries[e as usize].is_call {
             self.window.push(self.problem.entries[e as usize].op);
-            e = self.next[e as usize];
+            e = self.main.next(e);
         }
         // Pending ops beyond the candidates (some past them may be linearized already).
         let last = self.window.iter().copied().max().unwrap_or(0);
@@ -478,7 +484,7 @@ impl Search {
             return;
         }
         let head = self.head();
-        let mut e = self.next[head as usize];
+        let mut e = self.main.next(head);
         self.record.blocked = NONE;
         while e != head {
             let entry = self.problem.entries[e as usize];
@@ -486,7 +492,7 @@ impl Search {
                 self.record.blocked = entry.op;
                 break;
             }
-            e = self.next[e as usize];
+            e = self.main.next(e);
         }
     }
 
@@ -561,7 +567,7 @@ impl Search {
                 return Status::Invalid;
             }
             self.note_progress(None);
-            self.cursor = Cursor::Main(self.next[self.head() as usize]);
+            self.cursor = Cursor::Main(self.main.next(self.head()));
         }
         for step in 0..fuel {
             if step % CANCEL_CHECK == 0
@@ -576,7 +582,7 @@ impl Search {
                     let entry = self.problem.entries[e as usize];
                     if !entry.is_call {
                         self.cursor = Cursor::Info {
-                            j: self.inext[self.info_head() as usize],
+                            j: self.infos.next(self.info_head()),
                             boundary: entry.pos,
                         };
                         continue;
@@ -586,7 +592,7 @@ impl Search {
                         .machine
                         .step(self.state, self.problem.ok[i as usize].kind);
                     if next_state == ILLEGAL {
-                        self.cursor = Cursor::Main(self.next[e as usize]);
+                        self.cursor = Cursor::Main(self.main.next(e));
                         continue;
                     }
                     self.push(i, next_state, false, 0);
@@ -596,11 +602,10 @@ impl Search {
                     }
                     match self.arrive(budget) {
                         Err(status) => return status,
-                        Ok(true) => self.cursor = Cursor::Main(self.next[self.head() as usize]),
+                        Ok(true) => self.cursor = Cursor::Main(self.main.next(self.head())),
                         Ok(false) => {
-                            self.cursor = Cursor::Main(
-                                self.next[self.problem.call_entry[i as usize] as usize],
-                            );
+                            self.cursor =
+                                Cursor::Main(self.main.next(self.problem.call_entry[i as usize]));
                         }
                     }
                 }
@@ -621,7 +626,7 @@ impl Search {
                     };
                     if next_state == ILLEGAL {
                         self.cursor = Cursor::Info {
-                            j: self.inext[j as usize],
+                            j: self.infos.next(j),
                             boundary,
                         };
                         continue;
@@ -633,10 +638,10 @@ impl Search {
                     }
                     match self.arrive(budget) {
                         Err(status) => return status,
-                        Ok(true) => self.cursor = Cursor::Main(self.next[self.head() as usize]),
+                        Ok(true) => self.cursor = Cursor::Main(self.main.next(self.head())),
                         Ok(false) => {
                             self.cursor = Cursor::Info {
-                                j: self.inext[j as usize],
+                                j: self.infos.next(j),
                                 boundary,
                             };
                         }

@@ -350,6 +350,19 @@ mod tests {
         Ok(got)
     }
 
+    /// Nothing comes back while the link is a blackhole; once it opens, `expected` does.
+    async fn held_then_delivered(proxy: &Proxy, s: &mut TcpStream, expected: &[u8]) {
+        let mut got = vec![0u8; expected.len()];
+        let early = timeout(Duration::from_millis(200), s.read_exact(&mut got)).await;
+        assert!(early.is_err(), "delivered through a blackhole");
+        proxy.set_mode(Mode::Open);
+        timeout(Duration::from_secs(2), s.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, expected);
+    }
+
     #[tokio::test]
     async fn open_links_forward_both_ways() {
         let proxy = Proxy::start(echo().await).await.unwrap();
@@ -364,18 +377,7 @@ mod tests {
         assert_eq!(round_trip(&mut s, b"one").await.unwrap(), b"one");
         proxy.set_mode(Mode::Blackhole);
         s.write_all(b"two").await.unwrap();
-        let mut got = [0u8; 3];
-        assert!(
-            timeout(Duration::from_millis(200), s.read_exact(&mut got))
-                .await
-                .is_err()
-        );
-        proxy.set_mode(Mode::Open);
-        timeout(Duration::from_secs(2), s.read_exact(&mut got))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(&got, b"two");
+        held_then_delivered(&proxy, &mut s, b"two").await;
     }
 
     #[tokio::test]
@@ -384,18 +386,7 @@ mod tests {
         proxy.set_mode(Mode::Blackhole);
         let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
         s.write_all(b"late").await.unwrap();
-        let mut got = [0u8; 4];
-        assert!(
-            timeout(Duration::from_millis(200), s.read_exact(&mut got))
-                .await
-                .is_err()
-        );
-        proxy.set_mode(Mode::Open);
-        timeout(Duration::from_secs(2), s.read_exact(&mut got))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(&got, b"late");
+        held_then_delivered(&proxy, &mut s, b"late").await;
     }
 
     #[tokio::test]

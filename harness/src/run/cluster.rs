@@ -50,8 +50,10 @@ impl std::fmt::Debug for Cluster {
 /// A free loopback port for a node, drawn at random from just below the kernel's ephemeral
 /// range. Ports from that range go to every `bind(0)` — this harness's own proxies included —
 /// so a node port probed there and released could be handed to someone else before the node
-/// binds it; below it, only another run drawing the same way could collide.
-fn free_port(rng: &mut Rng) -> std::io::Result<u16> {
+/// binds it; below it, only another run drawing the same way could collide. The probe's
+/// listener is returned: holding it until every port of the cluster is drawn keeps the draws
+/// distinct.
+fn free_port(rng: &mut Rng) -> std::io::Result<std::net::TcpListener> {
     let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
@@ -60,8 +62,8 @@ fn free_port(rng: &mut Rng) -> std::io::Result<u16> {
     let low = high.saturating_sub(12_000).max(1024);
     for _ in 0..200 {
         let port = low + rng.below(u64::from(high - low)) as u16;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return Ok(port);
+        if let Ok(held) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            return Ok(held);
         }
     }
     Err(std::io::Error::other(format!(
@@ -97,9 +99,14 @@ impl Cluster {
                 .map_or(0, |d| d.as_nanos() as u64)
                 ^ u64::from(std::process::id()),
         );
+        let mut held = Vec::new();
         for name in &names {
-            let mut port = |what| {
-                free_port(&mut rng).map_err(|e| format!("cannot find a free {what} port: {e}"))
+            let mut port = |what| -> Result<u16, String> {
+                let listener = free_port(&mut rng)
+                    .map_err(|e| format!("cannot find a free {what} port: {e}"))?;
+                let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+                held.push(listener);
+                Ok(port)
             };
             endpoints.push(Endpoint {
                 node: name.clone(),
@@ -111,6 +118,8 @@ impl Cluster {
                 },
             });
         }
+        // Released for the nodes to bind.
+        drop(held);
         let fabric = Fabric::start(&endpoints)
             .await
             .map_err(|e| format!("cannot start the network proxies: {e}"))?;

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use checkers::Value;
-use checkers::history::{Event, EventType, History, Name, Process};
+use checkers::history::{Event, EventType, History, Names, Process};
 
 /// The test's history, being written.
 #[derive(Clone, Debug)]
@@ -26,7 +26,7 @@ pub struct Recorder {
 struct Inner {
     file: File,
     events: Vec<Event>,
-    names: Vec<Name>,
+    names: Names,
     line: Vec<u8>,
     failed: Option<String>,
 }
@@ -51,7 +51,7 @@ impl Recorder {
             inner: Arc::new(Mutex::new(Inner {
                 file,
                 events: Vec::new(),
-                names: Vec::new(),
+                names: Names::default(),
                 line: Vec::with_capacity(256),
                 failed: None,
             })),
@@ -67,14 +67,7 @@ impl Recorder {
     /// Appends one event, to the file first.
     pub fn record(&self, r: Record) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let f = match inner.names.iter().find(|n| ***n == *r.f) {
-            Some(n) => n.clone(),
-            None => {
-                let n: Name = r.f.into();
-                inner.names.push(n.clone());
-                n
-            }
-        };
+        let f = inner.names.get(r.f);
         let event = Event {
             index: inner.events.len() as u64,
             time: self.now(),

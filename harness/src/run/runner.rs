@@ -277,6 +277,13 @@ pub async fn run(
     bar.finish_and_clear();
 
     dir.log("time limit reached: healing");
+    // Nodes the nemesis killed were reaped when it killed them: any exit seen here is the node's
+    // own doing, and worth knowing about (the healing restarts it).
+    for (node, status) in cluster.supervisor.exits() {
+        dir.log(&format!(
+            "node {node} exited by itself ({status}); see nodes/{node}.log"
+        ));
+    }
     injector::heal(&cluster, &recorder, &dir);
     tokio::time::sleep(scenario.recovery()).await;
     dir.log("final reads");
