@@ -133,8 +133,30 @@ async fn readiness() {
     );
 }
 
+/// CPU seconds (user + system) a process has used, from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(") ").next().unwrap_or("").split(' ').collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat; here 0-based after the command name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// One throughput measurement.
+struct Throughput {
+    ops_per_second: f64,
+    /// CPU microseconds per ok operation: this process (clients and proxies), and the nodes.
+    harness_us: f64,
+    nodes_us: f64,
+}
+
 /// Ok operations per second, `clients` clients back to back for `secs` seconds.
-async fn ops_per_second(proxied: bool, clients: usize, secs: u64) -> f64 {
+async fn ops_per_second(proxied: bool, clients: usize, secs: u64) -> Throughput {
     let (root, dir) = run_dir(if proxied { "proxied" } else { "direct" });
     let cluster = start(3, proxied, &dir).await;
     let nodes: Vec<Node> = cluster
@@ -147,6 +169,14 @@ async fn ops_per_second(proxied: bool, clients: usize, secs: u64) -> f64 {
         .collect();
     let client = Arc::new(Client::new(nodes, Duration::from_secs(1)));
     let ok = Arc::new(AtomicU64::new(0));
+    let pids: Vec<u32> = cluster
+        .nodes
+        .iter()
+        .filter_map(|n| cluster.supervisor.pid(n))
+        .collect();
+    let me = std::process::id();
+    let nodes_cpu = || pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>();
+    let (harness_before, nodes_before) = (cpu_seconds(me), nodes_cpu());
     let until = tokio::time::Instant::now() + Duration::from_secs(secs);
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..clients {
@@ -169,10 +199,16 @@ async fn ops_per_second(proxied: bool, clients: usize, secs: u64) -> f64 {
         });
     }
     while tasks.join_next().await.is_some() {}
+    let (harness_cpu, nodes_cpu) = (cpu_seconds(me) - harness_before, nodes_cpu() - nodes_before);
     cluster.shutdown();
     drop(cluster);
     let _ = std::fs::remove_dir_all(root);
-    ok.load(Ordering::Relaxed) as f64 / secs as f64
+    let ops = ok.load(Ordering::Relaxed) as f64;
+    Throughput {
+        ops_per_second: ops / secs as f64,
+        harness_us: harness_cpu / ops * 1e6,
+        nodes_us: nodes_cpu / ops * 1e6,
+    }
 }
 
 async fn throughput() {
@@ -182,11 +218,16 @@ async fn throughput() {
     let mut ratios = Vec::new();
     let (mut direct_total, mut proxied_total) = (0.0, 0.0);
     for pair in 1..=5 {
-        let d = ops_per_second(false, 10, 4).await;
-        let p = ops_per_second(true, 10, 4).await;
+        let direct = ops_per_second(false, 10, 4).await;
+        let proxied = ops_per_second(true, 10, 4).await;
+        let (d, p) = (direct.ops_per_second, proxied.ops_per_second);
         println!(
-            "pair {pair}: direct {d:.0} ops/s, proxied {p:.0} ops/s, cost {:.1}%",
-            (1.0 - p / d) * 100.0
+            "pair {pair}: direct {d:.0} ops/s, proxied {p:.0} ops/s, cost {:.1}% — CPU µs per op: harness {:.0} → {:.0}, nodes {:.0} → {:.0}",
+            (1.0 - p / d) * 100.0,
+            direct.harness_us,
+            proxied.harness_us,
+            direct.nodes_us,
+            proxied.nodes_us
         );
         ratios.push(p / d);
         direct_total += d;
