@@ -18,7 +18,8 @@ pub struct OpSummary {
     pub f: String,
     /// What was asked.
     pub value: Value,
-    /// What came back (for `ok` ops whose result differs from what was asked).
+    /// What came back (for `ok` ops whose result differs from what was asked, and for those
+    /// that asked nothing, such as reads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Value>,
     /// `ok`, `fail` or `info` (an op that never completed is `info`).
@@ -40,8 +41,12 @@ impl OpSummary {
     pub fn new(op: &Operation, h: &History) -> OpSummary {
         let inv = op.invocation(h);
         let comp = op.completion(h);
+        // What came back, when it says more than what was asked: a write returns what it wrote,
+        // but a read that asked nothing always shows its result, even `null`.
         let output = match (op.outcome, comp) {
-            (Outcome::Ok, Some(c)) if c.value != inv.value => Some(c.value.clone()),
+            (Outcome::Ok, Some(c)) if c.value != inv.value || inv.value.is_nil() => {
+                Some(c.value.clone())
+            }
             _ => None,
         };
         OpSummary {
