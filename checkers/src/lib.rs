@@ -7,6 +7,8 @@
 //! * [`import`]: Jepsen's `history.edn` and text log, Porcupine's kv logs.
 //! * [`linear`]: the linearizability checker and its models.
 //! * [`unique_ids`]: every acknowledged ID distinct.
+//! * [`lock`]: lock safety — clients' belief windows never overlap, the protected resource
+//!   never sees two holders or a fencing token go backwards.
 //! * [`synth`]: seeded synthetic histories, for tests and benchmarks.
 //! * [`stats`]: counts, availability, latencies.
 //! * [`verdict`]: valid / invalid / unknown, and how verdicts combine.
@@ -15,6 +17,7 @@ pub mod error;
 pub mod history;
 pub mod import;
 pub mod linear;
+pub mod lock;
 pub mod stats;
 pub mod synth;
 pub mod unique_ids;
