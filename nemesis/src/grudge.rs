@@ -75,10 +75,27 @@ pub enum Shape {
     /// The leader and a random minority against the rest: the old leader keeps followers to
     /// lead while a new leader is elected on the other side.
     LeaderMinority,
+    /// Clients against nodes, as in Kleppmann's Redlock scenario: the first half of the clients
+    /// cannot reach the last ⌊n/2⌋ nodes, the other half cannot reach the first ⌊n/2⌋; the
+    /// middle node is the only one both halves reach. Nodes do not cut each other.
+    ClientSplit,
 }
 
 impl Shape {
-    pub const ALL: [Shape; 8] = [
+    pub const ALL: [Shape; 9] = [
+        Shape::Halves,
+        Shape::RandomHalves,
+        Shape::IsolateOne,
+        Shape::MajoritiesRing,
+        Shape::Bridge,
+        Shape::OneWay,
+        Shape::IsolateLeader,
+        Shape::LeaderMinority,
+        Shape::ClientSplit,
+    ];
+
+    /// The shapes drawn when a scenario names none: those between nodes.
+    pub const BETWEEN_NODES: [Shape; 8] = [
         Shape::Halves,
         Shape::RandomHalves,
         Shape::IsolateOne,
@@ -99,6 +116,7 @@ impl Shape {
             Shape::OneWay => "one-way",
             Shape::IsolateLeader => "isolate-leader",
             Shape::LeaderMinority => "leader-minority",
+            Shape::ClientSplit => "client-split",
         }
     }
 
@@ -111,14 +129,22 @@ impl Shape {
         Shape::ALL.into_iter().find(|s| s.name() == name)
     }
 
-    /// The grudge of this shape over `nodes`, around `leader` for the shapes that need one (a
-    /// random node stands in when no leader is known).
-    pub fn grudge(self, nodes: &[String], leader: Option<&str>, rng: &mut Rng) -> Grudge {
+    /// The grudge of this shape over `nodes` (and `clients`, for the shapes that cut clients
+    /// off), around `leader` for the shapes that need one (a random node stands in when no
+    /// leader is known).
+    pub fn grudge(
+        self,
+        nodes: &[String],
+        clients: &[String],
+        leader: Option<&str>,
+        rng: &mut Rng,
+    ) -> Grudge {
         let centre = |rng: &mut Rng| match leader.filter(|l| nodes.iter().any(|n| n == l)) {
             Some(l) => l.to_string(),
             None => nodes[rng.below(nodes.len() as u64) as usize].clone(),
         };
         match self {
+            Shape::ClientSplit => client_split(nodes, clients),
             Shape::IsolateLeader => {
                 let l = centre(rng);
                 let rest: Vec<String> = nodes.iter().filter(|n| **n != l).cloned().collect();
@@ -202,6 +228,25 @@ pub fn majorities_ring(nodes: &[String]) -> Grudge {
     g
 }
 
+/// See [`Shape::ClientSplit`].
+pub fn client_split(nodes: &[String], clients: &[String]) -> Grudge {
+    let (first, second) = clients.split_at(clients.len().div_ceil(2));
+    let cut = nodes.len() / 2;
+    let mut g = Grudge::default();
+    for node in &nodes[nodes.len() - cut..] {
+        g.0.entry(node.clone())
+            .or_default()
+            .extend(first.iter().cloned());
+    }
+    for node in &nodes[..cut] {
+        g.0.entry(node.clone())
+            .or_default()
+            .extend(second.iter().cloned());
+    }
+    g.0.retain(|_, from| !from.is_empty());
+    g
+}
+
 /// Two halves, with the middle node in both.
 pub fn bridge(nodes: &[String]) -> Grudge {
     let mid = nodes.len() / 2;
@@ -268,7 +313,7 @@ mod tests {
     #[test]
     fn isolate_one_leaves_a_single_node_alone() {
         let ns = nodes(5);
-        let g = Shape::IsolateOne.grudge(&ns, None, &mut Rng::new(3));
+        let g = Shape::IsolateOne.grudge(&ns, &[], None, &mut Rng::new(3));
         let alone: Vec<&String> = ns.iter().filter(|x| g.visible(&ns, x).len() == 1).collect();
         assert_eq!(alone.len(), 1);
         assert!(symmetric(&g, &ns));
@@ -277,7 +322,7 @@ mod tests {
     #[test]
     fn one_way_cuts_only_one_direction() {
         let ns = nodes(4);
-        let g = Shape::OneWay.grudge(&ns, None, &mut Rng::new(9));
+        let g = Shape::OneWay.grudge(&ns, &[], None, &mut Rng::new(9));
         let cut: Vec<(String, String)> = ns
             .iter()
             .flat_map(|a| ns.iter().map(move |b| (a.clone(), b.clone())))
@@ -292,15 +337,15 @@ mod tests {
         let ns = nodes(5);
         for seed in 0..20 {
             let mut rng = Rng::new(seed);
-            let g = Shape::LeaderMinority.grudge(&ns, Some("n4"), &mut rng);
+            let g = Shape::LeaderMinority.grudge(&ns, &[], Some("n4"), &mut rng);
             let side = g.visible(&ns, "n4");
             assert_eq!(side.len(), 2, "{side:?}");
-            let g = Shape::IsolateLeader.grudge(&ns, Some("n2"), &mut rng);
+            let g = Shape::IsolateLeader.grudge(&ns, &[], Some("n2"), &mut rng);
             assert_eq!(g.visible(&ns, "n2").len(), 1);
             assert_eq!(g.visible(&ns, "n1").len(), 4);
         }
         // Without a known leader a random node stands in.
-        let g = Shape::IsolateLeader.grudge(&ns, None, &mut Rng::new(1));
+        let g = Shape::IsolateLeader.grudge(&ns, &[], None, &mut Rng::new(1));
         assert_eq!(
             ns.iter().filter(|n| g.visible(&ns, n).len() == 1).count(),
             1
@@ -308,11 +353,29 @@ mod tests {
     }
 
     #[test]
+    fn client_split_is_kleppmanns_redlock_layout() {
+        let ns = nodes(5);
+        let clients: Vec<String> = vec!["c1".into(), "c2".into()];
+        let g = client_split(&ns, &clients);
+        // c1 reaches n1 n2 n3, c2 reaches n3 n4 n5; nodes still reach each other.
+        let reach = |c: &str| -> Vec<&str> {
+            ns.iter()
+                .filter(|n| !g.cuts(c, n))
+                .map(String::as_str)
+                .collect()
+        };
+        assert_eq!(reach("c1"), vec!["n1", "n2", "n3"]);
+        assert_eq!(reach("c2"), vec!["n3", "n4", "n5"]);
+        assert!(ns.iter().all(|a| ns.iter().all(|b| !g.cuts(a, b))));
+    }
+
+    #[test]
     fn random_shapes_are_reproducible_from_the_seed() {
         let ns = nodes(5);
-        for shape in Shape::ALL {
-            let a = shape.grudge(&ns, None, &mut Rng::new(42));
-            let b = shape.grudge(&ns, None, &mut Rng::new(42));
+        for shape in Shape::BETWEEN_NODES {
+            let clients = ["c1".to_string(), "c2".to_string()];
+            let a = shape.grudge(&ns, &clients, None, &mut Rng::new(42));
+            let b = shape.grudge(&ns, &clients, None, &mut Rng::new(42));
             assert_eq!(a, b, "{}", shape.name());
             assert!(!a.is_empty(), "{}", shape.name());
             assert_eq!(Shape::parse(shape.name()), Some(shape));

@@ -8,6 +8,7 @@
 //! then. The runner heals whatever is left at the end
 //! regardless of the schedule. The same plan, nodes and seed always give the same schedule.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use checkers::synth::Rng;
@@ -19,19 +20,44 @@ use crate::grudge::{Grudge, Shape};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
+    /// Cut links (a grudge), then heal them.
     Partition,
+    /// SIGKILL nodes, then start them again on their data.
     Kill,
+    /// SIGSTOP nodes, then SIGCONT them.
     Pause,
+    /// SIGKILL nodes and start them again at once (a crash that a node without persistence
+    /// forgets everything in).
+    Restart,
+    /// Jump nodes' wall clocks, then reset them.
+    Clock,
+    /// Flip nodes' wall clocks back and forth, then reset them.
+    ClockStrobe,
+    /// A stop-the-world pause of a client holding the lock, between checking its validity and
+    /// writing (a GC pause).
+    ClientPause,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 3] = [FaultKind::Partition, FaultKind::Kill, FaultKind::Pause];
+    pub const ALL: [FaultKind; 7] = [
+        FaultKind::Partition,
+        FaultKind::Kill,
+        FaultKind::Pause,
+        FaultKind::Restart,
+        FaultKind::Clock,
+        FaultKind::ClockStrobe,
+        FaultKind::ClientPause,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::Partition => "partition",
             FaultKind::Kill => "kill",
             FaultKind::Pause => "pause",
+            FaultKind::Restart => "restart",
+            FaultKind::Clock => "clock",
+            FaultKind::ClockStrobe => "clock-strobe",
+            FaultKind::ClientPause => "client-pause",
         }
     }
 
@@ -56,24 +82,51 @@ pub enum Action {
     Start {
         nodes: Vec<String>,
     },
+    /// Kill nodes and start them again at once.
+    Restart {
+        nodes: Vec<String>,
+    },
     Pause {
         nodes: Vec<String>,
     },
     Resume {
         nodes: Vec<String>,
     },
+    /// Set these nodes' clock offsets (milliseconds; other nodes keep theirs).
+    ClockBump {
+        offsets_ms: BTreeMap<String, i64>,
+    },
+    /// Flip these nodes' clocks between `+ms` and 0 every `period_ms` until reset.
+    ClockStrobe {
+        nodes: Vec<String>,
+        ms: i64,
+        period_ms: u64,
+    },
+    /// Set these nodes' clock offsets back to 0 (and stop any strobe).
+    ClockReset {
+        nodes: Vec<String>,
+    },
+    /// Pause the client that holds the lock for `ms`, before its next write.
+    PauseClient {
+        ms: u64,
+    },
 }
 
 impl Action {
-    /// The operation name recorded in the history (Jepsen's).
+    /// The operation name recorded in the history (Jepsen's, where Jepsen has one).
     pub fn f(&self) -> &'static str {
         match self {
             Action::StartPartition { .. } => "start-partition",
             Action::StopPartition => "stop-partition",
             Action::Kill { .. } => "kill",
             Action::Start { .. } => "start",
+            Action::Restart { .. } => "restart",
             Action::Pause { .. } => "pause",
             Action::Resume { .. } => "resume",
+            Action::ClockBump { .. } => "clock-bump",
+            Action::ClockStrobe { .. } => "clock-strobe",
+            Action::ClockReset { .. } => "clock-reset",
+            Action::PauseClient { .. } => "pause-client",
         }
     }
 
@@ -86,9 +139,29 @@ impl Action {
             Action::StopPartition => serde_json::Value::Null,
             Action::Kill { nodes }
             | Action::Start { nodes }
+            | Action::Restart { nodes }
             | Action::Pause { nodes }
-            | Action::Resume { nodes } => serde_json::json!(nodes),
+            | Action::Resume { nodes }
+            | Action::ClockReset { nodes } => serde_json::json!(nodes),
+            Action::ClockBump { offsets_ms } => serde_json::json!({ "offsets_ms": offsets_ms }),
+            Action::ClockStrobe {
+                nodes,
+                ms,
+                period_ms,
+            } => serde_json::json!({ "nodes": nodes, "ms": ms, "period_ms": period_ms }),
+            Action::PauseClient { ms } => serde_json::json!({ "ms": ms }),
         }
+    }
+
+    /// Whether the action starts a fault (rather than ending one).
+    pub fn is_fault(&self) -> bool {
+        !matches!(
+            self,
+            Action::StopPartition
+                | Action::Start { .. }
+                | Action::Resume { .. }
+                | Action::ClockReset { .. }
+        )
     }
 }
 
@@ -107,19 +180,55 @@ pub struct Plan {
     pub shapes: Vec<Shape>,
     /// Length of each fault and of each quiet period between faults.
     pub interval: Duration,
+    /// The nodes that kills, pauses, restarts and clock faults hit (a random minority — one
+    /// node for clocks — if empty).
+    pub targets: Vec<String>,
+    /// How far a clock fault moves a clock, in milliseconds (negative: backwards).
+    pub clock_ms: i64,
+    /// How long a client pause lasts, in milliseconds.
+    pub client_pause_ms: u64,
 }
 
-/// The schedule of `plan` over `nodes` for a test of `time_limit`, drawn from `seed`.
-pub fn schedule(plan: &Plan, nodes: &[String], time_limit: Duration, seed: u64) -> Vec<Scheduled> {
+impl Default for Plan {
+    fn default() -> Plan {
+        Plan {
+            faults: Vec::new(),
+            shapes: Vec::new(),
+            interval: Duration::from_secs(5),
+            targets: Vec::new(),
+            clock_ms: 10_000,
+            client_pause_ms: 2_000,
+        }
+    }
+}
+
+/// The schedule of `plan` over `nodes` (and `clients`, for shapes that cut clients off) for a
+/// test of `time_limit`, drawn from `seed`.
+pub fn schedule(
+    plan: &Plan,
+    nodes: &[String],
+    clients: &[String],
+    time_limit: Duration,
+    seed: u64,
+) -> Vec<Scheduled> {
     let mut rng = Rng::new(seed ^ 0x6e65_6d65_7369_7321);
     let mut out = Vec::new();
     if plan.faults.is_empty() || nodes.is_empty() || plan.interval.is_zero() {
         return out;
     }
     let shapes = if plan.shapes.is_empty() {
-        Shape::ALL.to_vec()
+        Shape::BETWEEN_NODES.to_vec()
     } else {
         plan.shapes.clone()
+    };
+    let victims = |rng: &mut Rng, one: bool| -> Vec<String> {
+        if !plan.targets.is_empty() {
+            plan.targets.clone()
+        } else if one {
+            vec![nodes[rng.below(nodes.len() as u64) as usize].clone()]
+        } else {
+            minority(nodes, rng)
+        }
     };
     let mut at = plan.interval;
     while at + plan.interval <= time_limit {
@@ -129,36 +238,65 @@ pub fn schedule(plan: &Plan, nodes: &[String], time_limit: Duration, seed: u64) 
                 let shape = shapes[rng.below(shapes.len() as u64) as usize];
                 // Leader shapes are drawn again when they start, around the leader of the
                 // moment; this is what they would be with no leader known.
-                let grudge = shape.grudge(nodes, None, &mut rng);
+                let grudge = shape.grudge(nodes, clients, None, &mut rng);
                 (
                     Action::StartPartition { shape, grudge },
-                    Action::StopPartition,
+                    Some(Action::StopPartition),
                 )
             }
             FaultKind::Kill => {
-                let victims = minority(nodes, &mut rng);
+                let v = victims(&mut rng, false);
                 (
-                    Action::Kill {
-                        nodes: victims.clone(),
-                    },
-                    Action::Start { nodes: victims },
+                    Action::Kill { nodes: v.clone() },
+                    Some(Action::Start { nodes: v }),
                 )
             }
             FaultKind::Pause => {
-                let victims = minority(nodes, &mut rng);
+                let v = victims(&mut rng, false);
                 (
-                    Action::Pause {
-                        nodes: victims.clone(),
-                    },
-                    Action::Resume { nodes: victims },
+                    Action::Pause { nodes: v.clone() },
+                    Some(Action::Resume { nodes: v }),
                 )
             }
+            FaultKind::Restart => (
+                Action::Restart {
+                    nodes: victims(&mut rng, false),
+                },
+                None,
+            ),
+            FaultKind::Clock => {
+                let v = victims(&mut rng, true);
+                let offsets_ms = v.iter().map(|n| (n.clone(), plan.clock_ms)).collect();
+                (
+                    Action::ClockBump { offsets_ms },
+                    Some(Action::ClockReset { nodes: v }),
+                )
+            }
+            FaultKind::ClockStrobe => {
+                let v = victims(&mut rng, true);
+                (
+                    Action::ClockStrobe {
+                        nodes: v.clone(),
+                        ms: plan.clock_ms,
+                        period_ms: 50,
+                    },
+                    Some(Action::ClockReset { nodes: v }),
+                )
+            }
+            FaultKind::ClientPause => (
+                Action::PauseClient {
+                    ms: plan.client_pause_ms,
+                },
+                None,
+            ),
         };
         out.push(Scheduled { at, action: start });
-        out.push(Scheduled {
-            at: at + plan.interval,
-            action: stop,
-        });
+        if let Some(stop) = stop {
+            out.push(Scheduled {
+                at: at + plan.interval,
+                action: stop,
+            });
+        }
         at += plan.interval * 2;
     }
     out
@@ -189,16 +327,16 @@ mod tests {
     fn plan(faults: &[FaultKind]) -> Plan {
         Plan {
             faults: faults.to_vec(),
-            shapes: Vec::new(),
-            interval: Duration::from_secs(5),
+            ..Plan::default()
         }
     }
 
     #[test]
     fn faults_alternate_start_and_stop_within_the_time_limit() {
         let s = schedule(
-            &plan(&FaultKind::ALL),
+            &plan(&[FaultKind::Partition, FaultKind::Kill, FaultKind::Pause]),
             &nodes(5),
+            &[],
             Duration::from_secs(60),
             7,
         );
@@ -225,6 +363,7 @@ mod tests {
             for x in schedule(
                 &plan(&[FaultKind::Kill, FaultKind::Pause]),
                 &ns,
+                &[],
                 Duration::from_secs(30),
                 seed,
             ) {
@@ -239,14 +378,44 @@ mod tests {
     fn the_seed_decides_everything() {
         let ns = nodes(5);
         let p = plan(&FaultKind::ALL);
-        let a = schedule(&p, &ns, Duration::from_secs(120), 1);
-        assert_eq!(a, schedule(&p, &ns, Duration::from_secs(120), 1));
-        assert_ne!(a, schedule(&p, &ns, Duration::from_secs(120), 2));
+        let a = schedule(&p, &ns, &[], Duration::from_secs(120), 1);
+        assert_eq!(a, schedule(&p, &ns, &[], Duration::from_secs(120), 1));
+        assert_ne!(a, schedule(&p, &ns, &[], Duration::from_secs(120), 2));
     }
 
     #[test]
     fn no_faults_no_schedule() {
-        assert!(schedule(&plan(&[]), &nodes(3), Duration::from_secs(60), 1).is_empty());
+        assert!(schedule(&plan(&[]), &nodes(3), &[], Duration::from_secs(60), 1).is_empty());
+    }
+
+    #[test]
+    fn clock_faults_bump_the_targets_and_reset_them_and_one_shots_have_no_stop() {
+        let p = Plan {
+            faults: vec![FaultKind::Clock],
+            targets: vec!["n3".into()],
+            clock_ms: 15_000,
+            ..Plan::default()
+        };
+        let s = schedule(&p, &nodes(5), &[], Duration::from_secs(20), 1);
+        assert_eq!(s.len(), 4);
+        assert_eq!(
+            s[0].action.value(),
+            serde_json::json!({"offsets_ms": {"n3": 15000}})
+        );
+        assert_eq!(
+            s[1].action,
+            Action::ClockReset {
+                nodes: vec!["n3".into()]
+            }
+        );
+        assert!(s[0].action.is_fault() && !s[1].action.is_fault());
+        let one_shots = Plan {
+            faults: vec![FaultKind::Restart, FaultKind::ClientPause],
+            ..Plan::default()
+        };
+        let s = schedule(&one_shots, &nodes(5), &[], Duration::from_secs(30), 4);
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert!(s.iter().all(|x| x.action.is_fault()));
     }
 
     #[test]
