@@ -5,7 +5,8 @@
 //!
 //! Templates name their holes in braces: `{node}` (n1, n2, …), `{client_port}` and
 //! `{peer_port}` (free loopback ports the harness picked), `{peers}` (`n2=127.0.0.1:4711,…`:
-//! the addresses of this node's links to each peer), `{data_dir}`.
+//! the addresses of this node's links to each peer), `{data_dir}`, `{clock_file}` (the node's
+//! clock offset file, see [`crate::clock`]).
 
 /// What to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +26,21 @@ pub enum Readiness {
     Tcp,
 }
 
+/// How a target's nodes can have their wall clocks moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// They cannot (their clocks are not read, or not reachable).
+    Fixed,
+    /// A bundled node: told its offset file on the command line (`{clock_file}`).
+    Flag,
+    /// An external program: the LD_PRELOAD shim gives it the offset (dynamically linked C
+    /// programs; not Go programs, which read the clock without libc).
+    Shim,
+}
+
+/// A switch in a target's command line: a name, the extra arguments, what it does.
+pub type Switch = (&'static str, &'static [&'static str], &'static str);
+
 /// A target.
 #[derive(Clone, Copy, Debug)]
 pub struct Descriptor {
@@ -38,9 +54,16 @@ pub struct Descriptor {
     pub workloads: &'static [&'static str],
     pub faults: &'static [&'static str],
     /// Known bugs: name, the extra arguments that switch it on, and what it does.
-    pub bugs: &'static [(&'static str, &'static [&'static str], &'static str)],
+    pub bugs: &'static [Switch],
+    /// Other settings a scenario may switch on (persistence, …).
+    pub options: &'static [Switch],
     /// Whether nodes talk to each other (and so get peer links).
     pub peers: bool,
+    pub clock: Clock,
+    /// Scenario settings (TOML, as in a scenario file) that make a run of this target alone
+    /// meaningful: `faultline run --target redlock` runs Kleppmann's scenario. A scenario file
+    /// and flags override them.
+    pub defaults: &'static str,
 }
 
 /// The Raft key-value store.
@@ -71,11 +94,123 @@ pub const RAFT_KV: Descriptor = Descriptor {
         &["--bug", "stale-reads"],
         "a leader serves reads from its local state without confirming it is still leader (etcd #741)",
     )],
+    options: &[],
     peers: true,
+    clock: Clock::Fixed,
+    defaults: "",
+};
+
+/// The faults a lock server supports.
+const LOCK_FAULTS: &[&str] = &[
+    "partition",
+    "kill",
+    "pause",
+    "restart",
+    "clock",
+    "clock-strobe",
+    "client-pause",
+];
+
+/// The bundled Redis-style lock server: independent instances (no peers).
+pub const REDIS_LOCK: Descriptor = Descriptor {
+    name: "redis-lock",
+    summary: "Redis-style server (RESP2, SET NX PX, Lua), bundled; independent instances",
+    program: Program::Faultline,
+    args: &[
+        "node",
+        "redis-lock",
+        "--id",
+        "{node}",
+        "--port",
+        "{client_port}",
+        "--data-dir",
+        "{data_dir}",
+        "--clock-file",
+        "{clock_file}",
+    ],
+    ready: Readiness::Tcp,
+    protocol: "resp",
+    workloads: &["lock"],
+    faults: LOCK_FAULTS,
+    bugs: &[],
+    options: &[(
+        "aof-always",
+        &["--appendonly", "always"],
+        "append-only file, fsync before every reply (a restarted node remembers its locks)",
+    )],
+    peers: false,
+    clock: Clock::Flag,
+    defaults: SINGLE_LOCK_DEFAULTS,
+};
+
+/// A single lock server whose holders pause, whose clock jumps and which restarts.
+const SINGLE_LOCK_DEFAULTS: &str = r#"
+workload = "lock"
+nodes = 1
+concurrency = 3
+nemesis = ["client-pause", "clock", "restart"]
+clock-ms = 5000
+client-pause-ms = 2500
+interval = 2
+"#;
+
+/// Redlock over five bundled redis-lock instances: by default Kleppmann's scenario (clients
+/// split A B C | C D E for the whole test, C's clock jumping forward).
+pub const REDLOCK: Descriptor = Descriptor {
+    name: "redlock",
+    summary: "Redlock over bundled redis-lock instances; by default Kleppmann's clock-jump scenario",
+    defaults: r#"
+workload = "lock"
+lock-algorithm = "redlock"
+lock-ttl-ms = 2000
+writes-per-hold = 5
+nodes = 5
+concurrency = 4
+standing-partition = "client-split"
+nemesis = ["clock"]
+fault-nodes = ["n3"]
+clock-ms = 5000
+interval = 2
+"#,
+    ..REDIS_LOCK
+};
+
+/// Debian's redis-server: independent instances, clocks through the shim.
+pub const REDIS_SERVER: Descriptor = Descriptor {
+    name: "redis-server",
+    summary: "Debian's redis-server (apt-get install redis-server); independent instances",
+    program: Program::External("redis-server"),
+    args: &[
+        "--port",
+        "{client_port}",
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        "{data_dir}",
+        "--protected-mode",
+        "no",
+    ],
+    ready: Readiness::Tcp,
+    protocol: "resp",
+    workloads: &["lock"],
+    faults: LOCK_FAULTS,
+    bugs: &[],
+    options: &[(
+        "aof-always",
+        &["--appendonly", "yes", "--appendfsync", "always"],
+        "append-only file, fsync on every write",
+    )],
+    peers: false,
+    clock: Clock::Shim,
+    defaults: SINGLE_LOCK_DEFAULTS,
 };
 
 /// Every target faultline knows.
-pub const ALL: &[Descriptor] = &[RAFT_KV];
+pub const ALL: &[Descriptor] = &[RAFT_KV, REDIS_LOCK, REDLOCK, REDIS_SERVER];
 
 /// The target called `name`.
 pub fn find(name: &str) -> Option<&'static Descriptor> {
@@ -98,6 +233,11 @@ impl Descriptor {
     /// The extra arguments that switch on `bug`.
     pub fn bug_args(&self, bug: &str) -> Option<&'static [&'static str]> {
         self.bugs.iter().find(|b| b.0 == bug).map(|b| b.1)
+    }
+
+    /// The extra arguments that switch on `option`.
+    pub fn option_args(&self, option: &str) -> Option<&'static [&'static str]> {
+        self.options.iter().find(|o| o.0 == option).map(|o| o.1)
     }
 }
 

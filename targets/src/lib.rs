@@ -3,12 +3,17 @@
 //! in-memory network, and a thin shell for sockets, disk and timers. Targets never import
 //! harness code: the harness reaches them over TCP, exactly like an external system.
 //!
+//! * [`clock`]: the skewable wall clock bundled nodes read.
 //! * [`descriptor`]: how the harness starts, probes and hurts each target.
 //! * [`raft`]: the Raft consensus core (tick / step / ready).
 //! * [`kv`]: the key-value state machine the `raft-kv` target replicates with it.
 //! * [`raft_kv`]: the `raft-kv` node process — the tokio shell (disk, peers, HTTP) around both.
+//! * [`redis_lock`]: the `redis-lock` node process — a Redis-compatible (RESP2) server with
+//!   wall-clock expiry, Lua scripts and an optional append-only file, for the `lock` workload.
 
+pub mod clock;
 pub mod descriptor;
 pub mod kv;
 pub mod raft;
 pub mod raft_kv;
+pub mod redis_lock;
