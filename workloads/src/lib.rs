@@ -2,6 +2,9 @@
 //! operations, an async client that performs them against a system and records what came
 //! back, and the checker the resulting history must pass.
 //!
+//! * [`lock`]: mutual exclusion with leases (single instance, watchdog, Redlock) and a
+//!   protected resource, over RESP.
 //! * [`register`]: a linearizable read/write/cas register per key, over `http-kv`.
 
+pub mod lock;
 pub mod register;
