@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use checkers::history::EventType;
-use faultline::net::{LinkState, Mode, Proxy};
+use faultline::net::{CLIENT, LinkState, Mode, Proxy};
 use faultline::run::cluster::{Cluster, Setup};
 use faultline::run::store::RunDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -104,6 +104,8 @@ async fn start(nodes: usize, proxied: bool, dir: &RunDir) -> Cluster {
         cut: Mode::Blackhole,
         link: LinkState::default(),
         dir,
+        options: &[],
+        clients: &[CLIENT.to_string()],
         ready_timeout: Duration::from_secs(15),
         proxied,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),

@@ -12,7 +12,7 @@ use checkers::history::History;
 use checkers::import::{Format, read_history};
 use checkers::linear::{self, Options};
 use checkers::stats::Stats;
-use checkers::{InputError, Validity, Value, unique_ids};
+use checkers::{InputError, Validity, Value, lock, unique_ids};
 use clap::Args;
 use serde::Serialize;
 
@@ -20,15 +20,22 @@ use crate::bytes::parse_bytes;
 use crate::exit::Exit;
 
 /// The checkers `--model` can name.
-pub const MODELS: [&str; 5] = ["register", "cas-register", "kv", "mutex", "unique-ids"];
+pub const MODELS: [&str; 6] = [
+    "register",
+    "cas-register",
+    "kv",
+    "mutex",
+    "unique-ids",
+    "lock",
+];
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
     /// History files (.jsonl, history.edn, Jepsen .log, Porcupine kv .txt).
     #[arg(required = true, value_name = "HISTORY")]
     pub histories: Vec<PathBuf>,
-    /// What to check against: register, cas-register, kv, mutex or unique-ids [default: inferred
-    /// from the operations' names].
+    /// What to check against: register, cas-register, kv, mutex, unique-ids or lock (lock
+    /// safety) [default: inferred from the operations' names].
     #[arg(long, value_parser = MODELS)]
     pub model: Option<String>,
     /// The files' format: jsonl, edn, jepsen-log or porcupine-kv [default: detected].
@@ -70,7 +77,7 @@ pub struct HistoryResult {
     pub file: String,
     pub format: &'static str,
     pub valid: Validity,
-    /// `linearizable` or `unique-ids`.
+    /// `linearizable`, `unique-ids` or `lock-safety`.
     pub checker: &'static str,
     pub model: String,
     pub stats: Stats,
@@ -79,6 +86,8 @@ pub struct HistoryResult {
     pub linearizable: Option<linear::Report>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unique_ids: Option<unique_ids::Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock: Option<lock::Report>,
 }
 
 /// A usage or input problem, already worded for the user.
@@ -186,12 +195,18 @@ pub fn check_one(
         elapsed_ms: 0.0,
         linearizable: None,
         unique_ids: None,
+        lock: None,
     };
     if name == "unique-ids" {
         let report = unique_ids::check(history, &ops)?;
         result.checker = "unique-ids";
         result.valid = report.valid;
         result.unique_ids = Some(report);
+    } else if name == "lock" {
+        let report = lock::check(history, &ops)?;
+        result.checker = "lock-safety";
+        result.valid = report.valid;
+        result.lock = Some(report);
     } else {
         let model = linear::by_name(name, initial).ok_or_else(|| {
             InputError::new(&history.source, 0, format!("no model called `{name}`"))
@@ -211,6 +226,10 @@ fn infer(ops: &[checkers::history::Operation]) -> Option<&'static str> {
     }
     if ops.iter().all(|o| &*o.f == "generate") {
         return Some("unique-ids");
+    }
+    let lockish = |f: &str| matches!(f, "acquire" | "release" | "renew" | "write");
+    if ops.iter().all(|o| lockish(&o.f)) && ops.iter().any(|o| &*o.f == "write") {
+        return Some("lock");
     }
     linear::infer(&mut ops.iter().map(|o| &*o.f))
 }
@@ -238,6 +257,9 @@ pub fn render(results: &CheckResults) -> String {
         }
         if let Some(report) = &h.unique_ids {
             out.push_str(&render_unique_ids(report));
+        }
+        if let Some(report) = &h.lock {
+            out.push_str(&report.render_text());
         }
     }
     if results.histories.len() > 1 {

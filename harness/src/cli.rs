@@ -27,9 +27,9 @@ pub enum Command {
     List,
     /// Run one node of a bundled system (the runner starts nodes this way).
     Node {
-        /// The system: raft-kv.
+        /// The system: raft-kv or redis-lock.
         system: String,
-        /// The node's own arguments (see `faultline node raft-kv --help`).
+        /// The node's own arguments (see `faultline node raft-kv --help`, `… redis-lock --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -66,8 +66,11 @@ pub fn main() -> ExitCode {
         }
         Command::Node { system, args } => match system.as_str() {
             "raft-kv" => targets::raft_kv::main(args.clone()),
+            "redis-lock" => targets::redis_lock::main(args.clone()),
             other => {
-                eprintln!("faultline: error: no bundled system called `{other}` (known: raft-kv)");
+                eprintln!(
+                    "faultline: error: no bundled system called `{other}` (known: raft-kv, redis-lock)"
+                );
                 Exit::Error.into()
             }
         },

@@ -7,6 +7,7 @@
 pub mod bytes;
 pub mod check;
 pub mod cli;
+pub mod clock_shim;
 pub mod exit;
 pub mod list;
 pub mod net;

@@ -28,6 +28,11 @@ pub fn render() -> String {
         "  {:<12} read/write/cas on rotating keys; checked linearizable as a cas-register per key",
         "register"
     );
+    let _ = writeln!(
+        out,
+        "  {:<12} acquire, write to a protected resource, release (single, watchdog, redlock); lock safety",
+        "lock"
+    );
     out.push_str("nemeses:\n");
     for kind in FaultKind::ALL {
         let what = match kind {
@@ -37,6 +42,12 @@ pub fn render() -> String {
             }
             FaultKind::Kill => "SIGKILL a minority of nodes, restart them on their data".into(),
             FaultKind::Pause => "SIGSTOP a minority of nodes, then SIGCONT".into(),
+            FaultKind::Restart => "SIGKILL nodes and start them again at once".into(),
+            FaultKind::Clock => "jump nodes' wall clocks (clock-ms), then reset them".into(),
+            FaultKind::ClockStrobe => "flip nodes' wall clocks back and forth, then reset".into(),
+            FaultKind::ClientPause => {
+                "stop a lock holder between its validity check and its write (a GC pause)".into()
+            }
         };
         let _ = writeln!(out, "  {:<12} {what}", kind.name());
     }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use faultline::net::{LinkState, Mode};
+use faultline::net::{CLIENT, LinkState, Mode};
 use faultline::run::cluster::{Cluster, Setup};
 use faultline::run::store::RunDir;
 use targets::descriptor::{Descriptor, RAFT_KV};
@@ -38,6 +38,8 @@ async fn a_port_already_in_use_names_the_node_and_quotes_its_log() {
         cut: Mode::Blackhole,
         link: LinkState::default(),
         dir: &dir,
+        options: &[],
+        clients: &[CLIENT.to_string()],
         ready_timeout: Duration::from_secs(10),
         proxied: true,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),

@@ -1,9 +1,12 @@
 //! The cluster's network: one proxy per directed link, and the grudges applied to them.
 //!
-//! For `n` nodes there are `n` client links (`client → nᵢ`, shared by every client) and
-//! `n·(n−1)` peer links (`nᵢ → nⱼ`). A node is configured with its peers' link addresses, so
-//! every message between nodes crosses the fabric. A grudge cuts the links whose receiver holds
-//! a grudge against their sender; healing opens every link.
+//! For `n` nodes and clients `c₁ … cₘ` there are `m·n` client links (`cₖ → nᵢ`) and `n·(n−1)`
+//! peer links (`nᵢ → nⱼ`). A workload whose clients are interchangeable uses one client name,
+//! [`CLIENT`], for all of them; one whose faults single clients out (Redlock's partitions) gives
+//! each client its own links. A node is configured with its peers' link addresses, so every
+//! message between nodes crosses the fabric. A grudge cuts the links whose receiver holds a
+//! grudge against their sender — a node's grudge against a client cuts that client's link to
+//! it; healing opens every link.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -12,7 +15,7 @@ use nemesis::Grudge;
 
 use super::proxy::{LinkState, Mode, Proxy};
 
-/// The name clients go by in link names.
+/// The name clients go by in link names when they share their links.
 pub const CLIENT: &str = "client";
 
 /// One node's real listening addresses.
@@ -28,19 +31,21 @@ pub struct Endpoint {
 /// Every link of a cluster.
 #[derive(Debug)]
 pub struct Fabric {
-    /// (from, to) → proxy; `from` is [`CLIENT`] for client links.
+    /// (from, to) → proxy; `from` is a client's name for client links.
     links: BTreeMap<(String, String), Proxy>,
 }
 
 impl Fabric {
-    /// Starts the proxies for `endpoints`.
-    pub async fn start(endpoints: &[Endpoint]) -> std::io::Result<Fabric> {
+    /// Starts the proxies for `endpoints`, with links for each of `clients`.
+    pub async fn start(endpoints: &[Endpoint], clients: &[String]) -> std::io::Result<Fabric> {
         let mut links = BTreeMap::new();
         for to in endpoints {
-            links.insert(
-                (CLIENT.to_string(), to.node.clone()),
-                Proxy::start(to.client).await?,
-            );
+            for client in clients {
+                links.insert(
+                    (client.clone(), to.node.clone()),
+                    Proxy::start(to.client).await?,
+                );
+            }
             let Some(peer) = to.peer else { continue };
             for from in endpoints.iter().filter(|e| e.node != to.node) {
                 links.insert(
@@ -52,17 +57,17 @@ impl Fabric {
         Ok(Fabric { links })
     }
 
-    /// The address `from` uses to reach `to` (`from` = [`CLIENT`] for clients).
+    /// The address `from` (a node, or a client) uses to reach `to`.
     pub fn addr(&self, from: &str, to: &str) -> Option<SocketAddr> {
         self.links
             .get(&(from.to_string(), to.to_string()))
             .map(Proxy::addr)
     }
 
-    /// Cuts every peer link the grudge names (blackhole or reset) and opens the others.
+    /// Cuts every link the grudge names (blackhole or reset) and opens the others.
     pub fn apply(&self, grudge: &Grudge, cut: Mode) {
         for ((from, to), proxy) in &self.links {
-            let mode = if from != CLIENT && grudge.cuts(from, to) {
+            let mode = if grudge.cuts(from, to) {
                 cut
             } else {
                 Mode::Open
@@ -112,7 +117,9 @@ mod tests {
                 peer: Some(any),
             })
             .collect();
-        let fabric = Fabric::start(&endpoints).await.unwrap();
+        let fabric = Fabric::start(&endpoints, &[CLIENT.to_string()])
+            .await
+            .unwrap();
         assert_eq!(fabric.modes().count(), 3 + 6);
         let nodes: Vec<String> = endpoints.iter().map(|e| e.node.clone()).collect();
         let grudge = nemesis::grudge::halves(&nodes); // n1 | n2 n3
@@ -132,5 +139,30 @@ mod tests {
         assert!(fabric.modes().all(|(_, _, m)| m == Mode::Open));
         assert!(fabric.addr(CLIENT, "n2").is_some());
         assert!(fabric.addr("n2", "n2").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_node_holding_a_grudge_against_a_client_cuts_that_clients_link_only() {
+        let any: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let endpoints: Vec<Endpoint> = (1..=5)
+            .map(|i| Endpoint {
+                node: format!("n{i}"),
+                client: any,
+                peer: None,
+            })
+            .collect();
+        let clients = vec!["c1".to_string(), "c2".to_string()];
+        let fabric = Fabric::start(&endpoints, &clients).await.unwrap();
+        let nodes: Vec<String> = endpoints.iter().map(|e| e.node.clone()).collect();
+        fabric.apply(
+            &nemesis::grudge::client_split(&nodes, &clients),
+            Mode::Blackhole,
+        );
+        let cut: Vec<String> = fabric
+            .modes()
+            .filter(|(_, _, m)| *m == Mode::Blackhole)
+            .map(|(f, t, _)| format!("{f}->{t}"))
+            .collect();
+        assert_eq!(cut, ["c1->n4", "c1->n5", "c2->n1", "c2->n2"]);
     }
 }

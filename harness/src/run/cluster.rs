@@ -8,14 +8,15 @@
 //! and quotes the end of its log; everything started so far is torn down when the cluster is
 //! dropped.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use checkers::synth::Rng;
 use nemesis::Action;
-use targets::descriptor::{Descriptor, Program, Readiness};
+use targets::descriptor::{Clock, Descriptor, Program, Readiness};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -37,6 +38,10 @@ pub struct Cluster {
     /// How a partition cuts links.
     cut: Mode,
     proxied: bool,
+    /// Each node's clock offset file, and the offset written there (ms).
+    clocks: BTreeMap<String, (PathBuf, Mutex<i64>)>,
+    /// The task flipping clocks during a clock strobe.
+    strobe: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -79,6 +84,11 @@ pub struct Setup<'a> {
     pub cut: Mode,
     pub link: LinkState,
     pub dir: &'a RunDir,
+    /// Settings the descriptor offers (persistence, …) to switch on.
+    pub options: &'a [String],
+    /// The clients that get links of their own ([`crate::net::CLIENT`] alone when they
+    /// share them).
+    pub clients: &'a [String],
     /// How long a node may take to become ready ([`READY_TIMEOUT`] in runs).
     pub ready_timeout: Duration,
     /// Route traffic through the fabric (always, in runs; benchmarks measure without).
@@ -120,7 +130,7 @@ impl Cluster {
         }
         // Released for the nodes to bind.
         drop(held);
-        let fabric = Fabric::start(&endpoints)
+        let fabric = Fabric::start(&endpoints, setup.clients)
             .await
             .map_err(|e| format!("cannot start the network proxies: {e}"))?;
         fabric.shape(setup.link.latency, setup.link.loss);
@@ -132,6 +142,25 @@ impl Cluster {
             descriptor: d,
             cut: setup.cut,
             proxied: setup.proxied,
+            clocks: BTreeMap::new(),
+            strobe: Mutex::new(None),
+        };
+        let mut cluster = cluster;
+        let clock_dir = setup.dir.path.join("clocks");
+        std::fs::create_dir_all(&clock_dir)
+            .map_err(|err| format!("cannot create {}: {err}", clock_dir.display()))?;
+        for node in &cluster.nodes {
+            let file = clock_dir.join(node);
+            targets::clock::write_offset(&file, 0)
+                .map_err(|err| format!("cannot write {}: {err}", file.display()))?;
+            cluster.clocks.insert(node.clone(), (file, Mutex::new(0)));
+        }
+        let shim = match d.clock {
+            Clock::Shim => Some(
+                crate::clock_shim::install(&setup.dir.path)
+                    .map_err(|err| format!("cannot write the clock shim: {err}"))?,
+            ),
+            _ => None,
         };
         let program = match d.program {
             Program::Faultline => setup.faultline.clone(),
@@ -147,12 +176,14 @@ impl Cluster {
                 .filter(|n| **n != e.node)
                 .filter_map(|n| cluster.peer_addr(&e.node, n).map(|a| format!("{n}={a}")))
                 .collect();
+            let clock_file = &cluster.clocks[&e.node].0;
             let mut args = d.args_for(&[
                 ("node", e.node.clone()),
                 ("client_port", e.client.port().to_string()),
                 ("peer_port", e.peer.map_or(0, |p| p.port()).to_string()),
                 ("peers", peers.join(",")),
                 ("data_dir", data.display().to_string()),
+                ("clock_file", clock_file.display().to_string()),
             ]);
             for bug in setup.bugs {
                 let extra = d
@@ -160,13 +191,23 @@ impl Cluster {
                     .ok_or_else(|| format!("target {} has no bug called `{bug}`", d.name))?;
                 args.extend(extra.iter().map(|s| s.to_string()));
             }
+            for option in setup.options {
+                let extra = d
+                    .option_args(option)
+                    .ok_or_else(|| format!("target {} has no option called `{option}`", d.name))?;
+                args.extend(extra.iter().map(|s| s.to_string()));
+            }
+            let env = shim
+                .as_ref()
+                .map(|shim| crate::clock_shim::env(shim, clock_file))
+                .unwrap_or_default();
             cluster
                 .supervisor
                 .start(NodeSpec {
                     name: e.node.clone(),
                     program: program.clone(),
                     args,
-                    env: Vec::new(),
+                    env,
                     log: setup.dir.node_log(&e.node),
                 })
                 .map_err(|err| {
@@ -297,6 +338,80 @@ impl Cluster {
             ),
             Action::Pause { nodes } => each(nodes, &|n| self.supervisor.pause(n), "pause"),
             Action::Resume { nodes } => each(nodes, &|n| self.supervisor.resume(n), "resume"),
+            Action::Restart { nodes } => each(
+                nodes,
+                &|n| {
+                    self.supervisor.kill(n);
+                    self.supervisor.restart(n).is_ok()
+                },
+                "restart",
+            ),
+            Action::ClockBump { offsets_ms } => {
+                let missed: Vec<&str> = offsets_ms
+                    .iter()
+                    .filter(|(n, ms)| !self.set_clock(n, **ms))
+                    .map(|(n, _)| n.as_str())
+                    .collect();
+                (!missed.is_empty())
+                    .then(|| format!("could not move the clock of {}", missed.join(", ")))
+            }
+            Action::ClockStrobe {
+                nodes,
+                ms,
+                period_ms,
+            } => {
+                self.start_strobe(nodes.clone(), *ms, *period_ms);
+                None
+            }
+            Action::ClockReset { nodes } => {
+                self.stop_strobe();
+                each(nodes, &|n| self.set_clock(n, 0), "reset the clock of")
+            }
+            // Clients are the workload's: the injector hands this one to it.
+            Action::PauseClient { .. } => Some("no client to pause".into()),
+        }
+    }
+
+    /// Sets `node`'s clock offset; false if it has no clock file or it cannot be written.
+    fn set_clock(&self, node: &str, ms: i64) -> bool {
+        let Some((file, current)) = self.clocks.get(node) else {
+            return false;
+        };
+        let ok = targets::clock::write_offset(file, ms.saturating_mul(1_000_000)).is_ok();
+        if ok {
+            *current.lock().unwrap_or_else(|e| e.into_inner()) = ms;
+        }
+        ok
+    }
+
+    /// Flips `nodes`' clocks between `+ms` and 0 every `period_ms` until [`Self::stop_strobe`].
+    fn start_strobe(&self, nodes: Vec<String>, ms: i64, period_ms: u64) {
+        self.stop_strobe();
+        let files: Vec<PathBuf> = nodes
+            .iter()
+            .filter_map(|n| self.clocks.get(n).map(|(f, _)| f.clone()))
+            .collect();
+        let task = tokio::spawn(async move {
+            let mut up = true;
+            loop {
+                for f in &files {
+                    let _ = targets::clock::write_offset(f, if up { ms * 1_000_000 } else { 0 });
+                }
+                up = !up;
+                tokio::time::sleep(Duration::from_millis(period_ms.max(1))).await;
+            }
+        });
+        *self.strobe.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+        for n in &nodes {
+            if let Some((_, current)) = self.clocks.get(n) {
+                *current.lock().unwrap_or_else(|e| e.into_inner()) = ms;
+            }
+        }
+    }
+
+    fn stop_strobe(&self) {
+        if let Some(task) = self.strobe.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            task.abort();
         }
     }
 
@@ -325,11 +440,21 @@ impl Cluster {
         if !dead.is_empty() {
             out.push(Action::Start { nodes: dead });
         }
+        let skewed: Vec<String> = self
+            .clocks
+            .iter()
+            .filter(|(_, (_, ms))| *ms.lock().unwrap_or_else(|e| e.into_inner()) != 0)
+            .map(|(n, _)| n.clone())
+            .collect();
+        if !skewed.is_empty() {
+            out.push(Action::ClockReset { nodes: skewed });
+        }
         out
     }
 
     /// Kills every node (the fabric goes when the cluster is dropped).
     pub fn shutdown(&self) {
+        self.stop_strobe();
         self.supervisor.shutdown();
     }
 }
@@ -391,11 +516,16 @@ mod tests {
         workloads: &[],
         faults: &[],
         bugs: &[],
+        options: &[],
         peers: true,
+        clock: Clock::Fixed,
+        defaults: "",
     };
 
     const SLEEPER: Descriptor = Descriptor {
-        args: &["-c", "echo waiting forever >&2; exec sleep 60"],
+        // 3600, not the supervisor tests' 60: the survivor check below must not count the
+        // sleepers of tests running beside it.
+        args: &["-c", "echo waiting forever >&2; exec sleep 3600"],
         ..SH
     };
 
@@ -413,6 +543,8 @@ mod tests {
             cut: Mode::Blackhole,
             link: LinkState::default(),
             dir,
+            options: &[],
+            clients: &[],
             ready_timeout: Duration::from_millis(600),
             proxied: true,
             faultline: PathBuf::from("/nonexistent"),
@@ -442,7 +574,7 @@ mod tests {
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
             .filter(|pid| {
                 std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|c| c.contains("sleep\u{0}60"))
+                    .is_ok_and(|c| c.contains("sleep\u{0}3600"))
                     && std::fs::read_to_string(format!("/proc/{pid}/stat"))
                         .is_ok_and(|s| !s.contains(") Z "))
             })

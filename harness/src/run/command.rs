@@ -23,7 +23,8 @@ pub struct RunArgs {
     /// What clients do [default: register].
     #[arg(long)]
     pub workload: Option<String>,
-    /// Faults, comma-separated: partition, kill, pause; or `none` [default: all].
+    /// Faults, comma-separated: partition, kill, pause, restart, clock, clock-strobe,
+    /// client-pause; or `none` [default: partition,kill,pause].
     #[arg(long, value_delimiter = ',')]
     pub nemesis: Option<Vec<String>>,
     /// Cluster size [default: 5].
@@ -47,6 +48,18 @@ pub struct RunArgs {
     /// Switch on a target's known bug (repeatable), e.g. stale-reads.
     #[arg(long = "bug", value_name = "BUG")]
     pub bugs: Vec<String>,
+    /// Switch on a target's setting (repeatable), e.g. aof-always.
+    #[arg(long = "option", value_name = "OPTION")]
+    pub options: Vec<String>,
+    /// Lock workload: single, watchdog or redlock [default: single].
+    #[arg(long)]
+    pub lock_algorithm: Option<String>,
+    /// Lock workload: the lease in milliseconds [default: 1000].
+    #[arg(long, value_name = "MS")]
+    pub lock_ttl_ms: Option<u64>,
+    /// Lock workload: the resource rejects tokens older than one it accepted.
+    #[arg(long)]
+    pub fencing: bool,
     /// Run the scenario this many times (seeds seed, seed+1, …).
     #[arg(long, default_value_t = 1)]
     pub runs: u32,
@@ -77,6 +90,10 @@ impl RunArgs {
             seed: self.seed,
             interval: self.interval,
             bugs: (!self.bugs.is_empty()).then(|| self.bugs.clone()),
+            options: (!self.options.is_empty()).then(|| self.options.clone()),
+            lock_algorithm: self.lock_algorithm.clone(),
+            lock_ttl_ms: self.lock_ttl_ms,
+            fencing: self.fencing.then_some(true),
             ..ScenarioFile::default()
         }
     }
@@ -125,7 +142,13 @@ pub fn run(args: &RunArgs) -> Exit {
             }
         }
     };
-    let base = args.flags().over(file).resolve(fresh_seed());
+    let base = match args.flags().over(file).over_target_defaults() {
+        Ok(merged) => merged.resolve(fresh_seed()),
+        Err(e) => {
+            eprintln!("faultline: error: {e}");
+            return Exit::Error;
+        }
+    };
     if let Err(e) = runner::validate(&base) {
         eprintln!("faultline: error: {e}");
         return Exit::Error;

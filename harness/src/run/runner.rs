@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! validate → results folder → cluster (proxies, nodes, readiness) → recorder
-//!   → workers ∥ nemesis schedule, until the time limit
-//!   → heal everything → recovery → final reads → stop the cluster
+//!   → the workload's clients ∥ the nemesis schedule, until the time limit
+//!   → heal everything → recovery → final reads (register) → stop the cluster
 //!   → check the history → results.json, summary
 //! ```
 //!
@@ -20,21 +20,26 @@ use checkers::Validity;
 use checkers::import::Format;
 use checkers::linear::Options;
 use indicatif::{ProgressBar, ProgressStyle};
+use nemesis::Action;
 use nemesis::{FaultKind, Plan, Shape};
 use serde::Serialize;
 use targets::descriptor::{self, Descriptor};
 use tokio::time::Instant;
+use workloads::lock;
+use workloads::lock::client::{Algorithm, LockClient};
+use workloads::lock::resource::Resource;
 use workloads::register::client::{Client, Node};
 use workloads::register::generator::{self, Generator};
 
 use super::cluster::{Cluster, Setup};
 use super::injector;
+use super::lock_workers::{ClientPauses, LockShared, LockWorker};
 use super::recorder::Recorder;
 use super::scenario::Scenario;
 use super::store::RunDir;
 use super::workers::{Shared, Tally, Worker, final_reads};
 use crate::check::{HistoryResult, check_one};
-use crate::net::{LinkState, Mode};
+use crate::net::{CLIENT, LinkState, Mode};
 
 /// How long the checker may take on a run's history.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
@@ -128,6 +133,43 @@ pub fn validate(s: &Scenario) -> Result<&'static Descriptor, String> {
     if !(0.0..=1.0).contains(&s.loss) {
         return Err(format!("loss must be a probability, found {}", s.loss));
     }
+    for option in &s.options {
+        if d.option_args(option).is_none() {
+            let known: Vec<&str> = d.options.iter().map(|o| o.0).collect();
+            return Err(format!(
+                "target {} has no option `{option}` (known: {})",
+                d.name,
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        }
+    }
+    if let Some(shape) = &s.standing_partition
+        && Shape::parse(shape).is_none()
+    {
+        return Err(format!("unknown standing partition `{shape}`"));
+    }
+    let names: Vec<String> = (1..=s.nodes).map(|i| format!("n{i}")).collect();
+    if let Some(n) = s.fault_nodes.iter().find(|n| !names.contains(n)) {
+        return Err(format!(
+            "fault node `{n}` is not one of {}",
+            names.join(", ")
+        ));
+    }
+    if s.workload == "lock" {
+        if Algorithm::parse(&s.lock_algorithm).is_none() {
+            return Err(format!(
+                "unknown lock algorithm `{}` (known: single, watchdog, redlock)",
+                s.lock_algorithm
+            ));
+        }
+        if s.lock_ttl_ms == 0 || s.writes_per_hold == 0 {
+            return Err("lock-ttl-ms and writes-per-hold must be positive".into());
+        }
+    }
     Ok(d)
 }
 
@@ -142,6 +184,15 @@ fn progress_bar(show: bool, scenario: &Scenario) -> ProgressBar {
             .progress_chars("=> "),
     );
     bar
+}
+
+/// The clients a workload's links are made for: one shared name, or one per worker.
+fn client_names(s: &Scenario) -> Vec<String> {
+    if s.workload == "lock" {
+        (1..=s.concurrency).map(|i| format!("c{i}")).collect()
+    } else {
+        vec![CLIENT.to_string()]
+    }
 }
 
 /// Runs `scenario`, storing it under `root`.
@@ -159,8 +210,14 @@ pub async fn run(
     })?;
     dir.write("scenario.toml", &scenario.to_toml())
         .map_err(|e| format!("cannot write scenario.toml: {e}"))?;
-    dir.log(&format!("run {}: {}", scenario.name, scenario.command()));
+    let stored = dir.path.join("scenario.toml");
+    dir.log(&format!(
+        "run {}: {}",
+        scenario.name,
+        scenario.command(&stored)
+    ));
     let started = Instant::now();
+    let clients = client_names(&scenario);
 
     let cluster = Cluster::start(Setup {
         descriptor: d,
@@ -177,6 +234,8 @@ pub async fn run(
             loss: scenario.loss,
         },
         dir: &dir,
+        options: &scenario.options,
+        clients: &clients,
         ready_timeout: super::cluster::READY_TIMEOUT,
         proxied: true,
         faultline: std::env::current_exe()
@@ -191,6 +250,147 @@ pub async fn run(
 
     let recorder = Recorder::create(&dir.history())
         .map_err(|e| format!("cannot create {}: {e}", dir.history().display()))?;
+    let tally = Arc::new(Tally::default());
+    let pauses = Arc::new(ClientPauses::default());
+    if let Some(shape) = scenario
+        .standing_partition
+        .as_deref()
+        .and_then(Shape::parse)
+    {
+        let mut rng = checkers::synth::Rng::new(scenario.seed);
+        let grudge = shape.grudge(&cluster.nodes, &clients, None, &mut rng);
+        injector::inject(
+            &cluster,
+            &recorder,
+            &dir,
+            &Action::StartPartition { shape, grudge },
+        );
+    }
+    let plan = Plan {
+        faults: scenario
+            .nemesis
+            .iter()
+            .filter_map(|f| FaultKind::parse(f))
+            .collect(),
+        shapes: scenario
+            .partition_shapes
+            .iter()
+            .filter_map(|s| Shape::parse(s))
+            .collect(),
+        interval: scenario.interval(),
+        targets: scenario.fault_nodes.clone(),
+        clock_ms: scenario.clock_ms,
+        client_pause_ms: scenario.client_pause_ms,
+    };
+    let schedule = nemesis::schedule(
+        &plan,
+        &cluster.nodes,
+        &clients,
+        scenario.time_limit(),
+        scenario.seed,
+    );
+
+    let bar = progress_bar(show_progress, &scenario);
+    let start = Instant::now();
+    let until = start + scenario.time_limit();
+    let ticker = {
+        let (bar, tally) = (bar.clone(), tally.clone());
+        tokio::spawn(async move {
+            loop {
+                bar.set_position(start.elapsed().as_millis() as u64);
+                bar.set_message(format!(
+                    "ok {} fail {} info {} · faults {}",
+                    tally.ok.load(Ordering::Relaxed),
+                    tally.fail.load(Ordering::Relaxed),
+                    tally.info.load(Ordering::Relaxed),
+                    tally.faults.load(Ordering::Relaxed)
+                ));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let nemesis = injector::Nemesis {
+        cluster: &cluster,
+        recorder: &recorder,
+        dir: &dir,
+        tally: &tally,
+        pauses: &pauses,
+        clients: &clients,
+        seed: scenario.seed,
+    };
+    let workload = async {
+        match scenario.workload.as_str() {
+            "lock" => run_locks(&scenario, &cluster, &recorder, &tally, &pauses, until).await,
+            _ => run_registers(&scenario, &cluster, &recorder, &tally, until).await,
+        }
+    };
+    let (_, finish) = tokio::join!(nemesis.run(&schedule, start, until), workload);
+    ticker.abort();
+    bar.finish_and_clear();
+
+    dir.log("time limit reached: healing");
+    // Nodes the nemesis killed were reaped when it killed them: any exit seen here is the node's
+    // own doing, and worth knowing about (the healing restarts it).
+    for (node, status) in cluster.supervisor.exits() {
+        dir.log(&format!(
+            "node {node} exited by itself ({status}); see nodes/{node}.log"
+        ));
+    }
+    injector::heal(&cluster, &recorder, &dir);
+    tokio::time::sleep(scenario.recovery()).await;
+    if let Some(finish) = finish {
+        dir.log("final reads");
+        finish.await;
+    }
+    cluster.shutdown();
+    drop(cluster);
+    dir.log("cluster stopped; checking");
+
+    let (history, write_error) = recorder.history(&dir.history().display().to_string());
+    if let Some(e) = write_error {
+        return Err(format!(
+            "the history could not be written to {}: {e}",
+            dir.history().display()
+        ));
+    }
+    let options = Options {
+        timeout: Some(CHECK_TIMEOUT),
+        ..Options::default()
+    };
+    let model = if scenario.workload == "lock" {
+        "lock"
+    } else {
+        workloads::register::MODEL
+    };
+    let checked = check_one(&history, Format::Jsonl, Some(model), None, &options)
+        .map_err(|e| format!("checking the history: {e}"))?;
+    let results = RunResults {
+        valid: checked.valid,
+        command: scenario.command(&dir.path.join("scenario.toml")),
+        scenario,
+        dir: dir.path.clone(),
+        duration_s: started.elapsed().as_secs_f64(),
+        faults: tally.faults.load(Ordering::Relaxed),
+        history: checked,
+    };
+    let json = serde_json::to_string_pretty(&results).unwrap_or_default();
+    dir.write("results.json", &json)
+        .map_err(|e| format!("cannot write results.json: {e}"))?;
+    dir.log(&format!("verdict: {}", results.valid.word()));
+    Ok(results)
+}
+
+/// What a workload still has to do after the healing: the register workload's final reads.
+type Finish = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// The register workload until `until`; returns its final reads.
+async fn run_registers(
+    scenario: &Scenario,
+    cluster: &Cluster,
+    recorder: &Recorder,
+    tally: &Arc<Tally>,
+    until: Instant,
+) -> Option<Finish> {
     let nodes: Vec<Node> = cluster
         .nodes
         .iter()
@@ -209,27 +409,8 @@ pub async fn run(
         })),
         client: Client::new(nodes, scenario.op_timeout()),
         recorder: recorder.clone(),
-        tally: Tally::default(),
+        tally: tally.clone(),
     });
-
-    let plan = Plan {
-        faults: scenario
-            .nemesis
-            .iter()
-            .filter_map(|f| FaultKind::parse(f))
-            .collect(),
-        shapes: scenario
-            .partition_shapes
-            .iter()
-            .filter_map(|s| Shape::parse(s))
-            .collect(),
-        interval: scenario.interval(),
-    };
-    let schedule = nemesis::schedule(&plan, &cluster.nodes, scenario.time_limit(), scenario.seed);
-
-    let bar = progress_bar(show_progress, &scenario);
-    let start = Instant::now();
-    let until = start + scenario.time_limit();
     let pace = Duration::from_secs_f64(scenario.concurrency as f64 / scenario.rate);
     let mut workers = tokio::task::JoinSet::new();
     for index in 0..scenario.concurrency {
@@ -241,93 +422,56 @@ pub async fn run(
         };
         workers.spawn(worker.run(shared.clone(), until));
     }
-    let ticker = {
-        let (bar, shared) = (bar.clone(), shared.clone());
-        tokio::spawn(async move {
-            loop {
-                let t = &shared.tally;
-                bar.set_position(start.elapsed().as_millis() as u64);
-                bar.set_message(format!(
-                    "ok {} fail {} info {} · faults {}",
-                    t.ok.load(Ordering::Relaxed),
-                    t.fail.load(Ordering::Relaxed),
-                    t.info.load(Ordering::Relaxed),
-                    t.faults.load(Ordering::Relaxed)
-                ));
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        })
-    };
-    injector::run_schedule(
-        &cluster,
-        &recorder,
-        &dir,
-        &shared.tally,
-        &schedule,
-        scenario.seed,
-        start,
-        until,
-    )
-    .await;
     let mut last_process = 0;
     while let Some(done) = workers.join_next().await {
         last_process = last_process.max(done.unwrap_or(0));
     }
-    ticker.abort();
-    bar.finish_and_clear();
+    let concurrency = scenario.concurrency;
+    Some(Box::pin(final_reads(
+        shared,
+        concurrency,
+        last_process + concurrency as u64,
+    )))
+}
 
-    dir.log("time limit reached: healing");
-    // Nodes the nemesis killed were reaped when it killed them: any exit seen here is the node's
-    // own doing, and worth knowing about (the healing restarts it).
-    for (node, status) in cluster.supervisor.exits() {
-        dir.log(&format!(
-            "node {node} exited by itself ({status}); see nodes/{node}.log"
-        ));
-    }
-    injector::heal(&cluster, &recorder, &dir);
-    tokio::time::sleep(scenario.recovery()).await;
-    dir.log("final reads");
-    final_reads(
-        shared.clone(),
-        scenario.concurrency,
-        last_process + scenario.concurrency as u64,
-    )
-    .await;
-    cluster.shutdown();
-    drop(cluster);
-    dir.log("cluster stopped; checking");
-
-    let (history, write_error) = recorder.history(&dir.history().display().to_string());
-    if let Some(e) = write_error {
-        return Err(format!(
-            "the history could not be written to {}: {e}",
-            dir.history().display()
-        ));
-    }
-    let options = Options {
-        timeout: Some(CHECK_TIMEOUT),
-        ..Options::default()
+/// The lock workload until `until` (nothing to do after the healing).
+async fn run_locks(
+    scenario: &Scenario,
+    cluster: &Cluster,
+    recorder: &Recorder,
+    tally: &Arc<Tally>,
+    pauses: &Arc<ClientPauses>,
+    until: Instant,
+) -> Option<Finish> {
+    let config = lock::client::Config {
+        algorithm: Algorithm::parse(&scenario.lock_algorithm).unwrap_or(Algorithm::Single),
+        ttl: Duration::from_millis(scenario.lock_ttl_ms),
+        fencing: scenario.fencing,
+        instance_timeout: Duration::from_millis(50),
     };
-    let checked = check_one(
-        &history,
-        Format::Jsonl,
-        Some(workloads::register::MODEL),
-        None,
-        &options,
-    )
-    .map_err(|e| format!("checking the history: {e}"))?;
-    let results = RunResults {
-        valid: checked.valid,
-        command: scenario.command(),
-        scenario,
-        dir: dir.path.clone(),
-        duration_s: started.elapsed().as_secs_f64(),
-        faults: shared.tally.faults.load(Ordering::Relaxed),
-        history: checked,
-    };
-    let json = serde_json::to_string_pretty(&results).unwrap_or_default();
-    dir.write("results.json", &json)
-        .map_err(|e| format!("cannot write results.json: {e}"))?;
-    dir.log(&format!("verdict: {}", results.valid.word()));
-    Ok(results)
+    let shared = Arc::new(LockShared {
+        recorder: recorder.clone(),
+        resource: Resource::new(scenario.fencing),
+        tally: tally.clone(),
+        pauses: pauses.clone(),
+        writes_per_hold: scenario.writes_per_hold,
+    });
+    let mut workers = tokio::task::JoinSet::new();
+    for index in 0..scenario.concurrency {
+        let name = format!("c{}", index + 1);
+        let instances: Vec<(String, std::net::SocketAddr)> = cluster
+            .nodes
+            .iter()
+            .filter_map(|n| Some((n.clone(), cluster.fabric.addr(&name, n)?)))
+            .collect();
+        let worker = LockWorker {
+            index,
+            concurrency: scenario.concurrency,
+            client: LockClient::new(config.clone(), instances),
+            seed: scenario.seed,
+        };
+        workers.spawn(worker.run(shared.clone(), until));
+    }
+    while workers.join_next().await.is_some() {}
+    None
 }

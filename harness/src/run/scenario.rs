@@ -4,6 +4,7 @@
 //! The resolved scenario (seed included) is stored with the run, so that it can be repeated
 //! exactly.
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,24 @@ pub struct ScenarioFile {
     pub bugs: Option<Vec<String>>,
     /// Register workload: operations per key before moving to the next.
     pub ops_per_key: Option<u64>,
+    /// Lock workload: `single`, `watchdog` or `redlock`.
+    pub lock_algorithm: Option<String>,
+    /// Lock workload: the lease, in milliseconds.
+    pub lock_ttl_ms: Option<u64>,
+    /// Lock workload: the resource rejects tokens older than one it accepted.
+    pub fencing: Option<bool>,
+    /// Lock workload: writes each holder makes.
+    pub writes_per_hold: Option<u32>,
+    /// A partition (a shape name) in place for the whole test, besides the nemesis's.
+    pub standing_partition: Option<String>,
+    /// The nodes kills, pauses, restarts and clock faults hit (default: drawn at random).
+    pub fault_nodes: Option<Vec<String>>,
+    /// How far clock faults move a clock, in milliseconds (negative: backwards).
+    pub clock_ms: Option<i64>,
+    /// How long a client pause lasts, in milliseconds.
+    pub client_pause_ms: Option<u64>,
+    /// Target settings to switch on (e.g. `aof-always`).
+    pub options: Option<Vec<String>>,
     /// The verdict this scenario must give in the regression suite.
     pub expect: Option<String>,
 }
@@ -68,6 +87,16 @@ pub struct Scenario {
     pub loss: f64,
     pub bugs: Vec<String>,
     pub ops_per_key: u64,
+    pub lock_algorithm: String,
+    pub lock_ttl_ms: u64,
+    pub fencing: bool,
+    pub writes_per_hold: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standing_partition: Option<String>,
+    pub fault_nodes: Vec<String>,
+    pub clock_ms: i64,
+    pub client_pause_ms: u64,
+    pub options: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<String>,
 }
@@ -109,8 +138,31 @@ impl ScenarioFile {
             loss,
             bugs,
             ops_per_key,
+            lock_algorithm,
+            lock_ttl_ms,
+            fencing,
+            writes_per_hold,
+            standing_partition,
+            fault_nodes,
+            clock_ms,
+            client_pause_ms,
+            options,
             expect
         )
+    }
+
+    /// These settings over the target's own defaults (see `Descriptor::defaults`); an unknown
+    /// target is left for validation to name.
+    pub fn over_target_defaults(self) -> Result<ScenarioFile, String> {
+        let target = self.target.clone().unwrap_or_else(|| "raft-kv".into());
+        match targets::descriptor::find(&target) {
+            Some(d) if !d.defaults.trim().is_empty() => {
+                let defaults =
+                    ScenarioFile::parse(&format!("the defaults of target {target}"), d.defaults)?;
+                Ok(self.over(defaults))
+            }
+            _ => Ok(self),
+        }
     }
 
     /// Fills in defaults. `fresh_seed` is used when no seed was given.
@@ -147,6 +199,15 @@ impl ScenarioFile {
             loss: self.loss.unwrap_or(0.0),
             bugs: self.bugs.unwrap_or_default(),
             ops_per_key: self.ops_per_key.unwrap_or(200),
+            lock_algorithm: self.lock_algorithm.unwrap_or_else(|| "single".into()),
+            lock_ttl_ms: self.lock_ttl_ms.unwrap_or(1000),
+            fencing: self.fencing.unwrap_or(false),
+            writes_per_hold: self.writes_per_hold.unwrap_or(3),
+            standing_partition: self.standing_partition,
+            fault_nodes: self.fault_nodes.unwrap_or_default(),
+            clock_ms: self.clock_ms.unwrap_or(10_000),
+            client_pause_ms: self.client_pause_ms.unwrap_or(2_000),
+            options: self.options.unwrap_or_default(),
             expect: self.expect,
         }
     }
@@ -174,10 +235,14 @@ impl Scenario {
         toml::to_string(self).unwrap_or_default()
     }
 
-    /// The command that repeats this run.
-    pub fn command(&self) -> String {
+    /// The command that repeats this run: flags when every setting has one, else the scenario
+    /// file stored with the run (`stored`), which holds the seed.
+    pub fn command(&self, stored: &Path) -> String {
+        if self.has_file_only_settings() {
+            return format!("faultline run {}", stored.display());
+        }
         let mut c = format!(
-            "faultline run --target {} --workload {} --nemesis {} --nodes {} --time-limit {} --rate {} --concurrency {} --seed {}",
+            "faultline run --target {} --workload {} --nemesis {} --nodes {} --time-limit {} --rate {} --concurrency {} --interval {} --seed {}",
             self.target,
             self.workload,
             if self.nemesis.is_empty() {
@@ -189,12 +254,48 @@ impl Scenario {
             self.time_limit,
             self.rate,
             self.concurrency,
+            self.interval,
             self.seed
         );
         for bug in &self.bugs {
             c.push_str(&format!(" --bug {bug}"));
         }
+        for option in &self.options {
+            c.push_str(&format!(" --option {option}"));
+        }
+        if self.workload == "lock" {
+            c.push_str(&format!(
+                " --lock-algorithm {} --lock-ttl-ms {}{}",
+                self.lock_algorithm,
+                self.lock_ttl_ms,
+                if self.fencing { " --fencing" } else { "" }
+            ));
+        }
         c
+    }
+
+    /// Whether a setting that only a scenario file can give differs from its default (the
+    /// target's, if it has one).
+    fn has_file_only_settings(&self) -> bool {
+        let d = ScenarioFile {
+            target: Some(self.target.clone()),
+            ..ScenarioFile::default()
+        }
+        .over_target_defaults()
+        .unwrap_or_default()
+        .resolve(self.seed);
+        self.recovery != d.recovery
+            || self.op_timeout != d.op_timeout
+            || self.partition_shapes != d.partition_shapes
+            || self.partition_mode != d.partition_mode
+            || self.latency_ms != d.latency_ms
+            || self.loss != d.loss
+            || self.ops_per_key != d.ops_per_key
+            || self.writes_per_hold != d.writes_per_hold
+            || self.standing_partition != d.standing_partition
+            || self.fault_nodes != d.fault_nodes
+            || self.clock_ms != d.clock_ms
+            || self.client_pause_ms != d.client_pause_ms
     }
 }
 
@@ -232,7 +333,47 @@ mod tests {
         assert_eq!(s.seed, 1234);
         assert_eq!(s.name, "raft-kv-register-partition-kill-pause");
         assert!(s.to_toml().contains("seed = 1234"));
-        assert!(s.command().contains("--seed 1234"));
+        let stored = Path::new("results/x/scenario.toml");
+        assert!(s.command(stored).contains("--seed 1234"));
+        let file_only = ScenarioFile {
+            clock_ms: Some(5000),
+            ..ScenarioFile::default()
+        };
+        assert_eq!(
+            file_only.resolve(1).command(stored),
+            "faultline run results/x/scenario.toml"
+        );
+    }
+
+    #[test]
+    fn every_targets_defaults_make_a_valid_scenario() {
+        for d in targets::descriptor::ALL {
+            let s = ScenarioFile {
+                target: Some(d.name.into()),
+                ..ScenarioFile::default()
+            }
+            .over_target_defaults()
+            .unwrap()
+            .resolve(1);
+            crate::run::runner::validate(&s).unwrap();
+            assert!(d.workloads.contains(&s.workload.as_str()));
+            assert!(
+                s.command(Path::new("x"))
+                    .starts_with("faultline run --target")
+            );
+        }
+        let redlock = ScenarioFile {
+            target: Some("redlock".into()),
+            nodes: Some(7),
+            ..ScenarioFile::default()
+        }
+        .over_target_defaults()
+        .unwrap()
+        .resolve(1);
+        assert_eq!(
+            (redlock.nodes, redlock.lock_algorithm.as_str()),
+            (7, "redlock")
+        );
     }
 
     #[test]

@@ -50,5 +50,8 @@ pub fn render(r: &RunResults) -> String {
     if let Some(report) = &h.linearizable {
         out.push_str(&report.render_text());
     }
+    if let Some(report) = &h.lock {
+        out.push_str(&report.render_text());
+    }
     out
 }

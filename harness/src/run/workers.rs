@@ -39,7 +39,7 @@ pub struct Shared {
     pub generator: Mutex<Generator>,
     pub client: Client,
     pub recorder: Recorder,
-    pub tally: Tally,
+    pub tally: Arc<Tally>,
 }
 
 fn json_value(v: serde_json::Value) -> Value {

@@ -1,0 +1,114 @@
+//! What the `faultline run` tests share: a results folder per test, running the binary, and
+//! finding what a run left behind (node processes, listening ports).
+// Each test file uses its own subset.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub fn results_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("faultline-run-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn faultline() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+}
+
+pub fn run(args: &[&str], results: &Path) -> Output {
+    faultline()
+        .arg("run")
+        .args(args)
+        .args(["--quiet", "--results"])
+        .arg(results)
+        .output()
+        .expect("faultline runs")
+}
+
+/// Live node processes that mention `needle` in their command line (bundled nodes) or their
+/// environment (external programs run under the clock shim, which rename themselves), other
+/// than the harness itself.
+pub fn survivors(needle: &Path) -> Vec<String> {
+    let needle = needle.display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).ok()?;
+            let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let mentions = cmd.contains(&needle) || String::from_utf8_lossy(&env).contains(&needle);
+            let harness = cmd.contains("\0run\0");
+            (mentions && !harness && !stat.contains(") Z "))
+                .then(|| format!("{pid}: {}", cmd.replace('\0', " ")))
+        })
+        .collect()
+}
+
+/// The ports the live nodes mentioning `needle` were told to listen on (from their command
+/// lines).
+pub fn node_ports(needle: &Path) -> Vec<u16> {
+    let needle = needle.display().to_string();
+    let mut ports = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmd) = std::fs::read_to_string(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if !cmd.contains(&needle) || !cmd.contains("\0node\0") {
+            continue;
+        }
+        for arg in cmd.split('\0') {
+            if let Some(port) = arg.strip_prefix("127.0.0.1:").and_then(|p| p.parse().ok()) {
+                ports.push(port);
+            }
+        }
+    }
+    ports
+}
+
+/// Whether anything listens on `port` (from /proc/net/tcp: state 0A is LISTEN).
+pub fn listening(port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table.lines().skip(1).any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() > 3
+            && f[3] == "0A"
+            && f[1]
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok())
+                == Some(port)
+    })
+}
+
+/// No node of the run survives and none of its ports is still listening.
+pub fn assert_all_gone(results: &Path, ports: &[u16]) {
+    assert!(
+        wait_for(|| survivors(results).is_empty(), Duration::from_secs(5)),
+        "{:?}",
+        survivors(results)
+    );
+    assert!(wait_for(
+        || ports.iter().all(|p| !listening(*p)),
+        Duration::from_secs(5)
+    ));
+}
+
+pub fn results_json(results: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(results.join("latest").join("results.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn wait_for(what: impl Fn() -> bool, limit: Duration) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if what() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}

@@ -1,0 +1,156 @@
+//! The lock workload end to end, against the bundled redis-lock and Debian's redis-server
+//! (`apt-get install redis-server`; `.ci/run` installs it): the scenarios in `scenarios/`,
+//! shortened. Each fault that should break the lock must break it; each correct setup must
+//! pass. Afterwards no node of the run may survive.
+
+mod common;
+
+use std::path::Path;
+
+use common::{results_dir, results_json, run, survivors};
+
+/// Runs `scenarios/<name>.toml` against `target` for `seconds`, with a fixed seed; returns the
+/// exit code and results.json.
+fn run_scenario(name: &str, target: &str, seconds: &str) -> (Option<i32>, serde_json::Value) {
+    if target == "redis-server" {
+        assert!(
+            std::process::Command::new("redis-server")
+                .arg("--version")
+                .output()
+                .is_ok(),
+            "these tests run the real redis-server: apt-get install redis-server (.ci/run does)"
+        );
+    }
+    let results = results_dir(&format!("{name}-{target}"));
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios")
+        .join(format!("{name}.toml"));
+    let out = run(
+        &[
+            scenario.to_str().unwrap(),
+            "--target",
+            target,
+            "--time-limit",
+            seconds,
+            "--seed",
+            "1",
+        ],
+        &results,
+    );
+    let code = out.status.code();
+    assert!(
+        code == Some(0) || code == Some(1),
+        "{name} on {target}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = results_json(&results);
+    assert!(survivors(&results).is_empty(), "{:?}", survivors(&results));
+    std::fs::remove_dir_all(results).unwrap();
+    (code, r)
+}
+
+/// The kinds of the lock anomalies found.
+fn kinds(r: &serde_json::Value) -> Vec<String> {
+    r["history"]["lock"]["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn counts(r: &serde_json::Value) -> &serde_json::Value {
+    &r["history"]["lock"]["counts"]
+}
+
+/// Kleppmann's scenario: with clients split as in his post, n3's clock jumps forward and its
+/// key expires early; clients on the other side take a majority too. Two windows overlap, and
+/// the anomaly names the clock jump.
+fn redlock_breaks_when_a_clock_jumps(target: &str) {
+    let (code, r) = run_scenario("redlock-clock-jump", target, "10");
+    assert_eq!(code, Some(1), "{r}");
+    assert!(
+        kinds(&r).contains(&"overlap".to_string()),
+        "{:?}",
+        kinds(&r)
+    );
+    let anomalies = r["history"]["lock"]["anomalies"].as_array().unwrap();
+    let overlap = anomalies.iter().find(|a| a["kind"] == "overlap").unwrap();
+    assert!(
+        overlap["description"]
+            .as_str()
+            .unwrap()
+            .contains("clock-bump"),
+        "{overlap}"
+    );
+}
+
+#[test]
+fn redlock_breaks_when_a_clock_jumps_on_redis_server() {
+    redlock_breaks_when_a_clock_jumps("redis-server");
+}
+
+#[test]
+fn redlock_breaks_when_a_clock_jumps_on_the_bundled_server() {
+    redlock_breaks_when_a_clock_jumps("redis-lock");
+}
+
+/// The same five instances and client split, no faults: Redlock holds.
+fn redlock_holds_without_faults(target: &str) {
+    let (code, r) = run_scenario("redlock-no-faults", target, "6");
+    assert_eq!(code, Some(0), "{r}");
+    // Each holding lasts about half the lease (5 writes, ttl/10 apart): a few in 6 s.
+    assert!(counts(&r)["acquires"]["ok"].as_u64().unwrap() >= 3, "{r}");
+    assert!(
+        counts(&r)["writes"]["accepted"].as_u64().unwrap() >= 15,
+        "{r}"
+    );
+}
+
+#[test]
+fn redlock_holds_without_faults_on_redis_server() {
+    redlock_holds_without_faults("redis-server");
+}
+
+#[test]
+fn redlock_holds_without_faults_on_the_bundled_server() {
+    redlock_holds_without_faults("redis-lock");
+}
+
+#[test]
+fn a_restarted_instance_without_persistence_forgets_the_lock() {
+    let (code, r) = run_scenario("redlock-restart-no-persistence", "redis-lock", "8");
+    assert_eq!(code, Some(1), "{r}");
+    assert!(
+        kinds(&r).contains(&"overlap".to_string()),
+        "{:?}",
+        kinds(&r)
+    );
+}
+
+/// A holder paused past its lease between checking it and writing: without fencing the
+/// resource accepts both holders' writes; with fencing it rejects the paused one's.
+#[test]
+fn a_paused_holder_writes_after_its_lease_unless_fenced() {
+    let (code, r) = run_scenario("redis-single-pause-unfenced", "redis-lock", "8");
+    assert_eq!(code, Some(1), "{r}");
+    assert!(
+        kinds(&r).contains(&"interleaved".to_string()),
+        "{:?}",
+        kinds(&r)
+    );
+    let (code, r) = run_scenario("redis-single-pause-fenced", "redis-server", "8");
+    assert_eq!(code, Some(0), "{r}");
+    assert!(
+        counts(&r)["writes"]["rejected"].as_u64().unwrap() > 0,
+        "{r}"
+    );
+}
+
+/// Renewal does not save a paused client: the watchdog pauses with it.
+#[test]
+fn the_watchdog_does_not_survive_a_client_pause() {
+    let (code, r) = run_scenario("redis-watchdog-pause", "redis-server", "8");
+    assert_eq!(code, Some(1), "{r}");
+}
