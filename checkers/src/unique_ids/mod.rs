@@ -3,6 +3,40 @@
 //! An `ok` generate's value is one ID, or a list of IDs for a batch. IDs are integers or
 //! strings; 64-bit IDs travel as decimal strings (so that no JSON reader rounds them), and the
 //! range orders decimal strings numerically. A duplicate lists every operation that returned it.
+//! Duplicates are the only cause of an invalid verdict.
+//!
+//! # Snowflake IDs
+//!
+//! Given a [`SnowflakeLayout`] ([`check_with`], [`Options::snowflake`]), every ID must be a
+//! 64-bit number — a non-negative integer or a string of decimal digits — that fits the
+//! layout; anything else is an input error naming the line of the completion that returned
+//! it. IDs are then compared as numbers (`7` and `"7"` are the same ID), each duplicate
+//! carries its ID's decoded timestamp, worker and sequence ([`Duplicate::decoded`]), and the
+//! report gains a [`Monotonicity`] section.
+//!
+//! **Monotonicity.** A worker — the worker field of the ID, not the client process that
+//! received it — should hand out increasing IDs. The order in which a worker issued its IDs is
+//! taken to be the order in which the ops that returned them completed (the history's event
+//! order), and within one batch the list order. That order is only approximate: a worker that
+//! serves two clients at once may issue ID 1 to one and ID 2 to the other, and the answer with
+//! 2 may arrive first. Such a pair is not a regression of the server, only of the network, so
+//! an ID is compared only with IDs its worker issued *for certain* before it: those returned by
+//! ops that completed before its own op was invoked (real-time order), or earlier in its own
+//! batch. Of those it is compared with the latest — when several ops that completed before it
+//! were concurrent with each other, and so have no known order, with the greatest of their last
+//! IDs. An ID that is not greater is a [`Regression`], reported with both ops and both IDs and
+//! by how much it went back (`back_by`, and `back_ms` of decoded timestamp), and counted per
+//! worker. A regression is information (a clock that stepped back, say) and does not by itself
+//! make the history invalid; a regression that returns the same ID again is also a duplicate,
+//! and that is invalid.
+
+mod monotonic;
+mod snowflake;
+
+pub use monotonic::{MAX_REGRESSIONS, Monotonicity, Regression, WorkerIds};
+pub use snowflake::{Snowflake, SnowflakeLayout};
+
+use std::collections::BTreeMap;
 
 use hashbrown::HashMap;
 use serde::Serialize;
@@ -13,10 +47,23 @@ use crate::linear::OpSummary;
 use crate::value::Value;
 use crate::verdict::Validity;
 
+use monotonic::Issued;
+
+/// How to check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Decode IDs as snowflakes with this layout (and check per-worker monotonicity); `None`
+    /// treats IDs as opaque.
+    pub snowflake: Option<SnowflakeLayout>,
+}
+
 /// An ID returned more than once.
 #[derive(Clone, Debug, Serialize)]
 pub struct Duplicate {
     pub id: Value,
+    /// The ID's fields, when checked with a snowflake layout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<Snowflake>,
     /// Every operation that returned it, in invocation order.
     pub ops: Vec<OpSummary>,
 }
@@ -33,10 +80,16 @@ pub struct Report {
     pub ids: usize,
     /// Distinct IDs returned more than once.
     pub duplicated: usize,
+    /// `generate` ops that failed (definitely issued nothing), by their error: what a guard
+    /// against a backward clock costs, for one.
+    pub failed: BTreeMap<String, usize>,
     /// The smallest and largest ID.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<[Value; 2]>,
     pub duplicates: Vec<Duplicate>,
+    /// Per-worker monotonicity, when checked with a snowflake layout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monotonicity: Option<Monotonicity>,
 }
 
 /// Orders IDs: numbers (and decimal strings) by value, then other strings.
@@ -57,10 +110,39 @@ fn order(v: &Value) -> Order<'_> {
     }
 }
 
-/// Checks the `generate` operations of `history`.
+/// What makes two IDs the same: the value as written, or (with a snowflake layout) the number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Key<'v> {
+    Value(&'v Value),
+    Number(u64),
+}
+
+/// Checks the `generate` operations of `history`, with IDs taken as opaque values.
 pub fn check(history: &History, ops: &[Operation]) -> Result<Report, InputError> {
-    let mut seen: HashMap<&Value, Vec<u32>> = HashMap::new();
+    check_with(history, ops, &Options::default())
+}
+
+/// Checks the `generate` operations of `history`.
+///
+/// Fails, naming the line, on an operation that is not `generate`, on an ID that is not an
+/// integer or a string, and — with a snowflake layout — on an ID that is not a 64-bit number
+/// or does not fit the layout; fails (line 0) on a layout that does not make sense
+/// ([`SnowflakeLayout::validate`]).
+pub fn check_with(
+    history: &History,
+    ops: &[Operation],
+    options: &Options,
+) -> Result<Report, InputError> {
+    if let Some(layout) = &options.snowflake {
+        layout
+            .validate()
+            .map_err(|e| InputError::new(&history.source, 0, format!("unique-ids checker: {e}")))?;
+    }
+    // Per distinct ID: the value first returned, and the ops that returned it.
+    let mut seen: HashMap<Key<'_>, (&Value, Vec<u32>)> = HashMap::new();
+    let mut issued: Vec<Issued<'_>> = Vec::new();
     let (mut attempted, mut acknowledged, mut ids) = (0, 0, 0);
+    let mut failed = BTreeMap::new();
     let mut range: Option<(&Value, &Value)> = None;
     for (i, op) in ops.iter().enumerate() {
         let line = op.invocation(history).line as usize;
@@ -72,10 +154,18 @@ pub fn check(history: &History, ops: &[Operation]) -> Result<Report, InputError>
             ));
         }
         attempted += 1;
+        if op.outcome == Outcome::Fail {
+            let error = op
+                .completion(history)
+                .and_then(|c| c.error.as_deref())
+                .unwrap_or("unknown");
+            *failed.entry(error.to_string()).or_insert(0) += 1;
+        }
         if op.outcome != Outcome::Ok {
             continue;
         }
         acknowledged += 1;
+        let line = op.completion(history).map_or(line, |c| c.line as usize);
         let value = op.output(history).unwrap_or(&Value::Nil);
         let batch: &[Value] = match value {
             Value::List(items) => items,
@@ -83,7 +173,6 @@ pub fn check(history: &History, ops: &[Operation]) -> Result<Report, InputError>
         };
         for id in batch {
             if !matches!(id, Value::Int(_) | Value::Str(_)) {
-                let line = op.completion(history).map_or(line, |c| c.line as usize);
                 return Err(InputError::new(
                     &history.source,
                     line,
@@ -92,6 +181,38 @@ pub fn check(history: &History, ops: &[Operation]) -> Result<Report, InputError>
                     ),
                 ));
             }
+            let key = match &options.snowflake {
+                None => Key::Value(id),
+                Some(layout) => {
+                    let number = snowflake::number(id).map_err(|expected| {
+                        InputError::new(
+                            &history.source,
+                            line,
+                            format!(
+                                "unique-ids checker: expected a snowflake ID ({expected}), found {id}"
+                            ),
+                        )
+                    })?;
+                    let fields = layout.decode(number).ok_or_else(|| {
+                        InputError::new(
+                            &history.source,
+                            line,
+                            format!(
+                                "unique-ids checker: ID {number} does not fit the snowflake layout ({} bits: expected at most {})",
+                                layout.total_bits(),
+                                layout.max_id()
+                            ),
+                        )
+                    })?;
+                    issued.push(Issued {
+                        op: i as u32,
+                        id,
+                        number,
+                        fields,
+                    });
+                    Key::Number(number)
+                }
+            };
             ids += 1;
             range = Some(match range {
                 None => (id, id),
@@ -100,14 +221,20 @@ pub fn check(history: &History, ops: &[Operation]) -> Result<Report, InputError>
                     if order(id) > order(hi) { id } else { hi },
                 ),
             });
-            seen.entry(id).or_default().push(i as u32);
+            seen.entry(key)
+                .or_insert_with(|| (id, Vec::new()))
+                .1
+                .push(i as u32);
         }
     }
     let mut duplicates: Vec<Duplicate> = seen
-        .into_iter()
+        .into_values()
         .filter(|(_, who)| who.len() > 1)
         .map(|(id, who)| Duplicate {
             id: id.clone(),
+            decoded: options
+                .snowflake
+                .and_then(|layout| snowflake::number(id).ok().and_then(|n| layout.decode(n))),
             ops: who
                 .iter()
                 .map(|&i| OpSummary::new(&ops[i as usize], history))
@@ -115,6 +242,9 @@ pub fn check(history: &History, ops: &[Operation]) -> Result<Report, InputError>
         })
         .collect();
     duplicates.sort_by(|a, b| order(&a.id).cmp(&order(&b.id)));
+    let monotonicity = options
+        .snowflake
+        .map(|layout| monotonic::analyse(history, ops, layout, &issued));
     Ok(Report {
         valid: if duplicates.is_empty() {
             Validity::Valid
@@ -125,8 +255,10 @@ pub fn check(history: &History, ops: &[Operation]) -> Result<Report, InputError>
         acknowledged,
         ids,
         duplicated: duplicates.len(),
+        failed,
         range: range.map(|(lo, hi)| [lo.clone(), hi.clone()]),
         duplicates,
+        monotonicity,
     })
 }
 
