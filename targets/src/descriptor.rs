@@ -3,7 +3,8 @@
 //! serves, which faults it supports, and which known bugs it can switch on. Adding a target is
 //! adding a descriptor (and, for a new protocol, a client).
 //!
-//! Templates name their holes in braces: `{node}` (n1, n2, …), `{client_port}` and
+//! Templates name their holes in braces: `{node}` (n1, n2, …), `{index}` (1, 2, …),
+//! `{client_port}` and
 //! `{peer_port}` (free loopback ports the harness picked), `{peers}` (`n2=127.0.0.1:4711,…`:
 //! the addresses of this node's links to each peer), `{data_dir}`, `{clock_file}` (the node's
 //! clock offset file, see [`crate::clock`]).
@@ -209,8 +210,93 @@ pub const REDIS_SERVER: Descriptor = Descriptor {
     defaults: SINGLE_LOCK_DEFAULTS,
 };
 
+/// The faults an ID server supports.
+const ID_FAULTS: &[&str] = &[
+    "partition",
+    "kill",
+    "pause",
+    "restart",
+    "clock",
+    "clock-strobe",
+];
+
+/// Independent ID servers whose clocks jump backwards: what snowflake fears.
+const ID_DEFAULTS: &str = r#"
+workload = "unique-ids"
+nodes = 3
+concurrency = 6
+rate = 600
+batch-size = 10
+nemesis = ["clock"]
+clock-ms = -2000
+interval = 2
+"#;
+
+/// The bundled snowflake ID server: one worker per node, worker id from the node's index.
+pub const SNOWFLAKE: Descriptor = Descriptor {
+    name: "snowflake",
+    summary: "snowflake ID servers, bundled: 41-bit ms, 10-bit worker, 12-bit sequence",
+    program: Program::Faultline,
+    args: &[
+        "node",
+        "snowflake",
+        "--id",
+        "{node}",
+        "--worker",
+        "{index}",
+        "--port",
+        "{client_port}",
+        "--data-dir",
+        "{data_dir}",
+        "--clock-file",
+        "{clock_file}",
+    ],
+    ready: Readiness::HttpGet("/health"),
+    protocol: "http-ids",
+    workloads: &["unique-ids"],
+    faults: ID_FAULTS,
+    bugs: &[(
+        "no-clock-guard",
+        &["--bug", "no-clock-guard"],
+        "no guard against a clock that moved backwards: timestamps are reused and IDs repeat",
+    )],
+    options: &[],
+    peers: false,
+    clock: Clock::Flag,
+    defaults: ID_DEFAULTS,
+};
+
+/// The bundled UUID server (version 4 by default; `--option v7` for version 7).
+pub const UUID: Descriptor = Descriptor {
+    name: "uuid",
+    summary: "UUID servers, bundled: random (v4) or time-ordered (v7) 128-bit IDs",
+    args: &[
+        "node",
+        "uuid",
+        "--id",
+        "{node}",
+        "--port",
+        "{client_port}",
+        "--data-dir",
+        "{data_dir}",
+        "--clock-file",
+        "{clock_file}",
+    ],
+    bugs: &[(
+        "time-seeded-rng",
+        &["--bug", "time-seeded-rng"],
+        "the random generator is seeded from the clock's second: nodes started together collide",
+    )],
+    options: &[(
+        "v7",
+        &["--version", "7"],
+        "version 7: 48 bits of wall-clock milliseconds, then random bits",
+    )],
+    ..SNOWFLAKE
+};
+
 /// Every target faultline knows.
-pub const ALL: &[Descriptor] = &[RAFT_KV, REDIS_LOCK, REDLOCK, REDIS_SERVER];
+pub const ALL: &[Descriptor] = &[RAFT_KV, REDIS_LOCK, REDLOCK, REDIS_SERVER, SNOWFLAKE, UUID];
 
 /// The target called `name`.
 pub fn find(name: &str) -> Option<&'static Descriptor> {

@@ -10,10 +10,17 @@
 //! * [`raft_kv`]: the `raft-kv` node process — the tokio shell (disk, peers, HTTP) around both.
 //! * [`redis_lock`]: the `redis-lock` node process — a Redis-compatible (RESP2) server with
 //!   wall-clock expiry, Lua scripts and an optional append-only file, for the `lock` workload.
+//! * [`snowflake`]: the `snowflake` node process — 64-bit time/worker/sequence IDs, with a
+//!   guard against a wall clock that moves backwards (and a bug switch that removes it).
+//! * [`uuid_ids`]: the `uuid` node process — random (v4) or time-ordered (v7) UUIDs.
+//! * [`ids_http`]: the `http-ids` protocol both ID servers speak, and their shared shell.
 
 pub mod clock;
 pub mod descriptor;
+pub mod ids_http;
 pub mod kv;
 pub mod raft;
 pub mod raft_kv;
 pub mod redis_lock;
+pub mod snowflake;
+pub mod uuid_ids;
