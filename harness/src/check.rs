@@ -62,6 +62,10 @@ pub struct CheckArgs {
     /// A register's initial value, as JSON [default: null].
     #[arg(long, value_name = "JSON")]
     pub initial_value: Option<String>,
+    /// unique-ids: decode IDs as snowflakes (2020 epoch, 41-bit ms, 10-bit worker, 12-bit
+    /// sequence): duplicates show their fields, and each worker's IDs are checked to increase.
+    #[arg(long)]
+    pub snowflake: bool,
 }
 
 /// results.json for `check`.
@@ -132,6 +136,9 @@ fn check_all(args: &CheckArgs) -> Result<CheckResults, Failure> {
         all_keys: args.all_keys,
         split: !args.no_split,
     };
+    let ids = unique_ids::Options {
+        snowflake: args.snowflake.then(unique_ids::SnowflakeLayout::default),
+    };
     let mut histories = Vec::new();
     for path in &args.histories {
         let file = path.display().to_string();
@@ -148,6 +155,7 @@ fn check_all(args: &CheckArgs) -> Result<CheckResults, Failure> {
                 args.model.as_deref(),
                 initial.clone(),
                 &options,
+                &ids,
             )
             .map_err(|e| e.to_string())?,
         );
@@ -165,6 +173,7 @@ pub fn check_one(
     model: Option<&str>,
     initial: Option<Value>,
     options: &Options,
+    ids: &unique_ids::Options,
 ) -> Result<HistoryResult, InputError> {
     let started = Instant::now();
     let ops = history.operations()?;
@@ -198,7 +207,7 @@ pub fn check_one(
         lock: None,
     };
     if name == "unique-ids" {
-        let report = unique_ids::check(history, &ops)?;
+        let report = unique_ids::check_with(history, &ops, ids)?;
         result.checker = "unique-ids";
         result.valid = report.valid;
         result.unique_ids = Some(report);
@@ -276,7 +285,23 @@ pub fn render(results: &CheckResults) -> String {
     out
 }
 
-fn render_unique_ids(r: &unique_ids::Report) -> String {
+/// How many duplicates and regressions the text shows.
+const SHOWN: usize = 5;
+
+/// An op's description cut to a console line's worth (a batch of IDs is long), keeping its
+/// end, `(ok, line N)`.
+fn clip(text: &str) -> String {
+    const WIDTH: usize = 120;
+    let (body, end) = text.rsplit_once(" (").unwrap_or((text, ""));
+    match body.char_indices().nth(WIDTH) {
+        Some((at, _)) if end.is_empty() => format!("{}…", &body[..at]),
+        Some((at, _)) => format!("{}… ({end}", &body[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// A unique-ids report as text: counts, duplicates, refusals, per-worker order.
+pub(crate) fn render_unique_ids(r: &unique_ids::Report) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(
@@ -290,10 +315,53 @@ fn render_unique_ids(r: &unique_ids::Report) -> String {
             .as_ref()
             .map_or_else(String::new, |[lo, hi]| format!(", range {lo} … {hi}"))
     );
-    for d in &r.duplicates {
-        let _ = writeln!(out, "  duplicate ID {}:", d.id);
+    if !r.failed.is_empty() {
+        let reasons: Vec<String> = r.failed.iter().map(|(e, n)| format!("{n} {e}")).collect();
+        let _ = writeln!(out, "  refused: {}", reasons.join(", "));
+    }
+    // The first few, each op on one line: a broken generator repeats thousands of IDs, and
+    // results.json lists them all.
+    for d in r.duplicates.iter().take(SHOWN) {
+        let decoded = d.decoded.as_ref().map_or_else(String::new, |f| {
+            format!(
+                " (worker {}, ms {}, sequence {})",
+                f.worker, f.timestamp_ms, f.sequence
+            )
+        });
+        let _ = writeln!(out, "  duplicate ID {}{decoded}:", d.id);
         for op in &d.ops {
-            let _ = writeln!(out, "    {}", op.describe());
+            let _ = writeln!(out, "    {}", clip(&op.describe()));
+        }
+    }
+    if r.duplicates.len() > SHOWN {
+        let _ = writeln!(
+            out,
+            "  … and {} more duplicated IDs (results.json lists every one)",
+            r.duplicates.len() - SHOWN
+        );
+    }
+    if let Some(m) = &r.monotonicity {
+        let _ = writeln!(
+            out,
+            "  per worker: {} IDs went backwards after a later request began ({})",
+            m.regressed,
+            m.workers
+                .iter()
+                .map(|w| format!("worker {}: {} of {}", w.worker, w.regressed, w.ids))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for g in m.regressions.iter().take(SHOWN) {
+            let _ = writeln!(
+                out,
+                "    worker {}: {} then {}, {} ms back\n      {}\n      {}",
+                g.worker,
+                g.earlier_id,
+                g.later_id,
+                g.back_ms,
+                clip(&g.earlier.describe()),
+                clip(&g.later.describe())
+            );
         }
     }
     out

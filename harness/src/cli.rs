@@ -27,7 +27,7 @@ pub enum Command {
     List,
     /// Run one node of a bundled system (the runner starts nodes this way).
     Node {
-        /// The system: raft-kv or redis-lock.
+        /// The system: raft-kv, redis-lock, snowflake or uuid.
         system: String,
         /// The node's own arguments (see `faultline node raft-kv --help`, `… redis-lock --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -67,9 +67,11 @@ pub fn main() -> ExitCode {
         Command::Node { system, args } => match system.as_str() {
             "raft-kv" => targets::raft_kv::main(args.clone()),
             "redis-lock" => targets::redis_lock::main(args.clone()),
+            "snowflake" => targets::snowflake::main(args.clone()),
+            "uuid" => targets::uuid_ids::main(args.clone()),
             other => {
                 eprintln!(
-                    "faultline: error: no bundled system called `{other}` (known: raft-kv, redis-lock)"
+                    "faultline: error: no bundled system called `{other}` (known: raft-kv, redis-lock, snowflake, uuid)"
                 );
                 Exit::Error.into()
             }

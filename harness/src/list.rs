@@ -21,6 +21,9 @@ pub fn render() -> String {
         for (bug, _, what) in d.bugs {
             let _ = writeln!(out, "  {:<12} --bug {bug}: {what}", "");
         }
+        for (option, _, what) in d.options {
+            let _ = writeln!(out, "  {:<12} --option {option}: {what}", "");
+        }
     }
     out.push_str("workloads:\n");
     let _ = writeln!(
@@ -32,6 +35,11 @@ pub fn render() -> String {
         out,
         "  {:<12} acquire, write to a protected resource, release (single, watchdog, redlock); lock safety",
         "lock"
+    );
+    let _ = writeln!(
+        out,
+        "  {:<12} ask ID servers for batches of IDs; every acknowledged ID distinct",
+        "unique-ids"
     );
     out.push_str("nemeses:\n");
     for kind in FaultKind::ALL {

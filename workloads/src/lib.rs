@@ -2,9 +2,11 @@
 //! operations, an async client that performs them against a system and records what came
 //! back, and the checker the resulting history must pass.
 //!
+//! * [`ids`]: unique IDs from independent ID servers, over `http-ids`.
 //! * [`lock`]: mutual exclusion with leases (single instance, watchdog, Redlock) and a
 //!   protected resource, over RESP.
 //! * [`register`]: a linearizable read/write/cas register per key, over `http-kv`.
 
+pub mod ids;
 pub mod lock;
 pub mod register;

@@ -166,7 +166,7 @@ impl Cluster {
             Program::Faultline => setup.faultline.clone(),
             Program::External(p) => PathBuf::from(p),
         };
-        for e in &cluster.endpoints {
+        for (index, e) in cluster.endpoints.iter().enumerate() {
             let data = setup.dir.path.join("data").join(&e.node);
             std::fs::create_dir_all(&data)
                 .map_err(|err| format!("cannot create {}: {err}", data.display()))?;
@@ -179,6 +179,7 @@ impl Cluster {
             let clock_file = &cluster.clocks[&e.node].0;
             let mut args = d.args_for(&[
                 ("node", e.node.clone()),
+                ("index", (index + 1).to_string()),
                 ("client_port", e.client.port().to_string()),
                 ("peer_port", e.peer.map_or(0, |p| p.port()).to_string()),
                 ("peers", peers.join(",")),

@@ -7,12 +7,14 @@
 //! * [`runner`]: the flow of one test;
 //! * [`cluster`]: nodes, network and faults;
 //! * [`workers`]: the register workload's clients; [`lock_workers`]: the lock workload's;
+//!   [`id_workers`]: the unique-ids workload's;
 //! * [`injector`]: the nemesis at work;
 //! * [`recorder`]: the history as it happens; [`store`]: the results folder;
 //! * [`summary`]: the table at the end.
 
 pub mod cluster;
 pub mod command;
+pub mod id_workers;
 pub mod injector;
 pub mod lock_workers;
 pub mod recorder;

@@ -25,6 +25,7 @@ use nemesis::{FaultKind, Plan, Shape};
 use serde::Serialize;
 use targets::descriptor::{self, Descriptor};
 use tokio::time::Instant;
+use workloads::ids::{self, MAX_BATCH, client::IdClient};
 use workloads::lock;
 use workloads::lock::client::{Algorithm, LockClient};
 use workloads::lock::resource::Resource;
@@ -32,6 +33,7 @@ use workloads::register::client::{Client, Node};
 use workloads::register::generator::{self, Generator};
 
 use super::cluster::{Cluster, Setup};
+use super::id_workers::{IdShared, IdWorker};
 use super::injector;
 use super::lock_workers::{ClientPauses, LockShared, LockWorker};
 use super::recorder::Recorder;
@@ -169,6 +171,9 @@ pub fn validate(s: &Scenario) -> Result<&'static Descriptor, String> {
         if s.lock_ttl_ms == 0 || s.writes_per_hold == 0 {
             return Err("lock-ttl-ms and writes-per-hold must be positive".into());
         }
+    }
+    if s.workload == ids::MODEL && !(1..=MAX_BATCH).contains(&s.batch_size) {
+        return Err(format!("batch-size must be 1 to {MAX_BATCH}"));
     }
     Ok(d)
 }
@@ -321,6 +326,7 @@ pub async fn run(
     let workload = async {
         match scenario.workload.as_str() {
             "lock" => run_locks(&scenario, &cluster, &recorder, &tally, &pauses, until).await,
+            ids::MODEL => run_ids(&scenario, &cluster, &recorder, &tally, until).await,
             _ => run_registers(&scenario, &cluster, &recorder, &tally, until).await,
         }
     };
@@ -357,12 +363,16 @@ pub async fn run(
         timeout: Some(CHECK_TIMEOUT),
         ..Options::default()
     };
-    let model = if scenario.workload == "lock" {
-        "lock"
-    } else {
-        workloads::register::MODEL
+    let model = match scenario.workload.as_str() {
+        "lock" => "lock",
+        ids::MODEL => ids::MODEL,
+        _ => workloads::register::MODEL,
     };
-    let checked = check_one(&history, Format::Jsonl, Some(model), None, &options)
+    // Snowflake IDs are decoded: duplicates show their fields, workers their regressions.
+    let ids = checkers::unique_ids::Options {
+        snowflake: (d.name == "snowflake").then(checkers::unique_ids::SnowflakeLayout::default),
+    };
+    let checked = check_one(&history, Format::Jsonl, Some(model), None, &options, &ids)
         .map_err(|e| format!("checking the history: {e}"))?;
     let results = RunResults {
         valid: checked.valid,
@@ -432,6 +442,45 @@ async fn run_registers(
         concurrency,
         last_process + concurrency as u64,
     )))
+}
+
+/// The unique-ids workload until `until` (nothing to do after the healing).
+async fn run_ids(
+    scenario: &Scenario,
+    cluster: &Cluster,
+    recorder: &Recorder,
+    tally: &Arc<Tally>,
+    until: Instant,
+) -> Option<Finish> {
+    let nodes: Vec<Node> = cluster
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            Some(Node {
+                name: n.clone(),
+                addr: cluster.client_addr(n)?,
+            })
+        })
+        .collect();
+    let shared = Arc::new(IdShared {
+        client: IdClient::new(nodes, scenario.op_timeout()),
+        recorder: recorder.clone(),
+        tally: tally.clone(),
+        batch: scenario.batch_size,
+    });
+    let pace = Duration::from_secs_f64(scenario.concurrency as f64 / scenario.rate);
+    let mut workers = tokio::task::JoinSet::new();
+    for index in 0..scenario.concurrency {
+        let worker = IdWorker {
+            index,
+            concurrency: scenario.concurrency,
+            pace,
+            seed: scenario.seed,
+        };
+        workers.spawn(worker.run(shared.clone(), until));
+    }
+    while workers.join_next().await.is_some() {}
+    None
 }
 
 /// The lock workload until `until` (nothing to do after the healing).

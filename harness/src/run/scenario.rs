@@ -43,6 +43,8 @@ pub struct ScenarioFile {
     pub bugs: Option<Vec<String>>,
     /// Register workload: operations per key before moving to the next.
     pub ops_per_key: Option<u64>,
+    /// Unique-ids workload: IDs asked for per request.
+    pub batch_size: Option<u32>,
     /// Lock workload: `single`, `watchdog` or `redlock`.
     pub lock_algorithm: Option<String>,
     /// Lock workload: the lease, in milliseconds.
@@ -87,6 +89,7 @@ pub struct Scenario {
     pub loss: f64,
     pub bugs: Vec<String>,
     pub ops_per_key: u64,
+    pub batch_size: u32,
     pub lock_algorithm: String,
     pub lock_ttl_ms: u64,
     pub fencing: bool,
@@ -138,6 +141,7 @@ impl ScenarioFile {
             loss,
             bugs,
             ops_per_key,
+            batch_size,
             lock_algorithm,
             lock_ttl_ms,
             fencing,
@@ -199,6 +203,7 @@ impl ScenarioFile {
             loss: self.loss.unwrap_or(0.0),
             bugs: self.bugs.unwrap_or_default(),
             ops_per_key: self.ops_per_key.unwrap_or(200),
+            batch_size: self.batch_size.unwrap_or(1),
             lock_algorithm: self.lock_algorithm.unwrap_or_else(|| "single".into()),
             lock_ttl_ms: self.lock_ttl_ms.unwrap_or(1000),
             fencing: self.fencing.unwrap_or(false),
@@ -291,6 +296,7 @@ impl Scenario {
             || self.latency_ms != d.latency_ms
             || self.loss != d.loss
             || self.ops_per_key != d.ops_per_key
+            || self.batch_size != d.batch_size
             || self.writes_per_hold != d.writes_per_hold
             || self.standing_partition != d.standing_partition
             || self.fault_nodes != d.fault_nodes

@@ -53,5 +53,8 @@ pub fn render(r: &RunResults) -> String {
     if let Some(report) = &h.lock {
         out.push_str(&report.render_text());
     }
+    if let Some(report) = &h.unique_ids {
+        out.push_str(&crate::check::render_unique_ids(report));
+    }
     out
 }

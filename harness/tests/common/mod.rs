@@ -1,5 +1,6 @@
-//! What the `faultline run` tests share: a results folder per test, running the binary, and
-//! finding what a run left behind (node processes, listening ports).
+//! What the `faultline run` tests share: a results folder per test, running the binary (or a
+//! scenario of `scenarios/`), and finding what a run left behind (node processes, listening
+//! ports).
 // Each test file uses its own subset.
 #![allow(dead_code)]
 
@@ -111,4 +112,45 @@ pub fn wait_for(what: impl Fn() -> bool, limit: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     false
+}
+
+/// Runs `scenarios/<name>.toml` against `target` for `seconds`, with a fixed seed; returns the
+/// exit code and results.json, after checking that no node survived the run.
+pub fn run_scenario(name: &str, target: &str, seconds: &str) -> (Option<i32>, serde_json::Value) {
+    if target == "redis-server" {
+        assert!(
+            std::process::Command::new("redis-server")
+                .arg("--version")
+                .output()
+                .is_ok(),
+            "these tests run the real redis-server: apt-get install redis-server (.ci/run does)"
+        );
+    }
+    let results = results_dir(&format!("{name}-{target}"));
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios")
+        .join(format!("{name}.toml"));
+    let out = run(
+        &[
+            scenario.to_str().unwrap(),
+            "--target",
+            target,
+            "--time-limit",
+            seconds,
+            "--seed",
+            "1",
+        ],
+        &results,
+    );
+    let code = out.status.code();
+    assert!(
+        code == Some(0) || code == Some(1),
+        "{name} on {target}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = results_json(&results);
+    assert!(survivors(&results).is_empty(), "{:?}", survivors(&results));
+    std::fs::remove_dir_all(results).unwrap();
+    (code, r)
 }

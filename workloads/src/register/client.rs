@@ -233,7 +233,7 @@ impl Client {
 }
 
 /// The innermost cause of a request error, in one line.
-fn short(e: &reqwest::Error) -> String {
+pub(crate) fn short(e: &reqwest::Error) -> String {
     let mut source: &dyn std::error::Error = e;
     while let Some(next) = source.source() {
         source = next;

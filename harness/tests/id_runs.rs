@@ -1,0 +1,52 @@
+//! The unique-ids workload end to end against the bundled ID servers: the scenarios in
+//! `scenarios/`, shortened. A snowflake without its clock guard hands out IDs twice when its
+//! clock steps back; with the guard it refuses instead; UUIDs fear no clock.
+
+mod common;
+
+use common::run_scenario;
+
+fn report(r: &serde_json::Value) -> &serde_json::Value {
+    &r["history"]["unique_ids"]
+}
+
+#[test]
+fn a_snowflake_without_its_clock_guard_repeats_ids_when_its_clock_steps_back() {
+    let (code, r) = run_scenario("snowflake-clock-backwards", "snowflake", "8");
+    assert_eq!(code, Some(1), "{r}");
+    let report = report(&r);
+    assert!(report["duplicated"].as_u64().unwrap() > 0, "{report}");
+    // Each duplicate is decoded: one worker, one millisecond, one sequence number.
+    let first = &report["duplicates"][0];
+    assert!(first["decoded"]["worker"].as_u64().unwrap() >= 1, "{first}");
+    assert!(first["ops"].as_array().unwrap().len() >= 2, "{first}");
+    // The step back shows in the workers' order too, by about the jump.
+    let regressions = report["monotonicity"]["regressions"].as_array().unwrap();
+    assert!(!regressions.is_empty(), "{report}");
+    assert!(
+        regressions
+            .iter()
+            .any(|g| g["back_ms"].as_i64().unwrap() > 1000),
+        "{regressions:?}"
+    );
+}
+
+#[test]
+fn a_guarded_snowflake_refuses_instead_of_repeating() {
+    let (code, r) = run_scenario("snowflake-guarded-clock-backwards", "snowflake", "8");
+    assert_eq!(code, Some(0), "{r}");
+    let report = report(&r);
+    assert_eq!(report["duplicated"], 0, "{report}");
+    assert!(
+        report["failed"]["clock-moved-backwards"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    assert!(report["ids"].as_u64().unwrap() > 1000, "{report}");
+}
+
+#[test]
+fn uuids_stay_unique_under_clock_jumps_kills_and_pauses() {
+    let (code, r) = run_scenario("uuid", "uuid", "6");
+    assert_eq!(code, Some(0), "{r}");
+    assert!(report(&r)["ids"].as_u64().unwrap() > 1000, "{r}");
+}
