@@ -7,7 +7,8 @@
 //! `{client_port}` and
 //! `{peer_port}` (free loopback ports the harness picked), `{peers}` (`n2=127.0.0.1:4711,…`:
 //! the addresses of this node's links to each peer), `{data_dir}`, `{clock_file}` (the node's
-//! clock offset file, see [`crate::clock`]).
+//! clock offset file, see [`crate::clock`]), `{store}` (`s1=127.0.0.1:4712,…`: the addresses
+//! of this node's links to each node of its [`Store`]).
 
 /// What to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +40,15 @@ pub enum Clock {
     Shim,
 }
 
+/// A cluster a target's nodes depend on (Leaf's segment servers keep their counter in a
+/// raft-kv store): started first, beside the target's own nodes, named `s1`, `s2`, …, and hurt
+/// by the same nemesis.
+#[derive(Clone, Copy, Debug)]
+pub struct Store {
+    pub descriptor: &'static Descriptor,
+    pub nodes: usize,
+}
+
 /// A switch in a target's command line: a name, the extra arguments, what it does.
 pub type Switch = (&'static str, &'static [&'static str], &'static str);
 
@@ -65,6 +75,9 @@ pub struct Descriptor {
     /// meaningful: `faultline run --target redlock` runs Kleppmann's scenario. A scenario file
     /// and flags override them.
     pub defaults: &'static str,
+    /// The cluster this target's nodes use, if any; they reach it through links of their own,
+    /// listed in the `{store}` hole.
+    pub store: Option<Store>,
 }
 
 /// The Raft key-value store.
@@ -99,6 +112,7 @@ pub const RAFT_KV: Descriptor = Descriptor {
     peers: true,
     clock: Clock::Fixed,
     defaults: "",
+    store: None,
 };
 
 /// The faults a lock server supports.
@@ -142,6 +156,7 @@ pub const REDIS_LOCK: Descriptor = Descriptor {
     peers: false,
     clock: Clock::Flag,
     defaults: SINGLE_LOCK_DEFAULTS,
+    store: None,
 };
 
 /// A single lock server whose holders pause, whose clock jumps and which restarts.
@@ -208,6 +223,7 @@ pub const REDIS_SERVER: Descriptor = Descriptor {
     peers: false,
     clock: Clock::Shim,
     defaults: SINGLE_LOCK_DEFAULTS,
+    store: None,
 };
 
 /// The faults an ID server supports.
@@ -264,6 +280,7 @@ pub const SNOWFLAKE: Descriptor = Descriptor {
     peers: false,
     clock: Clock::Flag,
     defaults: ID_DEFAULTS,
+    store: None,
 };
 
 /// The bundled UUID server (version 4 by default; `--option v7` for version 7).
@@ -295,8 +312,68 @@ pub const UUID: Descriptor = Descriptor {
     ..SNOWFLAKE
 };
 
+/// Leaf's segment mode: ID servers that take ranges of IDs from a raft-kv store, killed and cut
+/// off from it, and the store's own nodes killed and partitioned.
+const SEGMENT_DEFAULTS: &str = r#"
+workload = "unique-ids"
+nodes = 3
+concurrency = 6
+rate = 300
+batch-size = 5
+nemesis = ["kill", "partition"]
+interval = 2
+"#;
+
+/// The bundled Leaf-style segment ID server over a three-node raft-kv store.
+pub const SEGMENT: Descriptor = Descriptor {
+    name: "segment",
+    summary: "Leaf-style segment ID servers (double buffer), their counter in a 3-node raft-kv store",
+    args: &[
+        "node",
+        "segment",
+        "--id",
+        "{node}",
+        "--worker",
+        "{index}",
+        "--port",
+        "{client_port}",
+        "--data-dir",
+        "{data_dir}",
+        "--store",
+        "{store}",
+        "--step",
+        "100",
+    ],
+    faults: &["partition", "kill", "pause", "restart"],
+    bugs: &[(
+        "non-atomic-segment",
+        &["--bug", "non-atomic-segment"],
+        "a segment is taken by a read and then a write, not a compare-and-set: two servers can get the same one",
+    )],
+    options: &[(
+        "no-double-buffer",
+        &["--no-double-buffer"],
+        "fetch the next segment only when the current one runs out, inside the request",
+    )],
+    clock: Clock::Fixed,
+    defaults: SEGMENT_DEFAULTS,
+    store: Some(Store {
+        descriptor: &RAFT_KV,
+        nodes: 3,
+    }),
+    ..SNOWFLAKE
+};
+
 /// Every target faultline knows.
-pub const ALL: &[Descriptor] = &[RAFT_KV, REDIS_LOCK, REDLOCK, REDIS_SERVER, SNOWFLAKE, UUID];
+pub const ALL: &[Descriptor] = &[
+    RAFT_KV,
+    REDIS_LOCK,
+    REDLOCK,
+    REDIS_SERVER,
+    SNOWFLAKE,
+    UUID,
+    SEGMENT,
+];
 
 /// The target called `name`.
 pub fn find(name: &str) -> Option<&'static Descriptor> {

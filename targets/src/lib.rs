@@ -12,6 +12,9 @@
 //!   wall-clock expiry, Lua scripts and an optional append-only file, for the `lock` workload.
 //! * [`snowflake`]: the `snowflake` node process — 64-bit time/worker/sequence IDs, with a
 //!   guard against a wall clock that moves backwards (and a bug switch that removes it).
+//! * [`segment`]: the `segment` node process — Leaf-style segment IDs: ranges of integers
+//!   claimed by a read-then-cas on a key of the `raft-kv` store, handed out from a double
+//!   buffer (and a bug switch that claims them without the cas).
 //! * [`uuid_ids`]: the `uuid` node process — random (v4) or time-ordered (v7) UUIDs.
 //! * [`ids_http`]: the `http-ids` protocol both ID servers speak, and their shared shell.
 
@@ -22,5 +25,6 @@ pub mod kv;
 pub mod raft;
 pub mod raft_kv;
 pub mod redis_lock;
+pub mod segment;
 pub mod snowflake;
 pub mod uuid_ids;

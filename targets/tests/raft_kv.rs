@@ -178,6 +178,7 @@ impl Cluster {
                     .collect();
                 let config = Config {
                     name: format!("n{}", i + 1),
+                    prefix: "n".into(),
                     id: i as u64 + 1,
                     client: client.local_addr().unwrap(),
                     peer: peer.local_addr().unwrap(),

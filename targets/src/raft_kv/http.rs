@@ -46,6 +46,8 @@ pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_millis(800);
 #[derive(Clone, Debug)]
 pub(crate) struct Api {
     pub(crate) name: Arc<str>,
+    /// How node names start (`n`), for leader hints.
+    pub(crate) prefix: Arc<str>,
     pub(crate) calls: mpsc::Sender<Call>,
     pub(crate) status: watch::Receiver<Status>,
 }
@@ -75,14 +77,17 @@ async fn kv(State(api): State<Api>, Path(key): Path<String>, body: Bytes) -> Ans
             TrySendError::Full(_) => "overloaded",
             TrySendError::Closed(_) => "shutting-down",
         };
-        return answer(Reply::Unavailable { reason });
+        return answer(Reply::Unavailable { reason }, &api.prefix);
     }
     match timeout(REQUEST_TIMEOUT, rx).await {
-        Ok(Ok(reply)) => answer(reply),
+        Ok(Ok(reply)) => answer(reply, &api.prefix),
         // The loop stopped holding the request, which may have been proposed.
-        Ok(Err(_)) => answer(Reply::Unknown {
-            reason: "node-stopped",
-        }),
+        Ok(Err(_)) => answer(
+            Reply::Unknown {
+                reason: "node-stopped",
+            },
+            &api.prefix,
+        ),
         Err(_) => (
             StatusCode::GATEWAY_TIMEOUT,
             Json(json!({"error": "timeout"})),
@@ -96,7 +101,7 @@ async fn health(State(api): State<Api>) -> Answer {
         "node": &*api.name,
         "role": role_name(status.role),
         "term": status.term,
-        "leader": status.leader.map(|l| format!("n{l}")),
+        "leader": status.leader.map(|l| format!("{}{l}", api.prefix)),
     });
     let code = match status.leader {
         Some(_) => StatusCode::OK,
@@ -106,7 +111,7 @@ async fn health(State(api): State<Api>) -> Answer {
 }
 
 /// The HTTP form of a reply.
-pub(crate) fn answer(reply: Reply) -> Answer {
+pub(crate) fn answer(reply: Reply, prefix: &str) -> Answer {
     let (code, body) = match reply {
         Reply::Value(value) => (StatusCode::OK, json!({"value": value})),
         Reply::CasMismatch { current } => (
@@ -115,7 +120,7 @@ pub(crate) fn answer(reply: Reply) -> Answer {
         ),
         Reply::NotLeader { leader } => (
             StatusCode::MISDIRECTED_REQUEST,
-            json!({"error": "not-leader", "leader": leader.map(|l| format!("n{l}"))}),
+            json!({"error": "not-leader", "leader": leader.map(|l| format!("{prefix}{l}"))}),
         ),
         Reply::Unavailable { reason } => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -207,16 +212,18 @@ mod tests {
 
     #[test]
     fn replies_take_the_protocols_statuses() {
-        let status = |reply| answer(reply).0.as_u16();
+        let status = |reply| answer(reply, "n").0.as_u16();
         assert_eq!(status(Reply::Value(json!(1))), 200);
         assert_eq!(status(Reply::CasMismatch { current: json!(2) }), 409);
         assert_eq!(status(Reply::NotLeader { leader: Some(2) }), 421);
         assert_eq!(status(Reply::Unavailable { reason: "x" }), 503);
         let unknown = status(Reply::Unknown { reason: "x" });
         assert!(![200, 409, 421, 503].contains(&unknown));
-        let (_, Json(body)) = answer(Reply::NotLeader { leader: Some(2) });
+        let (_, Json(body)) = answer(Reply::NotLeader { leader: Some(2) }, "n");
         assert_eq!(body, json!({"error": "not-leader", "leader": "n2"}));
-        let (_, Json(body)) = answer(Reply::NotLeader { leader: None });
+        let (_, Json(body)) = answer(Reply::NotLeader { leader: Some(2) }, "s");
+        assert_eq!(body, json!({"error": "not-leader", "leader": "s2"}));
+        let (_, Json(body)) = answer(Reply::NotLeader { leader: None }, "n");
         assert_eq!(body, json!({"error": "not-leader", "leader": null}));
     }
 }

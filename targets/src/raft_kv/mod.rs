@@ -96,8 +96,10 @@ pub enum Bug {
 /// Everything a node is started with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// `n<id>`.
+    /// `<prefix><id>`: `n3`, or `s3` for a store's node.
     pub name: String,
+    /// The letters every node's name starts with (`n`): peers and leader hints are named with it.
+    pub prefix: String,
     pub id: NodeId,
     /// Where clients reach this node (HTTP).
     pub client: SocketAddr,
@@ -163,19 +165,25 @@ impl Config {
             },
         )?;
         let invalid = |msg: String| ArgsError::Invalid(msg);
-        let id = parse_name(&cli.id).map_err(invalid)?;
+        let (prefix, id) = parse_name(&cli.id).map_err(invalid)?;
         let mut peers = Vec::new();
         for item in cli.peers.split(',').filter(|s| !s.trim().is_empty()) {
             let (name, addr) = item
                 .split_once('=')
                 .ok_or_else(|| invalid(format!("--peers: {item:?} is not NAME=HOST:PORT")))?;
-            let peer = parse_name(name.trim()).map_err(invalid)?;
+            let (peer_prefix, peer) = parse_name(name.trim()).map_err(invalid)?;
+            if peer_prefix != prefix {
+                return Err(invalid(format!(
+                    "--peers: {name:?} is not named like --id {:?}",
+                    cli.id
+                )));
+            }
             let addr: SocketAddr = addr
                 .trim()
                 .parse()
                 .map_err(|e| invalid(format!("--peers: {addr:?}: {e}")))?;
             if peer == id || peers.iter().any(|&(p, _)| p == peer) {
-                return Err(invalid(format!("--peers: n{peer} appears twice")));
+                return Err(invalid(format!("--peers: {prefix}{peer} appears twice")));
             }
             peers.push((peer, addr));
         }
@@ -183,7 +191,8 @@ impl Config {
             return Err(invalid("--tick-ms must be above 0".into()));
         }
         Ok(Config {
-            name: format!("n{id}"),
+            name: format!("{prefix}{id}"),
+            prefix,
             id,
             client: cli.client,
             peer: cli.peer,
@@ -211,11 +220,14 @@ impl Config {
     }
 }
 
-/// `n3` → 3.
-fn parse_name(name: &str) -> Result<NodeId, String> {
-    name.strip_prefix('n')
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| format!("{name:?} is not a node name like n1"))
+/// `n3` → (`n`, 3): letters, then the node's number.
+fn parse_name(name: &str) -> Result<(String, NodeId), String> {
+    let digits = name.trim_start_matches(|c: char| c.is_ascii_lowercase());
+    let prefix = &name[..name.len() - digits.len()];
+    match digits.parse() {
+        Ok(id) if !prefix.is_empty() && !digits.starts_with('+') => Ok((prefix.to_string(), id)),
+        _ => Err(format!("{name:?} is not a node name like n1")),
+    }
 }
 
 /// A clap message folded into one line, without the usage hints.
@@ -340,6 +352,7 @@ pub async fn serve_on(
 
     let api = http::Api {
         name: config.name.as_str().into(),
+        prefix: config.prefix.as_str().into(),
         calls,
         status: status_rx,
     };
@@ -357,6 +370,7 @@ pub async fn serve_on(
         stale_reads,
         log.clone(),
         status,
+        config.prefix.clone(),
     );
     let result = node.run(config.tick, inbox_rx, calls_rx, shutdown).await;
 
@@ -479,6 +493,18 @@ mod tests {
     }
 
     #[test]
+    fn a_stores_nodes_keep_their_names() {
+        let line = "--id s2 --client 127.0.0.1:4000 --peer 127.0.0.1:4001 --data-dir /tmp/x \
+                    --peers s1=127.0.0.1:5001,s3=127.0.0.1:5003";
+        let config = Config::from_args(args(line)).unwrap();
+        assert_eq!(
+            (config.name.as_str(), config.prefix.as_str(), config.id),
+            ("s2", "s", 2)
+        );
+        assert_eq!(config.peers.len(), 2);
+    }
+
+    #[test]
     fn bad_command_lines_are_one_line_errors() {
         let bad = [
             "--id n3 --client 127.0.0.1:4000 --peer 127.0.0.1:4001".to_string(),
@@ -489,7 +515,9 @@ mod tests {
             format!("{BASE} --bug nonsense"),
             format!("{BASE} --tick-ms 0"),
             format!("{BASE} --unknown"),
-            BASE.replace("n3", "node3"),
+            BASE.replace("n3", "3"),
+            BASE.replace("n3", "N3"),
+            format!("{} --peers n1=127.0.0.1:1", BASE.replace("n3", "s3")),
         ];
         for line in bad {
             match Config::from_args(args(&line)) {

@@ -124,6 +124,8 @@ pub(crate) struct Node {
     stale_reads: bool,
     log: Logger,
     status: watch::Sender<Status>,
+    /// How node names start, for the log.
+    prefix: String,
     /// The last index applied to `kv`.
     applied: Index,
     proposals: BTreeMap<Index, Vec<Proposal>>,
@@ -142,6 +144,7 @@ impl Node {
         stale_reads: bool,
         log: Logger,
         status: watch::Sender<Status>,
+        prefix: String,
     ) -> Node {
         Node {
             raft,
@@ -152,6 +155,7 @@ impl Node {
             stale_reads,
             log,
             status,
+            prefix,
             applied: 0,
             proposals: BTreeMap::new(),
             reads: HashMap::new(),
@@ -360,7 +364,9 @@ impl Node {
         let now = Status::of(&self.raft);
         let before = self.status.send_replace(now);
         if before != now {
-            let leader = now.leader.map_or("none".to_string(), |l| format!("n{l}"));
+            let leader = now
+                .leader
+                .map_or("none".to_string(), |l| format!("{}{l}", self.prefix));
             self.log.line(format_args!(
                 "{} in term {} (leader: {leader})",
                 role_name(now.role),
