@@ -27,7 +27,7 @@ pub enum Command {
     List,
     /// Run one node of a bundled system (the runner starts nodes this way).
     Node {
-        /// The system: raft-kv, redis-lock, snowflake or uuid.
+        /// The system: raft-kv, redis-lock, snowflake, uuid or segment.
         system: String,
         /// The node's own arguments (see `faultline node raft-kv --help`, `… redis-lock --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -69,9 +69,10 @@ pub fn main() -> ExitCode {
             "redis-lock" => targets::redis_lock::main(args.clone()),
             "snowflake" => targets::snowflake::main(args.clone()),
             "uuid" => targets::uuid_ids::main(args.clone()),
+            "segment" => targets::segment::main(args.clone()),
             other => {
                 eprintln!(
-                    "faultline: error: no bundled system called `{other}` (known: raft-kv, redis-lock, snowflake, uuid)"
+                    "faultline: error: no bundled system called `{other}` (known: raft-kv, redis-lock, snowflake, uuid, segment)"
                 );
                 Exit::Error.into()
             }

@@ -1,6 +1,7 @@
 //! The unique-ids workload end to end against the bundled ID servers: the scenarios in
 //! `scenarios/`, shortened. A snowflake without its clock guard hands out IDs twice when its
-//! clock steps back; with the guard it refuses instead; UUIDs fear no clock.
+//! clock steps back; with the guard it refuses instead; UUIDs fear no clock; segments taken
+//! from raft-kv by compare-and-set are never handed out twice. No node may survive a run.
 
 mod common;
 
@@ -49,4 +50,16 @@ fn uuids_stay_unique_under_clock_jumps_kills_and_pauses() {
     let (code, r) = run_scenario("uuid", "uuid", "6");
     assert_eq!(code, Some(0), "{r}");
     assert!(report(&r)["ids"].as_u64().unwrap() > 1000, "{r}");
+}
+
+/// Leaf's segment mode over the bundled raft-kv: kills and partitions of ID servers and store
+/// nodes leave gaps, never repeats; taking a segment without a compare-and-set repeats them.
+#[test]
+fn segments_taken_by_cas_survive_kills_and_partitions_and_without_cas_repeat() {
+    let (code, r) = run_scenario("segment-kill-partition", "segment", "8");
+    assert_eq!(code, Some(0), "{r}");
+    assert!(report(&r)["ids"].as_u64().unwrap() > 1000, "{r}");
+    let (code, r) = run_scenario("segment-non-atomic", "segment", "8");
+    assert_eq!(code, Some(1), "{r}");
+    assert!(report(&r)["duplicated"].as_u64().unwrap() > 0, "{r}");
 }

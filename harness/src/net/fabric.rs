@@ -1,7 +1,8 @@
 //! The cluster's network: one proxy per directed link, and the grudges applied to them.
 //!
 //! For `n` nodes and clients `c₁ … cₘ` there are `m·n` client links (`cₖ → nᵢ`) and `n·(n−1)`
-//! peer links (`nᵢ → nⱼ`). A workload whose clients are interchangeable uses one client name,
+//! peer links (`nᵢ → nⱼ`, between the nodes that have peer ports). Nodes that use a store
+//! cluster are clients of it, with client links of their own. A workload whose clients are interchangeable uses one client name,
 //! [`CLIENT`], for all of them; one whose faults single clients out (Redlock's partitions) gives
 //! each client its own links. A node is configured with its peers' link addresses, so every
 //! message between nodes crosses the fabric. A grudge cuts the links whose receiver holds a
@@ -47,7 +48,12 @@ impl Fabric {
                 );
             }
             let Some(peer) = to.peer else { continue };
-            for from in endpoints.iter().filter(|e| e.node != to.node) {
+            // Peer traffic flows between nodes that have peer ports (a store's nodes, say, and
+            // not the nodes that use it, which reach it as clients do).
+            for from in endpoints
+                .iter()
+                .filter(|e| e.node != to.node && e.peer.is_some())
+            {
                 links.insert(
                     (from.node.clone(), to.node.clone()),
                     Proxy::start(peer).await?,

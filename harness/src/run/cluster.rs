@@ -30,11 +30,15 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A cluster under test.
 pub struct Cluster {
+    /// Every node: the target's, then its store's (`s1`, …) if it has one. Faults hit them all.
     pub nodes: Vec<String>,
+    /// The target's own nodes, which the workload's clients talk to.
+    pub serving: Vec<String>,
     pub fabric: Fabric,
     pub supervisor: Supervisor,
     endpoints: Vec<Endpoint>,
-    descriptor: &'static Descriptor,
+    /// Each node's descriptor, in the order of `nodes`.
+    kinds: Vec<&'static Descriptor>,
     /// How a partition cuts links.
     cut: Mode,
     proxied: bool,
@@ -101,7 +105,13 @@ impl Cluster {
     /// Starts the cluster and waits until every node is ready.
     pub async fn start(setup: Setup<'_>) -> Result<Cluster, String> {
         let d = setup.descriptor;
-        let names: Vec<String> = (1..=setup.nodes).map(|i| format!("n{i}")).collect();
+        let serving: Vec<String> = (1..=setup.nodes).map(|i| format!("n{i}")).collect();
+        let mut names = serving.clone();
+        let mut kinds = vec![d; setup.nodes];
+        if let Some(store) = d.store {
+            names.extend((1..=store.nodes).map(|i| format!("s{i}")));
+            kinds.extend(std::iter::repeat_n(store.descriptor, store.nodes));
+        }
         let mut endpoints = Vec::new();
         let mut rng = Rng::new(
             std::time::SystemTime::now()
@@ -110,7 +120,7 @@ impl Cluster {
                 ^ u64::from(std::process::id()),
         );
         let mut held = Vec::new();
-        for name in &names {
+        for (name, kind) in names.iter().zip(&kinds) {
             let mut port = |what| -> Result<u16, String> {
                 let listener = free_port(&mut rng)
                     .map_err(|e| format!("cannot find a free {what} port: {e}"))?;
@@ -121,7 +131,7 @@ impl Cluster {
             endpoints.push(Endpoint {
                 node: name.clone(),
                 client: SocketAddr::from(([127, 0, 0, 1], port("client")?)),
-                peer: if d.peers {
+                peer: if kind.peers {
                     Some(SocketAddr::from(([127, 0, 0, 1], port("peer")?)))
                 } else {
                     None
@@ -130,16 +140,22 @@ impl Cluster {
         }
         // Released for the nodes to bind.
         drop(held);
-        let fabric = Fabric::start(&endpoints, setup.clients)
+        // Nodes that use a store reach it as its clients, each through links of its own.
+        let mut clients = setup.clients.to_vec();
+        if d.store.is_some() {
+            clients.extend(serving.iter().cloned());
+        }
+        let fabric = Fabric::start(&endpoints, &clients)
             .await
             .map_err(|e| format!("cannot start the network proxies: {e}"))?;
         fabric.shape(setup.link.latency, setup.link.loss);
         let cluster = Cluster {
             nodes: names,
+            serving,
             fabric,
             supervisor: Supervisor::new(),
             endpoints,
-            descriptor: d,
+            kinds,
             cut: setup.cut,
             proxied: setup.proxied,
             clocks: BTreeMap::new(),
@@ -155,53 +171,78 @@ impl Cluster {
                 .map_err(|err| format!("cannot write {}: {err}", file.display()))?;
             cluster.clocks.insert(node.clone(), (file, Mutex::new(0)));
         }
-        let shim = match d.clock {
-            Clock::Shim => Some(
+        // The shim goes to every run that has an external program reading its clock.
+        let shim = if cluster.kinds.iter().any(|k| k.clock == Clock::Shim) {
+            Some(
                 crate::clock_shim::install(&setup.dir.path)
                     .map_err(|err| format!("cannot write the clock shim: {err}"))?,
-            ),
-            _ => None,
+            )
+        } else {
+            None
         };
-        let program = match d.program {
-            Program::Faultline => setup.faultline.clone(),
-            Program::External(p) => PathBuf::from(p),
-        };
-        for (index, e) in cluster.endpoints.iter().enumerate() {
+        for (e, kind) in cluster.endpoints.iter().zip(&cluster.kinds) {
+            let program = match kind.program {
+                Program::Faultline => setup.faultline.clone(),
+                Program::External(p) => PathBuf::from(p),
+            };
             let data = setup.dir.path.join("data").join(&e.node);
             std::fs::create_dir_all(&data)
                 .map_err(|err| format!("cannot create {}: {err}", data.display()))?;
-            let peers: Vec<String> = cluster
-                .nodes
-                .iter()
-                .filter(|n| **n != e.node)
-                .filter_map(|n| cluster.peer_addr(&e.node, n).map(|a| format!("{n}={a}")))
-                .collect();
+            let links = |to: &mut dyn Iterator<Item = &String>,
+                         addr: &dyn Fn(&str) -> Option<SocketAddr>| {
+                to.filter(|n| **n != e.node)
+                    .filter_map(|n| addr(n).map(|a| format!("{n}={a}")))
+                    .collect::<Vec<String>>()
+                    .join(",")
+            };
+            let peers = links(&mut cluster.nodes.iter(), &|n| {
+                cluster.peer_addr(&e.node, n)
+            });
+            let store = if cluster.serving.contains(&e.node) {
+                links(
+                    &mut cluster
+                        .nodes
+                        .iter()
+                        .filter(|n| !cluster.serving.contains(n)),
+                    &|n| cluster.link_addr(&e.node, n),
+                )
+            } else {
+                String::new()
+            };
             let clock_file = &cluster.clocks[&e.node].0;
-            let mut args = d.args_for(&[
+            let mut args = kind.args_for(&[
                 ("node", e.node.clone()),
-                ("index", (index + 1).to_string()),
+                // n3 → 3, s2 → 2.
+                ("index", e.node[1..].to_string()),
                 ("client_port", e.client.port().to_string()),
                 ("peer_port", e.peer.map_or(0, |p| p.port()).to_string()),
-                ("peers", peers.join(",")),
+                ("peers", peers),
+                ("store", store),
                 ("data_dir", data.display().to_string()),
                 ("clock_file", clock_file.display().to_string()),
             ]);
-            for bug in setup.bugs {
+            // Bugs and options are the target's, not its store's.
+            let switches = if std::ptr::eq(*kind, d) {
+                (setup.bugs, setup.options)
+            } else {
+                (&[][..], &[][..])
+            };
+            for bug in switches.0 {
                 let extra = d
                     .bug_args(bug)
                     .ok_or_else(|| format!("target {} has no bug called `{bug}`", d.name))?;
                 args.extend(extra.iter().map(|s| s.to_string()));
             }
-            for option in setup.options {
+            for option in switches.1 {
                 let extra = d
                     .option_args(option)
                     .ok_or_else(|| format!("target {} has no option called `{option}`", d.name))?;
                 args.extend(extra.iter().map(|s| s.to_string()));
             }
-            let env = shim
-                .as_ref()
-                .map(|shim| crate::clock_shim::env(shim, clock_file))
-                .unwrap_or_default();
+            let env = match (&shim, kind.clock) {
+                (Some(shim), Clock::Shim) => crate::clock_shim::env(shim, clock_file),
+                _ => Default::default(),
+            };
             cluster
                 .supervisor
                 .start(NodeSpec {
@@ -261,10 +302,10 @@ impl Cluster {
 
     /// The descriptor's readiness probe, straight to the node (not through the fabric).
     pub async fn probe(&self, node: &str) -> bool {
-        let Some(e) = self.endpoint(node) else {
+        let Some((e, kind)) = self.endpoint_and_kind(node) else {
             return false;
         };
-        match self.descriptor.ready {
+        match kind.ready {
             Readiness::Tcp => TcpStream::connect(e.client).await.is_ok(),
             Readiness::HttpGet(path) => http_ok(e.client, path).await,
         }
@@ -273,11 +314,11 @@ impl Cluster {
     /// The leader most running nodes name in their health answers (targets whose health
     /// answer names one: `{"leader": "n3"}`), straight to the nodes.
     pub async fn leader(&self) -> Option<String> {
-        let Readiness::HttpGet(path) = self.descriptor.ready else {
-            return None;
-        };
         let mut votes: std::collections::BTreeMap<String, usize> = Default::default();
-        for e in &self.endpoints {
+        for (e, kind) in self.endpoints.iter().zip(&self.kinds) {
+            let Readiness::HttpGet(path) = kind.ready else {
+                continue;
+            };
             if !self.supervisor.is_running(&e.node) || self.supervisor.is_paused(&e.node) {
                 continue;
             }
@@ -312,8 +353,25 @@ impl Cluster {
         }
     }
 
+    /// Where `from`, a node using the store, reaches the store's node `to` as a client.
+    fn link_addr(&self, from: &str, to: &str) -> Option<SocketAddr> {
+        if self.proxied {
+            self.fabric.addr(from, to)
+        } else {
+            self.endpoint(to).map(|e| e.client)
+        }
+    }
+
     fn endpoint(&self, node: &str) -> Option<&Endpoint> {
-        self.endpoints.iter().find(|e| e.node == node)
+        self.endpoint_and_kind(node).map(|(e, _)| e)
+    }
+
+    fn endpoint_and_kind(&self, node: &str) -> Option<(&Endpoint, &'static Descriptor)> {
+        self.endpoints
+            .iter()
+            .zip(&self.kinds)
+            .find(|(e, _)| e.node == node)
+            .map(|(e, k)| (e, *k))
     }
 
     /// Applies one nemesis action; returns a note on anything that did not go as planned.
@@ -521,6 +579,7 @@ mod tests {
         peers: true,
         clock: Clock::Fixed,
         defaults: "",
+        store: None,
     };
 
     const SLEEPER: Descriptor = Descriptor {

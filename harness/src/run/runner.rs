@@ -154,7 +154,10 @@ pub fn validate(s: &Scenario) -> Result<&'static Descriptor, String> {
     {
         return Err(format!("unknown standing partition `{shape}`"));
     }
-    let names: Vec<String> = (1..=s.nodes).map(|i| format!("n{i}")).collect();
+    let mut names: Vec<String> = (1..=s.nodes).map(|i| format!("n{i}")).collect();
+    if let Some(store) = d.store {
+        names.extend((1..=store.nodes).map(|i| format!("s{i}")));
+    }
     if let Some(n) = s.fault_nodes.iter().find(|n| !names.contains(n)) {
         return Err(format!(
             "fault node `{n}` is not one of {}",
@@ -402,7 +405,7 @@ async fn run_registers(
     until: Instant,
 ) -> Option<Finish> {
     let nodes: Vec<Node> = cluster
-        .nodes
+        .serving
         .iter()
         .filter_map(|n| {
             Some(Node {
@@ -453,7 +456,7 @@ async fn run_ids(
     until: Instant,
 ) -> Option<Finish> {
     let nodes: Vec<Node> = cluster
-        .nodes
+        .serving
         .iter()
         .filter_map(|n| {
             Some(Node {
@@ -509,7 +512,7 @@ async fn run_locks(
     for index in 0..scenario.concurrency {
         let name = format!("c{}", index + 1);
         let instances: Vec<(String, std::net::SocketAddr)> = cluster
-            .nodes
+            .serving
             .iter()
             .filter_map(|n| Some((n.clone(), cluster.fabric.addr(&name, n)?)))
             .collect();
