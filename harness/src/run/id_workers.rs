@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use checkers::Value;
 use checkers::history::{EventType, Process};
-use checkers::synth::Rng;
 use tokio::time::Instant;
 use workloads::ids::client::IdClient;
 
 use super::recorder::{Record, Recorder};
-use super::workers::Tally;
+use super::workers::{Pacer, Tally};
 
 /// What the ID workers share.
 pub struct IdShared {
@@ -38,15 +37,8 @@ impl IdWorker {
     /// Requests IDs until `until`.
     pub async fn run(self, shared: Arc<IdShared>, until: Instant) {
         let mut process = self.index as u64;
-        let mut rng = Rng::new(self.seed ^ (self.index as u64).wrapping_mul(0x9E37_79B9));
-        loop {
-            // Uniform in [0, 2·pace): the mean rate is the scenario's.
-            let nanos = self.pace.as_nanos() as u64 * 2;
-            let pause = Duration::from_nanos(rng.below(nanos.max(1)));
-            if Instant::now() + pause >= until {
-                break;
-            }
-            tokio::time::sleep(pause).await;
+        let mut pacer = Pacer::new(self.seed, self.index, self.pace);
+        while pacer.wait(until).await {
             shared.recorder.record(Record {
                 process: Process::Client(process),
                 kind: EventType::Invoke,

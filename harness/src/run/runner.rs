@@ -393,6 +393,20 @@ pub async fn run(
     Ok(results)
 }
 
+/// The nodes the workload's clients talk to, at the addresses of their client links.
+fn client_nodes(cluster: &Cluster) -> Vec<Node> {
+    cluster
+        .serving
+        .iter()
+        .filter_map(|n| {
+            Some(Node {
+                name: n.clone(),
+                addr: cluster.client_addr(n)?,
+            })
+        })
+        .collect()
+}
+
 /// What a workload still has to do after the healing: the register workload's final reads.
 type Finish = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
@@ -404,16 +418,7 @@ async fn run_registers(
     tally: &Arc<Tally>,
     until: Instant,
 ) -> Option<Finish> {
-    let nodes: Vec<Node> = cluster
-        .serving
-        .iter()
-        .filter_map(|n| {
-            Some(Node {
-                name: n.clone(),
-                addr: cluster.client_addr(n)?,
-            })
-        })
-        .collect();
+    let nodes = client_nodes(cluster);
     let shared = Arc::new(Shared {
         generator: std::sync::Mutex::new(Generator::new(generator::Config {
             seed: scenario.seed,
@@ -455,16 +460,7 @@ async fn run_ids(
     tally: &Arc<Tally>,
     until: Instant,
 ) -> Option<Finish> {
-    let nodes: Vec<Node> = cluster
-        .serving
-        .iter()
-        .filter_map(|n| {
-            Some(Node {
-                name: n.clone(),
-                addr: cluster.client_addr(n)?,
-            })
-        })
-        .collect();
+    let nodes = client_nodes(cluster);
     let shared = Arc::new(IdShared {
         client: IdClient::new(nodes, scenario.op_timeout()),
         recorder: recorder.clone(),

@@ -83,6 +83,33 @@ async fn perform(
     out
 }
 
+/// A worker's pauses between operations: uniform in [0, 2·pace), so that the mean rate is the
+/// scenario's, drawn from the worker's own seeded stream.
+pub struct Pacer {
+    rng: Rng,
+    pace: Duration,
+}
+
+impl Pacer {
+    pub fn new(seed: u64, index: usize, pace: Duration) -> Pacer {
+        Pacer {
+            rng: Rng::new(seed ^ (index as u64).wrapping_mul(0x9E37_79B9)),
+            pace,
+        }
+    }
+
+    /// Sleeps for the next pause; false (without sleeping) if it would end past `until`.
+    pub async fn wait(&mut self, until: Instant) -> bool {
+        let nanos = self.pace.as_nanos() as u64 * 2;
+        let pause = Duration::from_nanos(self.rng.below(nanos.max(1)));
+        if Instant::now() + pause >= until {
+            return false;
+        }
+        tokio::time::sleep(pause).await;
+        true
+    }
+}
+
 /// A worker's identity and pacing.
 pub struct Worker {
     pub index: usize,
@@ -98,15 +125,8 @@ impl Worker {
         let mut process = self.index as u64;
         let mut seq = 0;
         let home = self.index;
-        let mut rng = Rng::new(self.seed ^ (self.index as u64).wrapping_mul(0x9E37_79B9));
-        loop {
-            // Uniform in [0, 2·pace): the mean rate is the scenario's.
-            let nanos = self.pace.as_nanos() as u64 * 2;
-            let pause = Duration::from_nanos(rng.below(nanos.max(1)));
-            if Instant::now() + pause >= until {
-                break;
-            }
-            tokio::time::sleep(pause).await;
+        let mut pacer = Pacer::new(self.seed, self.index, self.pace);
+        while pacer.wait(until).await {
             let inv = shared
                 .generator
                 .lock()
