@@ -9,161 +9,17 @@
 //! Needs `redis-server` and `redis-benchmark` (Debian packages `redis-server`, `redis-tools`);
 //! without them it fails, naming the package.
 
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-use targets::redis_lock::{Config, Error, Listener, serve_on};
-use tokio::sync::oneshot;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+
+use support::redis::{RedisServer, Server, require};
 
 const ROUNDS: usize = 3;
 const REQUESTS: &str = "100000";
 const TESTS: [&str; 2] = ["SET", "GET"];
-
-fn require(program: &str, package: &str) {
-    let ran = Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !matches!(ran, Ok(status) if status.success()) {
-        panic!(
-            "`{program}` is not installed (or does not run: {ran:?}): install the Debian \
-             package `{package}` (apt-get install redis-server redis-tools)"
-        );
-    }
-}
-
-fn temp_dir(what: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "faultline-redis-benchmark-{what}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    dir
-}
-
-fn wait_for_port(addr: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "nothing accepts on {addr}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// The bundled node on its own thread and two-worker runtime.
-struct Bundled {
-    addr: SocketAddr,
-    dir: PathBuf,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<Result<(), Error>>>,
-}
-
-impl Bundled {
-    fn start() -> Bundled {
-        let dir = temp_dir("node");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        let addr = listener.local_addr().unwrap();
-        let config = Config::from_args(
-            [
-                "--id",
-                "n1",
-                "--port",
-                &addr.port().to_string(),
-                "--data-dir",
-                &dir.display().to_string(),
-                "--appendonly",
-                "no",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
-        )
-        .expect("a valid command line");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async move {
-                let listener = Listener::from_std(listener)?;
-                serve_on(config, listener, async {
-                    let _ = stopped.await;
-                })
-                .await
-            })
-        });
-        wait_for_port(addr);
-        Bundled {
-            addr,
-            dir,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Bundled {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A real redis-server child process.
-struct RedisServer {
-    addr: SocketAddr,
-    dir: PathBuf,
-    child: Child,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let dir = temp_dir("redis");
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-            listener.local_addr().unwrap().port()
-        };
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--protected-mode", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .arg("--logfile")
-            .arg(dir.join("redis.log"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server runs");
-        let server = RedisServer {
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            dir,
-            child,
-        };
-        wait_for_port(server.addr);
-        server
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// One `redis-benchmark` run: requests per second of each test, in [`TESTS`] order.
 fn benchmark(addr: SocketAddr) -> [f64; 2] {
@@ -202,7 +58,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 fn main() {
     require("redis-server", "redis-server");
     require("redis-benchmark", "redis-tools");
-    let bundled = Bundled::start();
+    let bundled = Server::start(&["--appendonly", "no"]);
     let redis = RedisServer::start();
     let servers = [("bundled", bundled.addr), ("redis-server", redis.addr)];
     // runs[server][test]: requests per second of each run.

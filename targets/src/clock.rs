@@ -71,6 +71,15 @@ impl WallClock {
         WallClock { offset }
     }
 
+    /// A node's clock: one that follows `clock_file` (its `--clock-file`) if given, else the
+    /// system's.
+    pub fn for_node(clock_file: Option<&Path>) -> WallClock {
+        match clock_file {
+            Some(path) => WallClock::following(path.to_path_buf()),
+            None => WallClock::system(),
+        }
+    }
+
     /// The current offset, in nanoseconds.
     pub fn offset_nanos(&self) -> i64 {
         self.offset.load(Ordering::Relaxed)

@@ -1,5 +1,6 @@
-//! The `http-ids` protocol (docs/protocols/http-ids.md) and the process shell the two bundled ID
-//! servers share: [`snowflake`](crate::snowflake) and [`uuid_ids`](crate::uuid_ids).
+//! The `http-ids` protocol (docs/protocols/http-ids.md) and the serving code the three bundled
+//! ID servers share: [`snowflake`](crate::snowflake), [`uuid_ids`](crate::uuid_ids) and
+//! [`segment`](crate::segment).
 //!
 //! ```text
 //!  POST /ids {"count": n} ──▶ parse_count (pure) ──▶ Issuer::issue(n) ──▶ Ok(ids) ──▶ 200 {"ids": […]}
@@ -14,15 +15,12 @@
 //! IDs in decimal): a 64-bit integer does not survive every JSON reader (JavaScript's numbers
 //! hold 53 bits), and a string compares exactly wherever it goes.
 //!
-//! The rest is what both node processes need around their generator and is not protocol:
-//! [`Listener`], the stderr `Logger`, the one-line usage errors, and `run`, the body of
-//! their `main`s (a runtime, `serve`, SIGTERM/SIGINT, exit codes).
+//! `serve_http` serves an issuer until shutdown. The rest of the process — the command line,
+//! [`Listener`], [`Error`], the log, `main` — is the [`shell`](crate::shell) every node
+//! shares; [`ArgsError`], [`Error`] and [`Listener`] are re-exported here for the ID servers'
+//! callers.
 
-use std::fmt;
-use std::net::SocketAddr;
-use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -30,13 +28,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
+
+use crate::shell::HttpServer;
+pub use crate::shell::{ArgsError, Error, Listener};
 
 /// The most IDs one request may ask for.
 pub const MAX_COUNT: usize = 1000;
-
-/// How long shutting down waits for open HTTP connections to finish.
-const HTTP_DRAIN: Duration = Duration::from_secs(2);
 
 /// Why a request got no IDs. Every one is definite: nothing was handed out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +45,9 @@ pub enum Failure {
     ClockMovedBackwards { behind_ms: u64 },
     /// The wall clock is outside the range the ID's timestamp field can hold (500).
     TimestampExhausted { now_ms: i64 },
+    /// The store the server takes its IDs from did not answer within the request's wait
+    /// (503).
+    StoreUnavailable { waited_ms: u64 },
 }
 
 /// The HTTP form of a failure: its status and body.
@@ -64,6 +64,10 @@ pub fn failure_answer(failure: &Failure) -> (StatusCode, Value) {
         Failure::TimestampExhausted { now_ms } => (
             StatusCode::INTERNAL_SERVER_ERROR,
             json!({"error": "timestamp-exhausted", "definite": true, "now_ms": now_ms}),
+        ),
+        Failure::StoreUnavailable { waited_ms } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": "store-unavailable", "definite": true, "waited_ms": waited_ms}),
         ),
     }
 }
@@ -124,200 +128,23 @@ async fn health<I: Issuer>(State(issuer): State<Arc<I>>) -> Answer {
 }
 
 /// Serves `issuer` on `listener` until `shutdown` completes, then lets open connections
-/// finish (for at most two seconds).
+/// finish (for at most [`HTTP_DRAIN`](crate::shell::HTTP_DRAIN)).
 pub(crate) async fn serve_http<I: Issuer>(
     listener: Listener,
     issuer: Arc<I>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
-    let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener.0, router(issuer)).with_graceful_shutdown(async {
-        let _ = stopping.await;
-    });
-    let mut http = tokio::spawn(async move { server.await });
-    tokio::select! {
-        () = shutdown => {}
-        result = &mut http => {
-            return match result {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(Error(format!("the HTTP server failed: {e}"))),
-                Err(e) => Err(Error(format!("the HTTP server failed: {e}"))),
-            };
-        }
-    }
-    let _ = stop.send(());
-    if tokio::time::timeout(HTTP_DRAIN, &mut http).await.is_err() {
-        http.abort();
-    }
-    Ok(())
-}
-
-/// Why [`from_args`](crate::snowflake::Config::from_args) gave no configuration.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ArgsError {
-    /// `--help`: print this to stdout and exit 0.
-    Info(String),
-    /// A usage error, in one line.
-    Invalid(String),
-}
-
-impl ArgsError {
-    /// A clap error, sorted into help text or a one-line usage error.
-    pub(crate) fn from_clap(e: &clap::Error) -> ArgsError {
-        match e.kind() {
-            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                ArgsError::Info(e.to_string())
-            }
-            _ => ArgsError::Invalid(one_line(&e.to_string())),
-        }
-    }
-}
-
-/// A clap message folded into one line, without the usage hints.
-fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Checks a node name: non-empty, no whitespace.
-pub(crate) fn check_name(name: &str) -> Result<(), ArgsError> {
-    if name.trim().is_empty() || name.chars().any(char::is_whitespace) {
-        return Err(ArgsError::Invalid(format!(
-            "--id {name:?} is not a node name like n1"
-        )));
-    }
-    Ok(())
-}
-
-/// Why a node could not start, or had to stop.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Error(pub String);
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
-
-/// Lines on stderr, each with the node's name and the seconds since it started (monotonic:
-/// the node's wall clock may be skewed on purpose, and its log should not be).
-#[derive(Clone, Debug)]
-pub(crate) struct Logger {
-    name: Arc<str>,
-    start: Instant,
-}
-
-impl Logger {
-    pub(crate) fn new(name: &str) -> Logger {
-        Logger {
-            name: name.into(),
-            start: Instant::now(),
-        }
-    }
-
-    pub(crate) fn line(&self, message: fmt::Arguments<'_>) {
-        let t = self.start.elapsed().as_secs_f64();
-        eprintln!("{} {t:9.3}s {message}", self.name);
-    }
-}
-
-/// A node's socket, bound.
-#[derive(Debug)]
-pub struct Listener(TcpListener);
-
-impl Listener {
-    /// Binds `addr`.
-    pub async fn bind(addr: SocketAddr) -> Result<Listener, Error> {
-        TcpListener::bind(addr)
-            .await
-            .map(Listener)
-            .map_err(|e| Error(format!("cannot bind {addr}: {e}")))
-    }
-
-    /// Adopts a socket bound elsewhere (a test that picked a free port). Call within a
-    /// runtime.
-    pub fn from_std(listener: std::net::TcpListener) -> Result<Listener, Error> {
-        listener
-            .set_nonblocking(true)
-            .and_then(|()| TcpListener::from_std(listener))
-            .map(Listener)
-            .map_err(|e| Error(format!("cannot adopt a listener: {e}")))
-    }
-
-    /// The address it listens on.
-    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
-        self.0
-            .local_addr()
-            .map_err(|e| Error(format!("no local address: {e}")))
-    }
-}
-
-/// The body of a node's `main`: reports `parsed`'s usage error (exit 3) or help (exit 0), or
-/// runs `serve(config, stop)` on a two-thread runtime until SIGTERM or SIGINT (exit 0 after a
-/// clean stop, 3 on any error, in one line on stderr).
-pub(crate) fn run<C, F, S>(
-    system: &str,
-    parsed: Result<C, ArgsError>,
-    name: impl Fn(&C) -> String,
-    serve: S,
-) -> ExitCode
-where
-    S: FnOnce(C, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> F,
-    F: Future<Output = Result<(), Error>>,
-{
-    let config = match parsed {
-        Ok(config) => config,
-        Err(ArgsError::Info(text)) => {
-            print!("{text}");
-            return ExitCode::SUCCESS;
-        }
-        Err(ArgsError::Invalid(message)) => {
-            eprintln!("{system}: {message}");
-            return ExitCode::from(3);
-        }
+    let mut http = HttpServer::spawn(listener, router(issuer));
+    let ended = tokio::select! {
+        () = shutdown => None,
+        result = http.ended() => Some(result),
     };
-    let name = name(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("{name}: cannot start the runtime: {e}");
-            return ExitCode::from(3);
+    match ended {
+        Some(result) => result,
+        None => {
+            http.stop().await;
+            Ok(())
         }
-    };
-    let logger = Logger::new(&name);
-    match runtime.block_on(async { serve(config, Box::pin(stop_signal(logger))).await }) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{name}: {e}");
-            ExitCode::from(3)
-        }
-    }
-}
-
-/// Completes on SIGTERM or SIGINT.
-async fn stop_signal(log: Logger) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            log.line(format_args!("cannot watch SIGTERM: {e}"));
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => log.line(format_args!("SIGTERM: stopping")),
-        _ = tokio::signal::ctrl_c() => log.line(format_args!("SIGINT: stopping")),
     }
 }
 
@@ -372,5 +199,11 @@ mod tests {
         assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body["error"], "timestamp-exhausted");
         assert_eq!(body["definite"], true);
+        let (code, body) = answer(Failure::StoreUnavailable { waited_ms: 1000 });
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            body,
+            json!({"error": "store-unavailable", "definite": true, "waited_ms": 1000})
+        );
     }
 }

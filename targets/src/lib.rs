@@ -16,7 +16,9 @@
 //!   claimed by a read-then-cas on a key of the `raft-kv` store, handed out from a double
 //!   buffer (and a bug switch that claims them without the cas).
 //! * [`uuid_ids`]: the `uuid` node process — random (v4) or time-ordered (v7) UUIDs.
-//! * [`ids_http`]: the `http-ids` protocol both ID servers speak, and their shared shell.
+//! * [`ids_http`]: the `http-ids` protocol the ID servers speak, and their shared serving code.
+//! * [`shell`]: what every node process shares: `main`, the command line's errors, the log,
+//!   listeners, the HTTP server's stop.
 
 pub mod clock;
 pub mod descriptor;
@@ -26,5 +28,6 @@ pub mod raft;
 pub mod raft_kv;
 pub mod redis_lock;
 pub mod segment;
+pub mod shell;
 pub mod snowflake;
 pub mod uuid_ids;

@@ -5,20 +5,20 @@
 //! millisecond. Every node is stopped and joined, and its directory removed, when its [`Node`]
 //! is dropped — even after a failed assertion.
 
+mod support;
+
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
+use support::{NodeThread, temp_dir};
 use targets::clock::write_offset;
 use targets::ids_http::{Error, Listener};
 use targets::snowflake::layout::Layout;
 use targets::uuid_ids::uuid::Uuid;
 use targets::{snowflake, uuid_ids};
-use tokio::sync::oneshot;
 
 #[derive(Clone, Copy, Debug)]
 enum System {
@@ -32,8 +32,7 @@ struct Node {
     dir: PathBuf,
     clock_file: PathBuf,
     http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<Result<(), Error>>>,
+    node: NodeThread<Error>,
 }
 
 impl Node {
@@ -44,14 +43,7 @@ impl Node {
 
     /// The same, with the node's clock `offset_ms` from the system's from the start.
     fn start_with_offset(system: System, name: &str, extra: &str, offset_ms: i64) -> Node {
-        static DIRS: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "faultline-ids-test-{}-{}",
-            std::process::id(),
-            DIRS.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let dir = temp_dir("ids-test");
         let clock_file = dir.join("clock");
         write_offset(&clock_file, offset_ms * 1_000_000).expect("a clock file");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
@@ -65,34 +57,19 @@ impl Node {
         .split_whitespace()
         .map(str::to_string)
         .collect();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let stopped = async {
-            let _ = stopped.await;
-        };
-        let runtime = || {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .expect("a runtime")
-        };
-        let thread = match system {
+        let node = match system {
             System::Snowflake => {
                 let config = snowflake::Config::from_args(args).expect("a valid command line");
-                std::thread::spawn(move || {
-                    runtime().block_on(async move {
-                        let listener = Listener::from_std(listener)?;
-                        snowflake::serve_on(config, listener, stopped).await
-                    })
+                NodeThread::spawn(1, move |stopped| async move {
+                    let listener = Listener::from_std(listener)?;
+                    snowflake::serve_on(config, listener, stopped).await
                 })
             }
             System::Uuid => {
                 let config = uuid_ids::Config::from_args(args).expect("a valid command line");
-                std::thread::spawn(move || {
-                    runtime().block_on(async move {
-                        let listener = Listener::from_std(listener)?;
-                        uuid_ids::serve_on(config, listener, stopped).await
-                    })
+                NodeThread::spawn(1, move |stopped| async move {
+                    let listener = Listener::from_std(listener)?;
+                    uuid_ids::serve_on(config, listener, stopped).await
                 })
             }
         };
@@ -106,8 +83,7 @@ impl Node {
             dir,
             clock_file,
             http,
-            stop: Some(stop),
-            thread: Some(thread),
+            node,
         }
     }
 
@@ -162,16 +138,10 @@ impl Node {
 
 impl Drop for Node {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let result = thread.join();
-            if !std::thread::panicking() {
-                result
-                    .expect("the node thread does not panic")
-                    .expect("the node stops cleanly");
-            }
+        // It must stop cleanly, unless the test already failed.
+        match std::thread::panicking() {
+            true => self.node.halt(),
+            false => self.node.stop(),
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }

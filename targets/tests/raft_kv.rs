@@ -6,67 +6,21 @@
 //! miniature. Every node is stopped and joined, and its data directory removed, when the test's
 //! [`Cluster`] is dropped, even after a failed assertion.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use targets::raft_kv::{Bug, Config, Error, Listeners, serve_on};
+use support::raft_cluster::{self, Node};
+use support::temp_dir;
+use targets::raft_kv::Bug;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
 /// How long a test waits for a cluster to settle before giving up.
 const SETTLE: Duration = Duration::from_secs(5);
-
-/// A node running on its own thread.
-struct Node {
-    config: Config,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<Result<(), Error>>>,
-}
-
-impl Node {
-    fn start(config: Config, client: std::net::TcpListener, peer: std::net::TcpListener) -> Node {
-        let (stop, stopped) = oneshot::channel::<()>();
-        let node_config = config.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async move {
-                let listeners = Listeners::from_std(client, peer)?;
-                serve_on(node_config, listeners, async {
-                    let _ = stopped.await;
-                })
-                .await
-            })
-        });
-        Node {
-            config,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn running(&self) -> bool {
-        self.thread.is_some()
-    }
-
-    /// Stops the node and waits for its thread; its ports and data directory are free after.
-    fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let result = thread.join().expect("the node thread does not panic");
-            result.expect("the node stops cleanly");
-        }
-    }
-}
 
 /// A directed link that can be cut: forwards connections from `addr` to `upstream`.
 struct Link {
@@ -124,36 +78,11 @@ struct Cluster {
     http: reqwest::Client,
 }
 
-fn listener() -> std::net::TcpListener {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port")
-}
-
-/// Binds `addr` again after its node stopped, waiting out a port that is briefly busy.
-fn rebind(addr: SocketAddr) -> std::net::TcpListener {
-    let deadline = Instant::now() + SETTLE;
-    loop {
-        match std::net::TcpListener::bind(addr) {
-            Ok(listener) => return listener,
-            Err(e) if Instant::now() > deadline => panic!("cannot rebind {addr}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
-}
-
 impl Cluster {
     async fn start(size: usize, bug: Option<Bug>, proxied: bool) -> Cluster {
-        static CLUSTERS: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "faultline-raft-kv-test-{}-{}",
-            std::process::id(),
-            CLUSTERS.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        let sockets: Vec<_> = (0..size).map(|_| (listener(), listener())).collect();
-        let peer_addrs: Vec<SocketAddr> = sockets
-            .iter()
-            .map(|(_, p)| p.local_addr().unwrap())
-            .collect();
+        let dir = temp_dir("raft-kv-test");
+        let sockets = raft_cluster::sockets(size);
+        let peer_addrs = raft_cluster::peer_addrs(&sockets);
         let mut links = Vec::new();
         for i in 0..size {
             let mut row = Vec::new();
@@ -165,31 +94,9 @@ impl Cluster {
             }
             links.push(row);
         }
-        let nodes = sockets
-            .into_iter()
-            .enumerate()
-            .map(|(i, (client, peer))| {
-                let peers = (0..size)
-                    .filter(|&j| j != i)
-                    .map(|j| {
-                        let addr = links[i][j].as_ref().map_or(peer_addrs[j], |l| l.addr);
-                        (j as u64 + 1, addr)
-                    })
-                    .collect();
-                let config = Config {
-                    name: format!("n{}", i + 1),
-                    prefix: "n".into(),
-                    id: i as u64 + 1,
-                    client: client.local_addr().unwrap(),
-                    peer: peer.local_addr().unwrap(),
-                    peers,
-                    data_dir: dir.join(format!("n{}", i + 1)),
-                    bug,
-                    tick: Duration::from_millis(10),
-                };
-                Node::start(config, client, peer)
-            })
-            .collect();
+        let nodes = raft_cluster::start_nodes(sockets, &dir, bug, |i, j| {
+            links[i][j].as_ref().map_or(peer_addrs[j], |l| l.addr)
+        });
         let http = reqwest::Client::builder()
             .no_proxy()
             .pool_max_idle_per_host(0)
@@ -210,9 +117,7 @@ impl Cluster {
 
     /// Starts a stopped node again, on its old addresses and data directory.
     fn restart(&mut self, i: usize) {
-        let config = self.nodes[i].config.clone();
-        let (client, peer) = (rebind(config.client), rebind(config.peer));
-        self.nodes[i] = Node::start(config, client, peer);
+        self.nodes[i].restart(SETTLE);
     }
 
     /// Cuts (or heals) every link to and from node `i`.
@@ -282,12 +187,7 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         for node in &mut self.nodes {
-            if let Some(stop) = node.stop.take() {
-                let _ = stop.send(());
-            }
-            if let Some(thread) = node.thread.take() {
-                let _ = thread.join();
-            }
+            node.halt();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }

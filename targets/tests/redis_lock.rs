@@ -8,221 +8,21 @@
 //! Without redis-server, redis-cli (or, for the benchmark, redis-benchmark) the tests fail,
 //! naming the package to install: they never pass vacuously.
 
+mod support;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use support::redis::{PATIENCE, RedisServer, Server, require};
+use support::temp_dir;
 use targets::clock::write_offset;
 use targets::redis_lock::resp::Frame;
-use targets::redis_lock::{Config, Error, Listener, serve_on};
-use tokio::sync::oneshot;
-
-/// How long a server may take to accept connections, or a reply to arrive.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-/// A fresh directory under the system's temporary directory, unique to this process.
-fn temp_dir(what: &str) -> PathBuf {
-    static DIRS: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "faultline-redis-lock-test-{what}-{}-{}",
-        std::process::id(),
-        DIRS.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    dir
-}
-
-/// Panics, naming the Debian package, unless `program` runs.
-fn require(program: &str, package: &str) {
-    let ran = Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !matches!(ran, Ok(status) if status.success()) {
-        panic!(
-            "`{program}` is not installed (or does not run: {ran:?}); these tests compare the \
-             bundled server with the real one: install the Debian package `{package}` \
-             (apt-get install redis-server redis-tools)"
-        );
-    }
-}
-
-/// Waits until something accepts TCP connections on `addr`.
-fn wait_for_port(addr: SocketAddr, mut alive: impl FnMut() -> Result<(), String>) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return;
-        }
-        if let Err(why) = alive() {
-            panic!("the server for {addr} is gone: {why}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nothing accepts on {addr} after {PATIENCE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// The bundled node, running on its own thread and runtime (two workers, as `main` runs it).
-struct Server {
-    addr: SocketAddr,
-    dir: PathBuf,
-    options: Vec<String>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<Result<(), Error>>>,
-}
 
 impl Server {
-    /// Starts a node in a fresh data directory, with `options` added to its command line.
-    fn start(options: &[&str]) -> Server {
-        let mut server = Server {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            dir: temp_dir("node"),
-            options: options.iter().map(|o| o.to_string()).collect(),
-            stop: None,
-            thread: None,
-        };
-        server.run();
-        server
-    }
-
-    fn run(&mut self) {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        self.addr = listener.local_addr().unwrap();
-        let mut args: Vec<String> = ["--id", "n1", "--port", "0", "--data-dir"]
-            .into_iter()
-            .map(String::from)
-            .collect();
-        args.push(self.dir.join("data").display().to_string());
-        args.extend(self.options.iter().cloned());
-        let config = Config::from_args(args).expect("a valid command line");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async move {
-                let listener = Listener::from_std(listener)?;
-                serve_on(config, listener, async {
-                    let _ = stopped.await;
-                })
-                .await
-            })
-        });
-        self.stop = Some(stop);
-        self.thread = Some(thread);
-        let thread = &self.thread;
-        wait_for_port(self.addr, || match thread {
-            Some(t) if t.is_finished() => Err("its thread ended".into()),
-            _ => Ok(()),
-        });
-    }
-
-    /// Stops the node and waits for its thread; it must have stopped cleanly.
-    fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let result = thread.join().expect("the node thread does not panic");
-            result.expect("the node stops cleanly");
-        }
-    }
-
-    /// Stops the node and starts it again on the same data directory (on a new port).
-    fn restart(&mut self) {
-        self.stop();
-        self.run();
-    }
-
-    fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
     fn client(&self) -> Client {
         Client::connect(self.addr)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A real redis-server, as a child process: no persistence, loopback only.
-struct RedisServer {
-    addr: SocketAddr,
-    dir: PathBuf,
-    child: Child,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        require("redis-server", "redis-server");
-        let dir = temp_dir("redis");
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-            listener.local_addr().unwrap().port()
-        };
-        let log = dir.join("redis.log");
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--protected-mode", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .arg("--logfile")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot run redis-server (Debian package `redis-server`): {e}")
-            });
-        let mut server = RedisServer {
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            dir,
-            child,
-        };
-        let (addr, child) = (server.addr, &mut server.child);
-        wait_for_port(addr, || match child.try_wait() {
-            Ok(Some(status)) => Err(format!(
-                "redis-server exited ({status}): {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            )),
-            _ => Ok(()),
-        });
-        server
-    }
-
-    fn port(&self) -> u16 {
-        self.addr.port()
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -1009,7 +809,7 @@ fn append_only_always_remembers_locks_across_a_restart_and_no_forgets() {
 
 #[test]
 fn a_forward_clock_jump_expires_a_lease_early() {
-    let clock_dir = temp_dir("clock");
+    let clock_dir = temp_dir("redis-lock-clock");
     let clock_file = clock_dir.join("offset");
     write_offset(&clock_file, 0).unwrap();
     let clock_arg = clock_file.display().to_string();

@@ -4,16 +4,17 @@
 //! `http-ids` (docs/protocols/). Every node is stopped and joined, and every directory
 //! removed, when its owner is dropped, even after a failed assertion.
 
+mod support;
+
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use targets::{raft_kv, segment};
-use tokio::sync::oneshot;
+use support::raft_cluster::{self, Node as StoreNode, listener};
+use support::{NodeThread, temp_dir};
+use targets::segment;
 
 /// How long a test waits for a store to elect a leader, or to come back.
 const SETTLE: Duration = Duration::from_secs(10);
@@ -26,82 +27,6 @@ fn http() -> reqwest::Client {
         .unwrap()
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
-
-/// A store node running on its own thread.
-struct StoreNode {
-    config: raft_kv::Config,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<Result<(), raft_kv::Error>>>,
-}
-
-impl StoreNode {
-    fn start(
-        config: raft_kv::Config,
-        client: std::net::TcpListener,
-        peer: std::net::TcpListener,
-    ) -> StoreNode {
-        let (stop, stopped) = oneshot::channel::<()>();
-        let node_config = config.clone();
-        let thread = std::thread::spawn(move || {
-            runtime().block_on(async move {
-                let listeners = raft_kv::Listeners::from_std(client, peer)?;
-                raft_kv::serve_on(node_config, listeners, async {
-                    let _ = stopped.await;
-                })
-                .await
-            })
-        });
-        StoreNode {
-            config,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn listener() -> std::net::TcpListener {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port")
-}
-
-/// Binds `addr` again after its node stopped, waiting out a port that is briefly busy.
-fn rebind(addr: SocketAddr) -> std::net::TcpListener {
-    let deadline = Instant::now() + SETTLE;
-    loop {
-        match std::net::TcpListener::bind(addr) {
-            Ok(listener) => return listener,
-            Err(e) if Instant::now() > deadline => panic!("cannot rebind {addr}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
-}
-
-fn temp_dir(what: &str) -> PathBuf {
-    static DIRS: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "faultline-segment-test-{what}-{}-{}",
-        std::process::id(),
-        DIRS.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
 /// A raft-kv cluster `n1..=nN`, peers talking directly.
 struct Store {
     nodes: Vec<StoreNode>,
@@ -111,33 +36,10 @@ struct Store {
 
 impl Store {
     fn start(size: usize) -> Store {
-        let dir = temp_dir("store");
-        let sockets: Vec<_> = (0..size).map(|_| (listener(), listener())).collect();
-        let peer_addrs: Vec<SocketAddr> = sockets
-            .iter()
-            .map(|(_, p)| p.local_addr().unwrap())
-            .collect();
-        let nodes = sockets
-            .into_iter()
-            .enumerate()
-            .map(|(i, (client, peer))| {
-                let config = raft_kv::Config {
-                    name: format!("n{}", i + 1),
-                    prefix: "n".into(),
-                    id: i as u64 + 1,
-                    client: client.local_addr().unwrap(),
-                    peer: peer.local_addr().unwrap(),
-                    peers: (0..size)
-                        .filter(|&j| j != i)
-                        .map(|j| (j as u64 + 1, peer_addrs[j]))
-                        .collect(),
-                    data_dir: dir.join(format!("n{}", i + 1)),
-                    bug: None,
-                    tick: Duration::from_millis(10),
-                };
-                StoreNode::start(config, client, peer)
-            })
-            .collect();
+        let dir = temp_dir("segment-test-store");
+        let sockets = raft_cluster::sockets(size);
+        let peer_addrs = raft_cluster::peer_addrs(&sockets);
+        let nodes = raft_cluster::start_nodes(sockets, &dir, None, |_, j| peer_addrs[j]);
         Store {
             nodes,
             dir,
@@ -193,16 +95,14 @@ impl Store {
 
     fn stop_all(&mut self) {
         for node in &mut self.nodes {
-            node.stop();
+            node.halt();
         }
     }
 
     /// Starts every node again, on its old addresses and data directory.
     fn restart_all(&mut self) {
         for node in &mut self.nodes {
-            let config = node.config.clone();
-            let (client, peer) = (rebind(config.client), rebind(config.peer));
-            *node = StoreNode::start(config, client, peer);
+            node.restart(SETTLE);
         }
     }
 }
@@ -219,15 +119,14 @@ struct Server {
     addr: SocketAddr,
     dir: PathBuf,
     http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<Result<(), segment::Error>>>,
+    node: NodeThread<segment::Error>,
 }
 
 impl Server {
     /// Starts node `name` against the store `store` (a `--store` list), with the descriptor's
     /// flags plus `extra`.
     fn start(name: &str, store: &str, extra: &str) -> Server {
-        let dir = temp_dir(name);
+        let dir = temp_dir(&format!("segment-test-{name}"));
         let listener = listener();
         let addr = listener.local_addr().unwrap();
         let args: Vec<String> = format!(
@@ -240,22 +139,15 @@ impl Server {
         .map(str::to_string)
         .collect();
         let config = segment::Config::from_args(args).expect("a valid command line");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            runtime().block_on(async move {
-                let listener = segment::Listener::from_std(listener)?;
-                segment::serve_on(config, listener, async {
-                    let _ = stopped.await;
-                })
-                .await
-            })
+        let node = NodeThread::spawn(1, move |stopped| async move {
+            let listener = segment::Listener::from_std(listener)?;
+            segment::serve_on(config, listener, stopped).await
         });
         Server {
             addr,
             dir,
             http: http(),
-            stop: Some(stop),
-            thread: Some(thread),
+            node,
         }
     }
 
@@ -304,12 +196,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.node.halt();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -63,19 +63,19 @@ mod node;
 mod peers;
 mod storage;
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::raft::{self, NodeId, Raft};
+use crate::shell::{self, HttpServer, Listener, Logger};
+pub use crate::shell::{ArgsError, Error};
 use node::{Node, Status};
 use storage::Storage;
 
@@ -83,8 +83,6 @@ use storage::Storage;
 const INBOX: usize = 4096;
 /// Client requests waiting for the event loop; beyond this, requests are refused (503).
 const CALLS: usize = 4096;
-/// How long shutting down waits for open HTTP connections to finish.
-const HTTP_DRAIN: Duration = Duration::from_secs(2);
 
 /// Known bugs, switched on with `--bug`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -142,28 +140,10 @@ struct Cli {
     tick_ms: u64,
 }
 
-/// Why [`Config::from_args`] gave no configuration.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ArgsError {
-    /// `--help` or `--version`: print this to stdout and exit 0.
-    Info(String),
-    /// A usage error, in one line.
-    Invalid(String),
-}
-
 impl Config {
     /// Parses the arguments after `raft-kv`.
     pub fn from_args(args: Vec<String>) -> Result<Config, ArgsError> {
-        let mut args = args.into_iter().peekable();
-        args.next_if(|a| a == "raft-kv");
-        let cli = Cli::try_parse_from(std::iter::once("raft-kv".to_string()).chain(args)).map_err(
-            |e| match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    ArgsError::Info(e.to_string())
-                }
-                _ => ArgsError::Invalid(one_line(&e.to_string())),
-            },
-        )?;
+        let cli: Cli = shell::parse_args("raft-kv", args)?;
         let invalid = |msg: String| ArgsError::Invalid(msg);
         let (prefix, id) = parse_name(&cli.id).map_err(invalid)?;
         let mut peers = Vec::new();
@@ -230,55 +210,11 @@ fn parse_name(name: &str) -> Result<(String, NodeId), String> {
     }
 }
 
-/// A clap message folded into one line, without the usage hints.
-fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Why a node could not start, or had to stop.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Error(pub String);
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
-
-/// Lines on stderr, each with the node's name and the seconds since it started (a monotonic
-/// clock: node clocks may be skewed on purpose, and the log should not be).
-#[derive(Clone, Debug)]
-pub(crate) struct Logger {
-    name: Arc<str>,
-    start: Instant,
-}
-
-impl Logger {
-    pub(crate) fn new(name: &str) -> Logger {
-        Logger {
-            name: name.into(),
-            start: Instant::now(),
-        }
-    }
-
-    pub(crate) fn line(&self, message: fmt::Arguments<'_>) {
-        let t = self.start.elapsed().as_secs_f64();
-        eprintln!("{} {t:9.3}s {message}", self.name);
-    }
-}
-
 /// The node's two sockets, bound.
 #[derive(Debug)]
 pub struct Listeners {
-    client: TcpListener,
-    peer: TcpListener,
+    client: Listener,
+    peer: Listener,
 }
 
 impl Listeners {
@@ -287,6 +223,7 @@ impl Listeners {
         let bind = |what: &'static str, addr: SocketAddr| async move {
             TcpListener::bind(addr)
                 .await
+                .map(Listener)
                 .map_err(|e| Error(format!("cannot bind the {what} address {addr}: {e}")))
         };
         Ok(Listeners {
@@ -300,14 +237,9 @@ impl Listeners {
         client: std::net::TcpListener,
         peer: std::net::TcpListener,
     ) -> Result<Listeners, Error> {
-        let adopt = |listener: std::net::TcpListener| {
-            listener.set_nonblocking(true)?;
-            TcpListener::from_std(listener)
-        };
-        let error = |e: std::io::Error| Error(format!("cannot adopt a listener: {e}"));
         Ok(Listeners {
-            client: adopt(client).map_err(error)?,
-            peer: adopt(peer).map_err(error)?,
+            client: Listener::from_std(client)?,
+            peer: Listener::from_std(peer)?,
         })
     }
 }
@@ -348,7 +280,7 @@ pub async fn serve_on(
     let (calls, calls_rx) = mpsc::channel(CALLS);
     let mut tasks = JoinSet::new();
     let peers = peers::Peers::start(&config.peers, &log, &mut tasks);
-    tasks.spawn(peers::listen(listeners.peer, inbox, log.clone()));
+    tasks.spawn(peers::listen(listeners.peer.0, inbox, log.clone()));
 
     let api = http::Api {
         name: config.name.as_str().into(),
@@ -356,11 +288,7 @@ pub async fn serve_on(
         calls,
         status: status_rx,
     };
-    let (stop_http, http_stopping) = oneshot::channel::<()>();
-    let server = axum::serve(listeners.client, http::router(api)).with_graceful_shutdown(async {
-        let _ = http_stopping.await;
-    });
-    let mut http = tokio::spawn(async move { server.await });
+    let http = HttpServer::spawn(listeners.client, http::router(api));
 
     let stale_reads = config.bug == Some(Bug::StaleReads);
     let node = Node::new(
@@ -376,78 +304,26 @@ pub async fn serve_on(
 
     // The loop is gone, and with it every waiting request's oneshot: their handlers answer
     // now, so the HTTP server can drain its connections and stop.
-    let _ = stop_http.send(());
-    if tokio::time::timeout(HTTP_DRAIN, &mut http).await.is_err() {
-        http.abort();
-    }
+    http.stop().await;
     tasks.shutdown().await;
-    match &result {
-        Ok(()) => log.line(format_args!("stopped")),
-        Err(e) => log.line(format_args!("stopping: {e}")),
-    }
-    result
+    log.ended(result)
 }
 
 /// `faultline node raft-kv ARGS…`: runs a node until SIGTERM or SIGINT. `args` are the
 /// arguments after `raft-kv`. Exit code 0 after a clean stop, 3 on any error.
 pub fn main(args: Vec<String>) -> ExitCode {
-    let config = match Config::from_args(args) {
-        Ok(config) => config,
-        Err(ArgsError::Info(text)) => {
-            print!("{text}");
-            return ExitCode::SUCCESS;
-        }
-        Err(ArgsError::Invalid(message)) => {
-            eprintln!("raft-kv: {message}");
-            return ExitCode::from(3);
-        }
-    };
-    let name = config.name.clone();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("{name}: cannot start the runtime: {e}");
-            return ExitCode::from(3);
-        }
-    };
-    let logger = Logger::new(&name);
-    match runtime.block_on(serve(config, stop_signal(logger))) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{name}: {e}");
-            ExitCode::from(3)
-        }
-    }
-}
-
-/// Completes on SIGTERM or SIGINT.
-async fn stop_signal(log: Logger) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            log.line(format_args!("cannot watch SIGTERM: {e}"));
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => log.line(format_args!("SIGTERM: stopping")),
-        _ = tokio::signal::ctrl_c() => log.line(format_args!("SIGINT: stopping")),
-    }
+    shell::main(
+        "raft-kv",
+        Config::from_args(args),
+        |config| config.name.clone(),
+        serve,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_string).collect()
-    }
+    use crate::shell::{args, assert_usage_errors};
 
     const BASE: &str = "--id n3 --client 127.0.0.1:4000 --peer 127.0.0.1:4001 --data-dir /tmp/d";
 
@@ -506,33 +382,21 @@ mod tests {
 
     #[test]
     fn bad_command_lines_are_one_line_errors() {
-        let bad = [
-            "--id n3 --client 127.0.0.1:4000 --peer 127.0.0.1:4001".to_string(),
-            format!("{BASE} --peers n1=nowhere"),
-            format!("{BASE} --peers n1"),
-            format!("{BASE} --peers n3=127.0.0.1:1"),
-            format!("{BASE} --peers n1=127.0.0.1:1,n1=127.0.0.1:2"),
-            format!("{BASE} --bug nonsense"),
-            format!("{BASE} --tick-ms 0"),
-            format!("{BASE} --unknown"),
-            BASE.replace("n3", "3"),
-            BASE.replace("n3", "N3"),
-            format!("{} --peers n1=127.0.0.1:1", BASE.replace("n3", "s3")),
-        ];
-        for line in bad {
-            match Config::from_args(args(&line)) {
-                Err(ArgsError::Invalid(message)) => {
-                    assert!(
-                        !message.is_empty() && !message.contains('\n'),
-                        "{message:?}"
-                    )
-                }
-                other => panic!("{line}: {other:?}"),
-            }
-        }
-        assert!(matches!(
-            Config::from_args(args("--help")),
-            Err(ArgsError::Info(_))
-        ));
+        assert_usage_errors(
+            Config::from_args,
+            &[
+                "--id n3 --client 127.0.0.1:4000 --peer 127.0.0.1:4001".to_string(),
+                format!("{BASE} --peers n1=nowhere"),
+                format!("{BASE} --peers n1"),
+                format!("{BASE} --peers n3=127.0.0.1:1"),
+                format!("{BASE} --peers n1=127.0.0.1:1,n1=127.0.0.1:2"),
+                format!("{BASE} --bug nonsense"),
+                format!("{BASE} --tick-ms 0"),
+                format!("{BASE} --unknown"),
+                BASE.replace("n3", "3"),
+                BASE.replace("n3", "N3"),
+                format!("{} --peers n1=127.0.0.1:1", BASE.replace("n3", "s3")),
+            ],
+        );
     }
 }

@@ -40,11 +40,12 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{MissedTickBehavior, interval};
 
+use super::Error;
 use super::peers::Peers;
 use super::storage::Storage;
-use super::{Error, Logger};
 use crate::kv::{Command, KvStore, Op, Response};
 use crate::raft::{Entry, Index, Message, NodeId, Raft, Role, Term};
+use crate::shell::Logger;
 
 /// Inputs taken from one channel before the loop drains a `Ready`. Batching means one fsync for
 /// many proposals; the cap keeps ticks and the other channel from waiting long.

@@ -30,8 +30,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep, timeout};
 
-use super::Logger;
 use crate::raft::{Message, NodeId};
+use crate::shell::Logger;
 
 /// Messages waiting for one peer's connection. A leader sends a few per tick to each peer, so
 /// this is seconds of traffic: beyond it the link is down or the peer stalled, and old messages

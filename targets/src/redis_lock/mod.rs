@@ -77,17 +77,16 @@ pub mod lua;
 pub mod resp;
 mod server;
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use tokio::net::TcpListener;
 
 use crate::clock::WallClock;
+use crate::shell::{self, Logger};
+pub use crate::shell::{ArgsError, Error, Listener};
 use command::{Engine, Stats};
 use db::Db;
 use lua::Scripts;
@@ -143,33 +142,11 @@ struct Cli {
     clock_file: Option<PathBuf>,
 }
 
-/// Why [`Config::from_args`] gave no configuration.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ArgsError {
-    /// `--help` or `--version`: print this to stdout and exit 0.
-    Info(String),
-    /// A usage error, in one line.
-    Invalid(String),
-}
-
 impl Config {
     /// Parses the arguments after `redis-lock`.
     pub fn from_args(args: Vec<String>) -> Result<Config, ArgsError> {
-        let mut args = args.into_iter().peekable();
-        args.next_if(|a| a == "redis-lock");
-        let cli = Cli::try_parse_from(std::iter::once("redis-lock".to_string()).chain(args))
-            .map_err(|e| match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    ArgsError::Info(e.to_string())
-                }
-                _ => ArgsError::Invalid(one_line(&e.to_string())),
-            })?;
-        if cli.id.trim().is_empty() || cli.id.chars().any(char::is_whitespace) {
-            return Err(ArgsError::Invalid(format!(
-                "--id {:?} is not a node name like n1",
-                cli.id
-            )));
-        }
+        let cli: Cli = shell::parse_args("redis-lock", args)?;
+        shell::check_name(&cli.id)?;
         Ok(Config {
             name: cli.id,
             addr: SocketAddr::new(cli.bind, cli.port),
@@ -180,84 +157,9 @@ impl Config {
     }
 }
 
-/// A clap message folded into one line, without the usage hints.
-fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Why a node could not start, or had to stop.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Error(pub String);
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
-
-/// Lines on stderr, each with the node's name and the seconds since it started (monotonic:
-/// the node's wall clock may be skewed on purpose, and its log should not be).
-#[derive(Clone, Debug)]
-pub(crate) struct Logger {
-    name: Arc<str>,
-    start: Instant,
-}
-
-impl Logger {
-    pub(crate) fn new(name: &str) -> Logger {
-        Logger {
-            name: name.into(),
-            start: Instant::now(),
-        }
-    }
-
-    pub(crate) fn line(&self, message: fmt::Arguments<'_>) {
-        let t = self.start.elapsed().as_secs_f64();
-        eprintln!("{} {t:9.3}s {message}", self.name);
-    }
-}
-
-/// The node's socket, bound.
-#[derive(Debug)]
-pub struct Listener(TcpListener);
-
-impl Listener {
-    /// Binds `config`'s address.
-    pub async fn bind(config: &Config) -> Result<Listener, Error> {
-        TcpListener::bind(config.addr)
-            .await
-            .map(Listener)
-            .map_err(|e| Error(format!("cannot bind {}: {e}", config.addr)))
-    }
-
-    /// Adopts a socket bound elsewhere (a test that picked a free port). Call within a
-    /// runtime.
-    pub fn from_std(listener: std::net::TcpListener) -> Result<Listener, Error> {
-        listener
-            .set_nonblocking(true)
-            .and_then(|()| TcpListener::from_std(listener))
-            .map(Listener)
-            .map_err(|e| Error(format!("cannot adopt a listener: {e}")))
-    }
-
-    /// The address it listens on.
-    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
-        self.0
-            .local_addr()
-            .map_err(|e| Error(format!("no local address: {e}")))
-    }
-}
-
 /// Runs a node until `shutdown` completes: binds its address, then [`serve_on`] it.
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
-    let listener = Listener::bind(&config).await?;
+    let listener = Listener::bind(config.addr).await?;
     serve_on(config, listener, shutdown).await
 }
 
@@ -269,16 +171,8 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     let log = Logger::new(&config.name);
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        Error(format!(
-            "cannot create the data directory {}: {e}",
-            config.data_dir.display()
-        ))
-    })?;
-    let clock = match &config.clock_file {
-        Some(path) => WallClock::following(path.clone()),
-        None => WallClock::system(),
-    };
+    shell::create_data_dir(&config.data_dir)?;
+    let clock = WallClock::for_node(config.clock_file.as_deref());
     let mut engine = Engine {
         db: Db::new(),
         scripts: Scripts::new().map_err(Error)?,
@@ -325,74 +219,24 @@ pub async fn serve_on(
         stats,
         log.clone(),
     ));
-    let result = server::run(listener.0, shared, shutdown).await;
-    match &result {
-        Ok(()) => log.line(format_args!("stopped")),
-        Err(e) => log.line(format_args!("stopping: {e}")),
-    }
-    result
+    log.ended(server::run(listener.0, shared, shutdown).await)
 }
 
 /// `faultline node redis-lock ARGS…`: runs a node until SIGTERM or SIGINT. `args` are the
 /// arguments after `redis-lock`. Exit code 0 after a clean stop, 3 on any error.
 pub fn main(args: Vec<String>) -> ExitCode {
-    let config = match Config::from_args(args) {
-        Ok(config) => config,
-        Err(ArgsError::Info(text)) => {
-            print!("{text}");
-            return ExitCode::SUCCESS;
-        }
-        Err(ArgsError::Invalid(message)) => {
-            eprintln!("redis-lock: {message}");
-            return ExitCode::from(3);
-        }
-    };
-    let name = config.name.clone();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("{name}: cannot start the runtime: {e}");
-            return ExitCode::from(3);
-        }
-    };
-    let logger = Logger::new(&name);
-    match runtime.block_on(serve(config, stop_signal(logger))) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{name}: {e}");
-            ExitCode::from(3)
-        }
-    }
-}
-
-/// Completes on SIGTERM or SIGINT.
-async fn stop_signal(log: Logger) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            log.line(format_args!("cannot watch SIGTERM: {e}"));
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => log.line(format_args!("SIGTERM: stopping")),
-        _ = tokio::signal::ctrl_c() => log.line(format_args!("SIGINT: stopping")),
-    }
+    shell::main(
+        "redis-lock",
+        Config::from_args(args),
+        |config| config.name.clone(),
+        serve,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_string).collect()
-    }
+    use crate::shell::{args, assert_usage_errors};
 
     #[test]
     fn the_descriptors_command_line_parses() {
@@ -422,34 +266,23 @@ mod tests {
 
     #[test]
     fn bad_command_lines_are_one_line_errors() {
-        for line in [
-            "--port 7001 --data-dir /tmp/d",
-            "--id n1 --data-dir /tmp/d",
-            "--id n1 --port 7001",
-            "--id n1 --port 70000 --data-dir /tmp/d",
-            "--id n1 --port 7001 --data-dir /tmp/d --appendonly sometimes",
-            "--id n1 --port 7001 --data-dir /tmp/d --unknown",
-            "--id n1 --port 7001 --data-dir /tmp/d --bind nowhere",
-        ] {
-            match Config::from_args(args(line)) {
-                Err(ArgsError::Invalid(message)) => {
-                    assert!(
-                        !message.is_empty() && !message.contains('\n'),
-                        "{message:?}"
-                    )
-                }
-                other => panic!("{line}: {other:?}"),
-            }
-        }
+        assert_usage_errors(
+            Config::from_args,
+            &[
+                "--port 7001 --data-dir /tmp/d",
+                "--id n1 --data-dir /tmp/d",
+                "--id n1 --port 7001",
+                "--id n1 --port 70000 --data-dir /tmp/d",
+                "--id n1 --port 7001 --data-dir /tmp/d --appendonly sometimes",
+                "--id n1 --port 7001 --data-dir /tmp/d --unknown",
+                "--id n1 --port 7001 --data-dir /tmp/d --bind nowhere",
+            ],
+        );
         let mut blank = args("--port 1 --data-dir d --id");
         blank.push(" ".into());
         assert!(matches!(
             Config::from_args(blank),
             Err(ArgsError::Invalid(_))
-        ));
-        assert!(matches!(
-            Config::from_args(args("--help")),
-            Err(ArgsError::Info(_))
         ));
     }
 }

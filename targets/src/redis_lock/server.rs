@@ -31,8 +31,9 @@ use tokio::task::JoinSet;
 use super::aof::Aof;
 use super::command::{self, Engine, Session, Stats};
 use super::resp::{Frame, RequestParser};
-use super::{Appendonly, Error, Logger};
+use super::{Appendonly, Error};
 use crate::clock::WallClock;
+use crate::shell::Logger;
 
 /// The most clients connected at once (Redis's `maxclients` default).
 pub const MAX_CLIENTS: usize = 10_000;

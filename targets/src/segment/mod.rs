@@ -8,7 +8,7 @@
 //! `non-atomic-segment` bug, matter here.
 //!
 //! ```text
-//!  POST /ids ──▶ parse_count ──▶ Segments::issue(n)
+//!  POST /ids ──▶ ids_http ─────▶ Segments::issue(n)
 //!                                  │ loop: lock ─▶ Buffer::take(rest) ─▶ ids; need_fetch? ─▶ wake the fetcher
 //!                                  │   all n? ─▶ 200
 //!                                  │   short ─▶ wait for the next install (until the deadline) ─▶ again
@@ -90,18 +90,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-use crate::ids_http::{self, Failure, Logger};
-pub use crate::ids_http::{ArgsError, Error};
+use crate::ids_http::{self, Failure, Issuer};
+use crate::shell::{self, Logger};
+pub use crate::shell::{ArgsError, Error, Listener};
 use advance::{Action, Advance, Mode, Outcome};
 use buffer::{Buffer, Segment};
 
@@ -111,9 +106,6 @@ pub const MAX_REQUEST_WAIT: Duration = Duration::from_secs(1);
 /// How long the fetcher waits after an advance failed outright (a value in the store that is
 /// not an ID, a store that does not follow the protocol) before it starts another.
 const FAILED_ADVANCE_WAIT: Duration = Duration::from_secs(1);
-
-/// How long shutting down waits for open HTTP connections to finish.
-const HTTP_DRAIN: Duration = Duration::from_secs(2);
 
 /// Known bugs, switched on with `--bug`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -199,11 +191,8 @@ struct Cli {
 impl Config {
     /// Parses the arguments after `segment`.
     pub fn from_args(args: Vec<String>) -> Result<Config, ArgsError> {
-        let mut args = args.into_iter().peekable();
-        args.next_if(|a| a == "segment");
-        let cli = Cli::try_parse_from(std::iter::once("segment".to_string()).chain(args))
-            .map_err(|e| ArgsError::from_clap(&e))?;
-        ids_http::check_name(&cli.id)?;
+        let cli: Cli = shell::parse_args("segment", args)?;
+        shell::check_name(&cli.id)?;
         let invalid = |message: String| ArgsError::Invalid(message);
         let store = parse_store(&cli.store).map_err(|e| invalid(format!("--store: {e}")))?;
         if cli.step == 0 {
@@ -290,27 +279,10 @@ fn client_id(worker: u64) -> u64 {
     (1 << 63) | ((worker & 0x7fff) << 48) | (random & 0xffff_ffff_ffff)
 }
 
-/// Why a request got no IDs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Refusal {
-    BadRequest(String),
-    /// No segment came within the request's deadline.
-    StoreUnavailable,
-}
-
-fn refusal_answer(refusal: &Refusal) -> (StatusCode, Value) {
-    match refusal {
-        Refusal::BadRequest(message) => {
-            ids_http::failure_answer(&Failure::BadRequest(message.clone()))
-        }
-        Refusal::StoreUnavailable => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            json!({
-                "error": "store-unavailable",
-                "definite": true,
-                "waited_ms": MAX_REQUEST_WAIT.as_millis() as u64,
-            }),
-        ),
+/// Why a request got no IDs: no segment came within its deadline.
+fn store_unavailable() -> Failure {
+    Failure::StoreUnavailable {
+        waited_ms: MAX_REQUEST_WAIT.as_millis() as u64,
     }
 }
 
@@ -343,8 +315,14 @@ impl Segments {
         self.buffer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn set_store_error(&self, error: Option<String>) {
+        *self.store_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
+    }
+}
+
+impl Issuer for Segments {
     /// Exactly `count` IDs, or a refusal once [`MAX_REQUEST_WAIT`] has passed without them.
-    async fn issue(&self, count: usize) -> Result<Vec<u64>, Refusal> {
+    async fn issue(&self, count: usize) -> Result<Vec<String>, Failure> {
         let deadline = tokio::time::Instant::now() + MAX_REQUEST_WAIT;
         let mut ids = Vec::with_capacity(count);
         let mut stalled = false;
@@ -374,14 +352,14 @@ impl Segments {
                             MAX_REQUEST_WAIT.as_millis()
                         ));
                     }
-                    return Err(Refusal::StoreUnavailable);
+                    return Err(store_unavailable());
                 }
             }
         }
         if self.refusing.swap(false, Ordering::Relaxed) {
             self.log.line(format_args!("issuing IDs again"));
         }
-        Ok(ids)
+        Ok(ids.iter().map(u64::to_string).collect())
     }
 
     fn health(&self) -> Value {
@@ -417,10 +395,6 @@ impl Segments {
             "stalls": self.stalls.load(Ordering::Relaxed),
             "store_error": store_error,
         })
-    }
-
-    fn set_store_error(&self, error: Option<String>) {
-        *self.store_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
     }
 }
 
@@ -514,69 +488,6 @@ impl Fetcher {
     }
 }
 
-/// A node's socket, bound.
-#[derive(Debug)]
-pub struct Listener(TcpListener);
-
-impl Listener {
-    /// Binds `addr`.
-    pub async fn bind(addr: SocketAddr) -> Result<Listener, Error> {
-        TcpListener::bind(addr)
-            .await
-            .map(Listener)
-            .map_err(|e| Error(format!("cannot bind {addr}: {e}")))
-    }
-
-    /// Adopts a socket bound elsewhere (a test that picked a free port). Call within a
-    /// runtime.
-    pub fn from_std(listener: std::net::TcpListener) -> Result<Listener, Error> {
-        listener
-            .set_nonblocking(true)
-            .and_then(|()| TcpListener::from_std(listener))
-            .map(Listener)
-            .map_err(|e| Error(format!("cannot adopt a listener: {e}")))
-    }
-
-    /// The address it listens on.
-    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
-        self.0
-            .local_addr()
-            .map_err(|e| Error(format!("no local address: {e}")))
-    }
-}
-
-type Answer = (StatusCode, Json<Value>);
-
-/// `POST /ids` and `GET /health`. (Not [`ids_http::router`]: its failures have no
-/// `store-unavailable`.)
-fn router(node: Arc<Segments>) -> Router {
-    Router::new()
-        .route("/ids", post(ids))
-        .route("/health", get(health))
-        .with_state(node)
-}
-
-async fn ids(State(node): State<Arc<Segments>>, body: Bytes) -> Answer {
-    let result = match ids_http::parse_count(&body) {
-        Ok(count) => node.issue(count).await,
-        Err(message) => Err(Refusal::BadRequest(message)),
-    };
-    match result {
-        Ok(ids) => {
-            let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
-            (StatusCode::OK, Json(json!({ "ids": ids })))
-        }
-        Err(refusal) => {
-            let (code, body) = refusal_answer(&refusal);
-            (code, Json(body))
-        }
-    }
-}
-
-async fn health(State(node): State<Arc<Segments>>) -> Answer {
-    (StatusCode::OK, Json(node.health()))
-}
-
 /// Runs a node until `shutdown` completes: binds its address, then [`serve_on`] it.
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
     let listener = Listener::bind(config.addr).await?;
@@ -592,12 +503,7 @@ pub async fn serve_on(
 ) -> Result<(), Error> {
     let log = Logger::new(&config.name);
     if let Some(dir) = &config.data_dir {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error(format!(
-                "cannot create the data directory {}: {e}",
-                dir.display()
-            ))
-        })?;
+        shell::create_data_dir(dir)?;
     }
     let client = client_id(config.worker);
     let store_list = config
@@ -653,38 +559,15 @@ pub async fn serve_on(
     if node.buffer().start() {
         node.wanted.notify_one();
     }
-
-    let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener.0, router(node)).with_graceful_shutdown(async {
-        let _ = stopping.await;
-    });
-    let mut http = tokio::spawn(async move { server.await });
-    let result = tokio::select! {
-        () = shutdown => {
-            let _ = stop.send(());
-            if tokio::time::timeout(HTTP_DRAIN, &mut http).await.is_err() {
-                http.abort();
-            }
-            Ok(())
-        }
-        result = &mut http => match result {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Error(format!("the HTTP server failed: {e}"))),
-            Err(e) => Err(Error(format!("the HTTP server failed: {e}"))),
-        },
-    };
+    let result = ids_http::serve_http(listener, node, shutdown).await;
     fetcher.abort();
-    match &result {
-        Ok(()) => log.line(format_args!("stopped")),
-        Err(e) => log.line(format_args!("stopping: {e}")),
-    }
-    result
+    log.ended(result)
 }
 
 /// `faultline node segment ARGS…`: runs a node until SIGTERM or SIGINT. `args` are the
 /// arguments after `segment`. Exit code 0 after a clean stop, 3 on any error.
 pub fn main(args: Vec<String>) -> ExitCode {
-    ids_http::run(
+    shell::main(
         "segment",
         Config::from_args(args),
         |config| config.name.clone(),
@@ -695,10 +578,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_string).collect()
-    }
+    use crate::shell::{args, assert_usage_errors};
 
     #[test]
     fn the_descriptors_command_line_parses() {
@@ -756,42 +636,31 @@ mod tests {
     #[test]
     fn bad_command_lines_are_one_line_errors() {
         let store = "--store n1=127.0.0.1:9001";
-        for line in [
-            format!("--port 7001 {store}"),
-            format!("--id n1 {store}"),
-            "--id n1 --port 7001".to_string(),
-            "--id n1 --port 7001 --store".to_string(),
-            "--id n1 --port 7001 --store ,".to_string(),
-            "--id n1 --port 7001 --store n1".to_string(),
-            "--id n1 --port 7001 --store n1=localhost".to_string(),
-            "--id n1 --port 7001 --store n1=127.0.0.1:1,n1=127.0.0.1:2".to_string(),
-            "--id n1 --port 7001 --store =127.0.0.1:1".to_string(),
-            format!("--id n1 --port 70000 {store}"),
-            format!("--id n1 --port 7001 {store} --step 0"),
-            format!("--id n1 --port 7001 {store} --step -1"),
-            format!("--id n1 --port 7001 {store} --prefetch 1.5"),
-            format!("--id n1 --port 7001 {store} --prefetch -0.1"),
-            format!("--id n1 --port 7001 {store} --prefetch NaN"),
-            format!("--id n1 --port 7001 {store} --key -1"),
-            format!("--id n1 --port 7001 {store} --bug sometimes"),
-            format!("--id n1 --port 7001 {store} --race-window-ms 100000"),
-            format!("--id n1 --port 7001 {store} --unknown"),
-            format!("--id n1 --port 7001 {store} --no-double-buffer yes"),
-        ] {
-            match Config::from_args(args(&line)) {
-                Err(ArgsError::Invalid(message)) => {
-                    assert!(
-                        !message.is_empty() && !message.contains('\n'),
-                        "{message:?}"
-                    )
-                }
-                other => panic!("{line}: {other:?}"),
-            }
-        }
-        assert!(matches!(
-            Config::from_args(args("--help")),
-            Err(ArgsError::Info(_))
-        ));
+        assert_usage_errors(
+            Config::from_args,
+            &[
+                format!("--port 7001 {store}"),
+                format!("--id n1 {store}"),
+                "--id n1 --port 7001".to_string(),
+                "--id n1 --port 7001 --store".to_string(),
+                "--id n1 --port 7001 --store ,".to_string(),
+                "--id n1 --port 7001 --store n1".to_string(),
+                "--id n1 --port 7001 --store n1=localhost".to_string(),
+                "--id n1 --port 7001 --store n1=127.0.0.1:1,n1=127.0.0.1:2".to_string(),
+                "--id n1 --port 7001 --store =127.0.0.1:1".to_string(),
+                format!("--id n1 --port 70000 {store}"),
+                format!("--id n1 --port 7001 {store} --step 0"),
+                format!("--id n1 --port 7001 {store} --step -1"),
+                format!("--id n1 --port 7001 {store} --prefetch 1.5"),
+                format!("--id n1 --port 7001 {store} --prefetch -0.1"),
+                format!("--id n1 --port 7001 {store} --prefetch NaN"),
+                format!("--id n1 --port 7001 {store} --key -1"),
+                format!("--id n1 --port 7001 {store} --bug sometimes"),
+                format!("--id n1 --port 7001 {store} --race-window-ms 100000"),
+                format!("--id n1 --port 7001 {store} --unknown"),
+                format!("--id n1 --port 7001 {store} --no-double-buffer yes"),
+            ],
+        );
     }
 
     #[test]
@@ -805,11 +674,13 @@ mod tests {
 
     #[test]
     fn store_unavailable_is_a_definite_503() {
-        let (code, body) = refusal_answer(&Refusal::StoreUnavailable);
+        use axum::http::StatusCode;
+        let (code, body) = ids_http::failure_answer(&store_unavailable());
         assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["error"], "store-unavailable");
         assert_eq!(body["definite"], true);
-        let (code, body) = refusal_answer(&Refusal::BadRequest("x".into()));
+        assert_eq!(body["waited_ms"], MAX_REQUEST_WAIT.as_millis() as u64);
+        let (code, body) = ids_http::failure_answer(&Failure::BadRequest("x".into()));
         assert_eq!(code, StatusCode::BAD_REQUEST);
         assert_eq!(body["definite"], true);
     }

@@ -68,8 +68,9 @@ use clap::{Parser, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::clock::WallClock;
-use crate::ids_http::{self, Failure, Issuer, Logger};
-pub use crate::ids_http::{ArgsError, Error, Listener};
+use crate::ids_http::{self, Failure, Issuer};
+use crate::shell::{self, Logger};
+pub use crate::shell::{ArgsError, Error, Listener};
 use generator::{Backwards, Batch, Generator, Refusal};
 use layout::{DEFAULT_EPOCH_MS, Layout};
 
@@ -144,11 +145,8 @@ struct Cli {
 impl Config {
     /// Parses the arguments after `snowflake`.
     pub fn from_args(args: Vec<String>) -> Result<Config, ArgsError> {
-        let mut args = args.into_iter().peekable();
-        args.next_if(|a| a == "snowflake");
-        let cli = Cli::try_parse_from(std::iter::once("snowflake".to_string()).chain(args))
-            .map_err(|e| ArgsError::from_clap(&e))?;
-        ids_http::check_name(&cli.id)?;
+        let cli: Cli = shell::parse_args("snowflake", args)?;
+        shell::check_name(&cli.id)?;
         let invalid = |message: String| ArgsError::Invalid(message);
         let layout = cli
             .bits
@@ -301,18 +299,10 @@ pub async fn serve_on(
 ) -> Result<(), Error> {
     let log = Logger::new(&config.name);
     if let Some(dir) = &config.data_dir {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error(format!(
-                "cannot create the data directory {}: {e}",
-                dir.display()
-            ))
-        })?;
+        shell::create_data_dir(dir)?;
     }
     let generator = config.generator().map_err(Error)?;
-    let clock = match &config.clock_file {
-        Some(path) => WallClock::following(path.clone()),
-        None => WallClock::system(),
-    };
+    let clock = WallClock::for_node(config.clock_file.as_deref());
     let guard = match config.backwards() {
         Backwards::Guard { max_wait_ms } => format!("waits out {max_wait_ms} ms back"),
         Backwards::Ignore => "bug no-clock-guard".to_string(),
@@ -338,18 +328,13 @@ pub async fn serve_on(
         log: log.clone(),
         refusing: AtomicBool::new(false),
     });
-    let result = ids_http::serve_http(listener, node, shutdown).await;
-    match &result {
-        Ok(()) => log.line(format_args!("stopped")),
-        Err(e) => log.line(format_args!("stopping: {e}")),
-    }
-    result
+    log.ended(ids_http::serve_http(listener, node, shutdown).await)
 }
 
 /// `faultline node snowflake ARGS…`: runs a node until SIGTERM or SIGINT. `args` are the
 /// arguments after `snowflake`. Exit code 0 after a clean stop, 3 on any error.
 pub fn main(args: Vec<String>) -> ExitCode {
-    ids_http::run(
+    shell::main(
         "snowflake",
         Config::from_args(args),
         |config| config.name.clone(),
@@ -360,10 +345,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_string).collect()
-    }
+    use crate::shell::{args, assert_usage_errors};
 
     #[test]
     fn the_descriptors_command_line_parses() {
@@ -401,32 +383,21 @@ mod tests {
 
     #[test]
     fn bad_command_lines_are_one_line_errors() {
-        for line in [
-            "--port 7001",
-            "--id n1",
-            "--id n1 --port 70000",
-            "--id node --port 7001",
-            "--id n1 --port 7001 --worker 1024",
-            "--id n1 --port 7001 --worker -1",
-            "--id n1 --port 7001 --bits timestamp=41,worker=10,sequence=11",
-            "--id n1 --port 7001 --bits timestamp=41,worker=2,sequence=20 --worker 4",
-            "--id n1 --port 7001 --epoch-ms -5",
-            "--id n1 --port 7001 --bug sometimes",
-            "--id n1 --port 7001 --unknown",
-        ] {
-            match Config::from_args(args(line)) {
-                Err(ArgsError::Invalid(message)) => {
-                    assert!(
-                        !message.is_empty() && !message.contains('\n'),
-                        "{message:?}"
-                    )
-                }
-                other => panic!("{line}: {other:?}"),
-            }
-        }
-        assert!(matches!(
-            Config::from_args(args("--help")),
-            Err(ArgsError::Info(_))
-        ));
+        assert_usage_errors(
+            Config::from_args,
+            &[
+                "--port 7001",
+                "--id n1",
+                "--id n1 --port 70000",
+                "--id node --port 7001",
+                "--id n1 --port 7001 --worker 1024",
+                "--id n1 --port 7001 --worker -1",
+                "--id n1 --port 7001 --bits timestamp=41,worker=10,sequence=11",
+                "--id n1 --port 7001 --bits timestamp=41,worker=2,sequence=20 --worker 4",
+                "--id n1 --port 7001 --epoch-ms -5",
+                "--id n1 --port 7001 --bug sometimes",
+                "--id n1 --port 7001 --unknown",
+            ],
+        );
     }
 }

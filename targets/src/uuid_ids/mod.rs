@@ -51,8 +51,9 @@ use clap::{Parser, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::clock::WallClock;
-use crate::ids_http::{self, Failure, Issuer, Logger};
-pub use crate::ids_http::{ArgsError, Error, Listener};
+use crate::ids_http::{self, Failure, Issuer};
+use crate::shell::{self, Logger};
+pub use crate::shell::{ArgsError, Error, Listener};
 pub use generator::Version;
 use generator::{Generator, Rng};
 
@@ -119,11 +120,8 @@ struct Cli {
 impl Config {
     /// Parses the arguments after `uuid`.
     pub fn from_args(args: Vec<String>) -> Result<Config, ArgsError> {
-        let mut args = args.into_iter().peekable();
-        args.next_if(|a| a == "uuid");
-        let cli = Cli::try_parse_from(std::iter::once("uuid".to_string()).chain(args))
-            .map_err(|e| ArgsError::from_clap(&e))?;
-        ids_http::check_name(&cli.id)?;
+        let cli: Cli = shell::parse_args("uuid", args)?;
+        shell::check_name(&cli.id)?;
         Ok(Config {
             name: cli.id,
             addr: SocketAddr::new(cli.bind, cli.port),
@@ -179,17 +177,9 @@ pub async fn serve_on(
 ) -> Result<(), Error> {
     let log = Logger::new(&config.name);
     if let Some(dir) = &config.data_dir {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error(format!(
-                "cannot create the data directory {}: {e}",
-                dir.display()
-            ))
-        })?;
+        shell::create_data_dir(dir)?;
     }
-    let clock = match &config.clock_file {
-        Some(path) => WallClock::following(path.clone()),
-        None => WallClock::system(),
-    };
+    let clock = WallClock::for_node(config.clock_file.as_deref());
     let (rng, seeded) = match config.bug {
         Some(Bug::TimeSeededRng) => {
             let seconds = clock.now_millis().div_euclid(1000);
@@ -212,18 +202,13 @@ pub async fn serve_on(
         generator: Mutex::new(Generator::new(config.version, rng)),
         clock,
     });
-    let result = ids_http::serve_http(listener, node, shutdown).await;
-    match &result {
-        Ok(()) => log.line(format_args!("stopped")),
-        Err(e) => log.line(format_args!("stopping: {e}")),
-    }
-    result
+    log.ended(ids_http::serve_http(listener, node, shutdown).await)
 }
 
 /// `faultline node uuid ARGS…`: runs a node until SIGTERM or SIGINT. `args` are the arguments
 /// after `uuid`. Exit code 0 after a clean stop, 3 on any error.
 pub fn main(args: Vec<String>) -> ExitCode {
-    ids_http::run(
+    shell::main(
         "uuid",
         Config::from_args(args),
         |config| config.name.clone(),
@@ -234,10 +219,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_string).collect()
-    }
+    use crate::shell::{args, assert_usage_errors};
 
     #[test]
     fn the_descriptors_command_line_parses() {
@@ -269,27 +251,16 @@ mod tests {
 
     #[test]
     fn bad_command_lines_are_one_line_errors() {
-        for line in [
-            "--port 7001",
-            "--id n1",
-            "--id n1 --port 7001 --version 5",
-            "--id n1 --port 7001 --version",
-            "--id n1 --port 7001 --bug nope",
-            "--id n1 --port 7001 --worker 3",
-        ] {
-            match Config::from_args(args(line)) {
-                Err(ArgsError::Invalid(message)) => {
-                    assert!(
-                        !message.is_empty() && !message.contains('\n'),
-                        "{message:?}"
-                    )
-                }
-                other => panic!("{line}: {other:?}"),
-            }
-        }
-        assert!(matches!(
-            Config::from_args(args("--help")),
-            Err(ArgsError::Info(_))
-        ));
+        assert_usage_errors(
+            Config::from_args,
+            &[
+                "--port 7001",
+                "--id n1",
+                "--id n1 --port 7001 --version 5",
+                "--id n1 --port 7001 --version",
+                "--id n1 --port 7001 --bug nope",
+                "--id n1 --port 7001 --worker 3",
+            ],
+        );
     }
 }
