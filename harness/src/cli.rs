@@ -6,8 +6,12 @@ use clap::{Parser, Subcommand};
 
 use crate::check::{self, CheckArgs};
 use crate::exit::Exit;
+use crate::report::{self, ReportArgs};
 use crate::run::command::{self as run, RunArgs};
+use crate::serve::{self, ServeArgs};
+use crate::suite::{self, SuiteArgs};
 use crate::supervisor;
+use crate::sweep::{self, SweepArgs};
 
 /// A Jepsen-style fault-injection test harness.
 #[derive(Parser, Debug)]
@@ -23,6 +27,14 @@ pub enum Command {
     Run(RunArgs),
     /// Check stored histories for linearizability or unique IDs.
     Check(CheckArgs),
+    /// Run the regression catalogue: every scenario, each verdict against its `expect`.
+    Suite(SuiteArgs),
+    /// Run a scenario over a grid of parameter values: anomaly rates, availability, latency.
+    Sweep(SweepArgs),
+    /// Rebuild a run's report.html from its stored history and results.
+    Report(ReportArgs),
+    /// Browse the results folder over HTTP on 127.0.0.1: runs, reports, logs.
+    Serve(ServeArgs),
     /// List the targets, workloads and nemeses.
     List,
     /// Run one node of a bundled system (the runner starts nodes this way).
@@ -60,6 +72,10 @@ pub fn main() -> ExitCode {
     match &cli.command {
         Command::Run(args) => run::run(args).into(),
         Command::Check(args) => check::run(args).into(),
+        Command::Suite(args) => suite::run(args).into(),
+        Command::Sweep(args) => sweep::run(args).into(),
+        Command::Report(args) => report::run(args).into(),
+        Command::Serve(args) => serve::run(args).into(),
         Command::List => {
             print!("{}", crate::list::render());
             Exit::Valid.into()

@@ -10,7 +10,8 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::{
-    assert_all_gone, faultline, node_ports, results_dir, results_json, run, survivors, wait_for,
+    assert_all_gone, assert_exit, faultline, node_ports, results_dir, results_json, run, survivors,
+    wait_for,
 };
 
 #[test]
@@ -35,13 +36,7 @@ fn the_correct_raft_kv_stays_linearizable_under_partitions_kills_and_pauses() {
         ],
         &results,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = assert_exit(&out, 0);
     let r = results_json(&results);
     assert_eq!(r["valid"], true);
     let stats = &r["history"]["stats"];
@@ -78,13 +73,7 @@ fn stale_reads_are_caught_under_partitions() {
     )
     .unwrap();
     let out = run(&[scenario.to_str().unwrap()], &results);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = assert_exit(&out, 1);
     assert_eq!(results_json(&results)["valid"], false);
     assert!(stdout.contains("cannot linearize"), "{stdout}");
     assert!(survivors(&results).is_empty());

@@ -91,7 +91,7 @@ impl Fault {
 
 /// Every fault of the `nemesis` process, in history order. An invocation is paired with the
 /// next nemesis completion of the same `f`; a completion without one stands alone.
-pub(super) fn collect(history: &History) -> Vec<Fault> {
+pub fn collect(history: &History) -> Vec<Fault> {
     let mut out: Vec<Fault> = Vec::new();
     let mut open: Option<usize> = None;
     for e in &history.events {

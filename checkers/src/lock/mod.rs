@@ -41,7 +41,7 @@ mod windows;
 
 use std::time::Duration;
 
-pub use faults::Fault;
+pub use faults::{Fault, collect as nemesis_faults};
 pub use report::{
     Anomaly, AnomalyCounts, Close, Counts, Holder, Kind, MAX_PER_KIND, Report, Tally, Window,
     WriteCounts, WriteSummary,

@@ -99,7 +99,7 @@ impl RunArgs {
     }
 }
 
-fn fresh_seed() -> u64 {
+pub(crate) fn fresh_seed() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(1, |d| d.as_nanos() as u64)
@@ -107,7 +107,7 @@ fn fresh_seed() -> u64 {
 }
 
 /// Waits for Ctrl-C or SIGTERM.
-async fn interrupted() -> &'static str {
+pub(crate) async fn interrupted() -> &'static str {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => "interrupted (Ctrl-C)",

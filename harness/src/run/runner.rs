@@ -23,7 +23,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nemesis::Action;
 use nemesis::{FaultKind, Plan, Shape};
 use serde::Serialize;
-use targets::descriptor::{self, Descriptor};
+use targets::descriptor::{self, Descriptor, Switch};
 use tokio::time::Instant;
 use workloads::ids::{self, MAX_BATCH, client::IdClient};
 use workloads::lock;
@@ -101,19 +101,8 @@ pub fn validate(s: &Scenario) -> Result<&'static Descriptor, String> {
             s.partition_mode
         ));
     }
-    for bug in &s.bugs {
-        if d.bug_args(bug).is_none() {
-            let known: Vec<&str> = d.bugs.iter().map(|b| b.0).collect();
-            return Err(format!(
-                "target {} has no bug `{bug}` (known: {})",
-                d.name,
-                if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                }
-            ));
-        }
+    if let Some(bug) = s.bugs.iter().find(|b| d.bug_args(b).is_none()) {
+        return Err(unknown_switch(d, "bug", bug, d.bugs));
     }
     let positive = [
         ("nodes", s.nodes as f64),
@@ -135,19 +124,8 @@ pub fn validate(s: &Scenario) -> Result<&'static Descriptor, String> {
     if !(0.0..=1.0).contains(&s.loss) {
         return Err(format!("loss must be a probability, found {}", s.loss));
     }
-    for option in &s.options {
-        if d.option_args(option).is_none() {
-            let known: Vec<&str> = d.options.iter().map(|o| o.0).collect();
-            return Err(format!(
-                "target {} has no option `{option}` (known: {})",
-                d.name,
-                if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                }
-            ));
-        }
+    if let Some(option) = s.options.iter().find(|o| d.option_args(o).is_none()) {
+        return Err(unknown_switch(d, "option", option, d.options));
     }
     if let Some(shape) = &s.standing_partition
         && Shape::parse(shape).is_none()
@@ -179,6 +157,20 @@ pub fn validate(s: &Scenario) -> Result<&'static Descriptor, String> {
         return Err(format!("batch-size must be 1 to {MAX_BATCH}"));
     }
     Ok(d)
+}
+
+/// "target T has no bug `x` (known: a, b)".
+fn unknown_switch(d: &Descriptor, what: &str, name: &str, known: &[Switch]) -> String {
+    let known: Vec<&str> = known.iter().map(|k| k.0).collect();
+    format!(
+        "target {} has no {what} `{name}` (known: {})",
+        d.name,
+        if known.is_empty() {
+            "none".into()
+        } else {
+            known.join(", ")
+        }
+    )
 }
 
 fn progress_bar(show: bool, scenario: &Scenario) -> ProgressBar {
@@ -389,6 +381,14 @@ pub async fn run(
     let json = serde_json::to_string_pretty(&results).unwrap_or_default();
     dir.write("results.json", &json)
         .map_err(|e| format!("cannot write results.json: {e}"))?;
+    // The report is a view of what is stored: a failure to draw it costs the run nothing.
+    match serde_json::to_value(&results)
+        .map_err(|e| e.to_string())
+        .and_then(|v| crate::report::write(&dir.path, &history, &v))
+    {
+        Ok(_) => dir.log("report.html written"),
+        Err(e) => dir.log(&format!("report.html not written: {e}")),
+    }
     dir.log(&format!("verdict: {}", results.valid.word()));
     Ok(results)
 }

@@ -65,6 +65,9 @@ pub struct ScenarioFile {
     pub options: Option<Vec<String>>,
     /// The verdict this scenario must give in the regression suite.
     pub expect: Option<String>,
+    /// Seconds of workload under `faultline suite --ci` (instead of `time-limit`): long enough
+    /// for the expected verdict, short enough for CI. Not a `run` flag.
+    pub ci_time_limit: Option<f64>,
 }
 
 /// A resolved scenario: every field decided.
@@ -102,6 +105,8 @@ pub struct Scenario {
     pub options: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci_time_limit: Option<f64>,
 }
 
 impl ScenarioFile {
@@ -151,7 +156,8 @@ impl ScenarioFile {
             clock_ms,
             client_pause_ms,
             options,
-            expect
+            expect,
+            ci_time_limit
         )
     }
 
@@ -214,6 +220,7 @@ impl ScenarioFile {
             client_pause_ms: self.client_pause_ms.unwrap_or(2_000),
             options: self.options.unwrap_or_default(),
             expect: self.expect,
+            ci_time_limit: self.ci_time_limit,
         }
     }
 }

@@ -16,12 +16,11 @@ pub struct RunDir {
     started: Instant,
 }
 
-/// `YYYYMMDDTHHMMSS` in UTC.
-fn stamp(now: SystemTime) -> String {
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
+/// The UTC date and time of a Unix time in seconds: (year, month, day, seconds into the day).
+pub(crate) fn civil(secs: i64) -> (i64, i64, i64, i64) {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
+    let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -30,6 +29,13 @@ fn stamp(now: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day, rem)
+}
+
+/// `YYYYMMDDTHHMMSS` in UTC.
+pub(crate) fn stamp(now: SystemTime) -> String {
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (year, month, day, rem) = civil(secs as i64);
     format!(
         "{year:04}{month:02}{day:02}T{:02}{:02}{:02}",
         rem / 3600,

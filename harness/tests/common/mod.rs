@@ -8,6 +8,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+/// Asserts that `out` exited with `code`, showing its output if not; returns its stdout.
+pub fn assert_exit(out: &Output, code: i32) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 pub fn results_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("faultline-run-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,0 +1,392 @@
+//! `faultline suite`: the regression catalogue. Every scenario file of a folder, run K times,
+//! each run's verdict compared with the scenario's `expect`; a table at the end, and JUnit XML
+//! for CI (docs/suite.md).
+//!
+//! * [`catalogue`]: the scenario files, read and checked before anything runs;
+//! * [`outcome`]: one run against its expectation, and the anomaly summary;
+//! * [`junit`]: the JUnit document.
+//!
+//! [`execute`] runs one scenario as `faultline run` does; `faultline sweep` uses it too.
+
+pub mod catalogue;
+pub mod junit;
+pub mod outcome;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use checkers::Validity;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use crate::exit::Exit;
+use crate::run::command::{fresh_seed, interrupted};
+use crate::run::runner::{self, RunResults};
+use crate::run::scenario::Scenario;
+use catalogue::Entry;
+use outcome::{Case, Outcome};
+
+#[derive(Args, Debug)]
+pub struct SuiteArgs {
+    /// The folder of scenario files (`*.toml`).
+    #[arg(value_name = "DIR", default_value = "scenarios")]
+    pub dir: PathBuf,
+    /// Write JUnit XML here: one test case per scenario run.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Run each scenario this many times (seeds seed, seed+1, …).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+    /// Only scenarios whose name (or file name) contains PATTERN; with `*` or `?`, a glob
+    /// matching the whole name.
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// Where runs are stored.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Run each scenario for its `ci-time-limit` instead of its `time-limit`.
+    #[arg(long)]
+    pub ci: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// How one run of a scenario ended.
+pub(crate) enum Executed {
+    Done(Box<RunResults>),
+    Failed(String),
+    /// Ctrl-C or SIGTERM: the run's cluster is stopped; nothing more should run.
+    Interrupted(&'static str),
+}
+
+/// Runs `scenario` once, stored under `results`, without a progress bar of its own; stops on
+/// Ctrl-C or SIGTERM (the run's cluster is dropped with its future).
+pub(crate) fn execute(
+    runtime: &tokio::runtime::Runtime,
+    scenario: Scenario,
+    results: &Path,
+) -> Executed {
+    runtime.block_on(async {
+        tokio::select! {
+            r = runner::run(scenario, results, false) => match r {
+                Ok(r) => Executed::Done(Box::new(r)),
+                Err(e) => Executed::Failed(e),
+            },
+            why = interrupted() => Executed::Interrupted(why),
+        }
+    })
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// A bar over `total` runs, on stderr; hidden with `--quiet` or when stderr is not a terminal.
+pub(crate) fn progress_bar(quiet: bool, total: u64) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed:>4} [{bar:30}] {pos}/{len} runs {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// A line on stdout, above the bar.
+pub(crate) fn say(bar: &ProgressBar, line: &str) {
+    bar.suspend(|| println!("{line}"));
+}
+
+/// The JSON of results.json, for [`outcome::anomalies`].
+pub(crate) fn anomalies_of(results: &RunResults) -> String {
+    serde_json::to_value(results)
+        .map(|v| outcome::anomalies(&v))
+        .unwrap_or_default()
+}
+
+/// Runs `faultline suite`.
+pub fn run(args: &SuiteArgs) -> Exit {
+    let seed = fresh_seed();
+    let entries = match catalogue::load(&args.dir, args.ci, seed) {
+        Ok(entries) => entries,
+        Err(e) => {
+            eprintln!("faultline: error: {e}");
+            return Exit::Error;
+        }
+    };
+    let entries: Vec<Entry> = match &args.filter {
+        None => entries,
+        Some(pattern) => {
+            let kept: Vec<Entry> = entries.into_iter().filter(|e| e.matches(pattern)).collect();
+            if kept.is_empty() {
+                eprintln!(
+                    "faultline: error: no scenario in {} matches `{pattern}`",
+                    args.dir.display()
+                );
+                return Exit::Error;
+            }
+            kept
+        }
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("faultline: error: {e}");
+            return Exit::Error;
+        }
+    };
+    let started = Instant::now();
+    let bar = progress_bar(args.quiet, entries.len() as u64 * u64::from(args.runs));
+    let mut cases: Vec<Case> = Vec::new();
+    let mut interrupted_by = None;
+    'scenarios: for entry in &entries {
+        for i in 0..args.runs {
+            let mut scenario = entry.scenario.clone();
+            scenario.seed = entry.scenario.seed.wrapping_add(u64::from(i));
+            bar.set_message(format!("{} #{}", scenario.name, i + 1));
+            let mut case = Case {
+                scenario: scenario.name.clone(),
+                target: scenario.target.clone(),
+                run: i + 1,
+                seed: scenario.seed,
+                expected: entry.expect,
+                duration_s: 0.0,
+                outcome: Outcome::Failed(String::new()),
+            };
+            let t = Instant::now();
+            let executed = execute(&runtime, scenario, &args.results);
+            case.duration_s = t.elapsed().as_secs_f64();
+            case.outcome = match executed {
+                Executed::Done(r) => Outcome::Checked {
+                    verdict: r.valid,
+                    anomalies: anomalies_of(&r),
+                    dir: r.dir,
+                },
+                Executed::Failed(e) => Outcome::Failed(e),
+                Executed::Interrupted(why) => {
+                    interrupted_by = Some(why);
+                    Outcome::Failed(format!("{why}: the run was stopped"))
+                }
+            };
+            say(&bar, &case_line(&case));
+            cases.push(case);
+            bar.inc(1);
+            if interrupted_by.is_some() {
+                break 'scenarios;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    print!("{}", render_table(&entries, &cases));
+    println!("{}", tally(&cases, started.elapsed()));
+    let mut exit = if cases.iter().any(Case::failed_to_run) {
+        Exit::Error
+    } else if cases.iter().all(Case::passed) {
+        Exit::Valid
+    } else {
+        Exit::Invalid
+    };
+    if let Some(why) = interrupted_by {
+        eprintln!("faultline: {why}: the suite stopped early");
+        exit = Exit::Error;
+    }
+    if let Some(path) = &args.junit {
+        if let Err(e) = write_file(path, &junit::render(&cases)) {
+            eprintln!("faultline: error: {}: cannot write: {e}", path.display());
+            return Exit::Error;
+        }
+        println!("JUnit XML: {}", path.display());
+    }
+    exit
+}
+
+pub(crate) fn write_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, contents)
+}
+
+/// One line per run, as it ends.
+fn case_line(c: &Case) -> String {
+    let mark = match (&c.outcome, c.expected) {
+        (Outcome::Failed(_), _) => "ERROR",
+        (_, None) => "     ",
+        _ if c.passed() => "ok   ",
+        _ => "FAIL ",
+    };
+    let detail = match &c.outcome {
+        Outcome::Failed(e) => e.clone(),
+        Outcome::Checked {
+            verdict,
+            dir,
+            anomalies,
+        } => {
+            let expected = c.expected.map_or("no expectation".to_string(), |e| {
+                format!("expected {}", e.word())
+            });
+            let anomalies = if anomalies.is_empty() {
+                String::new()
+            } else {
+                format!(" ({anomalies})")
+            };
+            format!(
+                "{}{anomalies}, {expected}; {:.1} s; {}",
+                verdict.word(),
+                c.duration_s,
+                dir.display()
+            )
+        }
+    };
+    format!("{mark} {}: {detail}", c.name())
+}
+
+/// `invalid 3/3`, or `invalid 2/3, valid 1/3`.
+fn got(cases: &[&Case]) -> String {
+    let n = cases.len();
+    ["invalid", "valid", "unknown", "error"]
+        .iter()
+        .filter_map(|word| {
+            let k = cases.iter().filter(|c| c.got() == *word).count();
+            (k > 0).then(|| format!("{word} {k}/{n}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The distinct anomaly summaries of a scenario's runs, at most two, then a count of the rest.
+fn anomalies(cases: &[&Case]) -> String {
+    let mut distinct: Vec<&str> = Vec::new();
+    for c in cases {
+        let a = match &c.outcome {
+            Outcome::Checked { anomalies, .. } => anomalies.as_str(),
+            Outcome::Failed(_) => "harness error",
+        };
+        if !a.is_empty() && !distinct.contains(&a) {
+            distinct.push(a);
+        }
+    }
+    let mut s = distinct
+        .iter()
+        .take(2)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if distinct.len() > 2 {
+        s.push_str(&format!("; +{} more", distinct.len() - 2));
+    }
+    if s.is_empty() { "—".into() } else { s }
+}
+
+pub(crate) fn seconds(s: f64) -> String {
+    if s >= 120.0 {
+        format!("{} min {:02.0} s", (s / 60.0).floor(), s % 60.0)
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// The table at the end: one row per scenario that ran.
+fn render_table(entries: &[Entry], cases: &[Case]) -> String {
+    let mut b = Builder::default();
+    b.push_record([
+        "scenario",
+        "target",
+        "expected",
+        "got",
+        "runs",
+        "duration",
+        "anomalies",
+        "result",
+    ]);
+    for entry in entries {
+        let runs: Vec<&Case> = cases
+            .iter()
+            .filter(|c| c.scenario == entry.scenario.name)
+            .collect();
+        if runs.is_empty() {
+            continue;
+        }
+        let result = if runs.iter().any(|c| c.failed_to_run()) {
+            "ERROR"
+        } else if runs.iter().any(|c| !c.passed()) {
+            "FAIL"
+        } else if entry.expect.is_none() {
+            "no expectation"
+        } else {
+            "pass"
+        };
+        b.push_record([
+            entry.scenario.name.clone(),
+            entry.scenario.target.clone(),
+            entry.expect.map_or("—", Validity::word).to_string(),
+            got(&runs),
+            runs.len().to_string(),
+            seconds(runs.iter().map(|c| c.duration_s).sum()),
+            anomalies(&runs),
+            result.to_string(),
+        ]);
+    }
+    let mut table = b.build();
+    table.with(Style::rounded());
+    format!("{table}\n")
+}
+
+/// `15 scenarios, 15 runs: 14 as expected, 1 not as expected; 4 min 02 s`, then each run that
+/// was not.
+fn tally(cases: &[Case], elapsed: Duration) -> String {
+    let mut scenarios: Vec<&str> = cases.iter().map(|c| c.scenario.as_str()).collect();
+    scenarios.dedup();
+    let count = |f: &dyn Fn(&Case) -> bool| cases.iter().filter(|c| f(c)).count();
+    let mut parts = vec![format!(
+        "{} as expected",
+        count(&|c| c.passed() && c.expected.is_some())
+    )];
+    for (n, what) in [
+        (
+            count(&|c| !c.passed() && !c.failed_to_run()),
+            "not as expected",
+        ),
+        (
+            count(&|c| c.expected.is_none() && !c.failed_to_run()),
+            "without expectation",
+        ),
+        (
+            count(&|c| c.failed_to_run()),
+            "not finished (harness error)",
+        ),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    let mut out = format!(
+        "{} scenarios, {} runs: {}; {}",
+        scenarios.len(),
+        cases.len(),
+        parts.join(", "),
+        seconds(elapsed.as_secs_f64())
+    );
+    for c in cases.iter().filter(|c| !c.passed()) {
+        out.push_str(&format!(
+            "\n  {}: {}",
+            c.name(),
+            c.mismatch().unwrap_or_default()
+        ));
+        if let Outcome::Checked { dir, .. } = &c.outcome {
+            out.push_str(&format!(" ({})", dir.display()));
+        }
+    }
+    out
+}

@@ -1,0 +1,522 @@
+//! A sweep's folder: `sweep.csv` and `sweep.json` (one record per cell), `sweep.svg` (anomaly
+//! rate against the first parameter, one line per combination of the others) and `index.html`
+//! (the chart, the cells, and a link to every run's folder and its report).
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use checkers::Validity;
+use serde_json::{Value, json};
+
+use super::{Cell, Sweep, params};
+use crate::suite::junit::escape;
+
+/// Writes the four files into the sweep's folder.
+pub fn write_all(s: &Sweep) -> std::io::Result<()> {
+    std::fs::create_dir_all(&s.dir)?;
+    std::fs::write(s.dir.join("sweep.csv"), csv(s))?;
+    let json = serde_json::to_string_pretty(&json(s)).unwrap_or_default();
+    std::fs::write(s.dir.join("sweep.json"), json + "\n")?;
+    std::fs::write(s.dir.join("sweep.svg"), svg(s))?;
+    std::fs::write(s.dir.join("index.html"), html(s))
+}
+
+/// A CSV field, quoted when it must be (RFC 4180).
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn number(v: Option<f64>, decimals: usize) -> String {
+    v.map_or(String::new(), |v| format!("{v:.decimals$}"))
+}
+
+/// One line per cell: the parameters' values as given, then the measures.
+pub fn csv(s: &Sweep) -> String {
+    let mut header: Vec<String> = s.params.iter().map(|p| field(&p.name)).collect();
+    header.extend(
+        [
+            "runs",
+            "invalid",
+            "unknown",
+            "errors",
+            "anomaly_rate",
+            "availability",
+            "latency_p50_ms",
+            "latency_p99_ms",
+        ]
+        .iter()
+        .map(|h| h.to_string()),
+    );
+    let mut out = header.join(",") + "\n";
+    for cell in &s.cells {
+        let mut row: Vec<String> = s
+            .params
+            .iter()
+            .zip(&cell.values)
+            .map(|(p, &i)| field(&p.values[i].text))
+            .collect();
+        row.push(cell.checked().count().to_string());
+        row.push(cell.count(Validity::Invalid).to_string());
+        row.push(cell.count(Validity::Unknown).to_string());
+        row.push(cell.errors().to_string());
+        row.push(number(cell.anomaly_rate(), 4));
+        row.push(number(cell.availability(), 4));
+        row.push(number(cell.p50_ms(), 3));
+        row.push(number(cell.p99_ms(), 3));
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// The whole sweep as JSON.
+pub fn json(s: &Sweep) -> Value {
+    let params: Vec<Value> = s
+        .params
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.name,
+                "field": p.field,
+                "values": p.values.iter().map(|v| v.json.clone()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let cells: Vec<Value> = s
+        .cells
+        .iter()
+        .map(|cell| {
+            let values: serde_json::Map<String, Value> = s
+                .params
+                .iter()
+                .zip(&cell.values)
+                .map(|(p, &i)| (p.name.clone(), p.values[i].json.clone()))
+                .collect();
+            let runs: Vec<Value> = cell
+                .runs
+                .iter()
+                .map(|r| match &r.outcome {
+                    Ok(x) => json!({
+                        "seed": r.seed,
+                        "valid": x.valid,
+                        "dir": x.dir,
+                        "anomalies": x.anomalies,
+                        "availability": x.availability,
+                        "latency_p50_ms": x.p50_ns.map(|ns| ns as f64 / 1e6),
+                        "latency_p99_ms": x.p99_ns.map(|ns| ns as f64 / 1e6),
+                        "duration_s": x.duration_s,
+                    }),
+                    Err(e) => json!({ "seed": r.seed, "error": e }),
+                })
+                .collect();
+            json!({
+                "params": values,
+                "label": s.label(cell),
+                "runs": cell.checked().count(),
+                "invalid": cell.count(Validity::Invalid),
+                "unknown": cell.count(Validity::Unknown),
+                "errors": cell.errors(),
+                "anomaly_rate": cell.anomaly_rate(),
+                "availability": cell.availability(),
+                "latency_p50_ms": cell.p50_ms(),
+                "latency_p99_ms": cell.p99_ms(),
+                "run_results": runs,
+            })
+        })
+        .collect();
+    json!({
+        "scenario": s.scenario,
+        "file": s.file,
+        "started": s.started,
+        "seed": s.seed,
+        "runs_per_cell": s.runs_per_cell,
+        "dir": s.dir,
+        "params": params,
+        "cells": cells,
+    })
+}
+
+const COLOURS: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+];
+
+/// Anomaly rate against the first parameter's values, one line per combination of the others.
+/// The x axis is numeric when every value of the first parameter is a number, else one evenly
+/// spaced position per value, in the order given.
+pub fn svg(s: &Sweep) -> String {
+    let (w, h) = (760.0, 440.0);
+    let (left, right, top, bottom) = (70.0, 230.0, 44.0, 64.0);
+    let (pw, ph) = (w - left - right, h - top - bottom);
+    let first = &s.params[0];
+    let numbers: Option<Vec<f64>> = first.values.iter().map(|v| v.number).collect();
+    let n = first.values.len();
+    let x_of = |i: usize| -> f64 {
+        let t = match &numbers {
+            Some(xs) => {
+                let (lo, hi) = xs
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                        (lo.min(*x), hi.max(*x))
+                    });
+                if hi > lo {
+                    (xs[i] - lo) / (hi - lo)
+                } else {
+                    0.5
+                }
+            }
+            None if n > 1 => i as f64 / (n - 1) as f64,
+            None => 0.5,
+        };
+        left + 20.0 + t * (pw - 40.0)
+    };
+    let y_of = |rate: f64| top + ph - rate * ph;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(o, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+    let _ = writeln!(
+        o,
+        r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}: anomaly rate by {}</text>"#,
+        left + pw / 2.0,
+        escape(&s.scenario),
+        escape(&first.name)
+    );
+    // Axes, grid and ticks.
+    for k in 0..=4 {
+        let rate = f64::from(k) / 4.0;
+        let y = y_of(rate);
+        let _ = writeln!(
+            o,
+            r##"<line x1="{left}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}%</text>"##,
+            left + pw,
+            left - 8.0,
+            y + 4.0,
+            k * 25
+        );
+    }
+    let _ = writeln!(
+        o,
+        r#"<line x1="{left}" y1="{top}" x2="{left}" y2="{}" stroke="black"/><line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#,
+        top + ph,
+        top + ph,
+        left + pw,
+        top + ph
+    );
+    for (i, v) in first.values.iter().enumerate() {
+        let x = x_of(i);
+        let _ = writeln!(
+            o,
+            r#"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="black"/><text x="{x}" y="{}" text-anchor="middle">{}</text>"#,
+            top + ph,
+            top + ph + 5.0,
+            top + ph + 20.0,
+            escape(&v.text)
+        );
+    }
+    let _ = writeln!(
+        o,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+        left + pw / 2.0,
+        h - 18.0,
+        escape(&first.name)
+    );
+    let _ = writeln!(
+        o,
+        r#"<text transform="translate(18 {}) rotate(-90)" text-anchor="middle">anomaly rate (invalid / runs)</text>"#,
+        top + ph / 2.0
+    );
+    // One series per combination of the other parameters.
+    let mut series: Vec<(Vec<usize>, Vec<&Cell>)> = Vec::new();
+    for cell in &s.cells {
+        let rest = cell.values[1..].to_vec();
+        match series.iter_mut().find(|(r, _)| *r == rest) {
+            Some((_, cells)) => cells.push(cell),
+            None => series.push((rest, vec![cell])),
+        }
+    }
+    for (k, (rest, cells)) in series.iter().enumerate() {
+        let colour = COLOURS[k % COLOURS.len()];
+        let mut points: Vec<(f64, f64, &Cell)> = cells
+            .iter()
+            .filter_map(|c| Some((x_of(c.values[0]), y_of(c.anomaly_rate()?), *c)))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let path: Vec<String> = points.iter().map(|(x, y, _)| format!("{x},{y}")).collect();
+        let _ = writeln!(
+            o,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
+            path.join(" ")
+        );
+        for (x, y, c) in &points {
+            let _ = writeln!(
+                o,
+                r#"<circle cx="{x}" cy="{y}" r="4" fill="{colour}"><title>{}: {}/{} invalid</title></circle>"#,
+                escape(&s.label(c)),
+                c.count(Validity::Invalid),
+                c.checked().count()
+            );
+        }
+        let legend = if s.params.len() == 1 {
+            "anomaly rate".to_string()
+        } else {
+            params::label(&s.params[1..], rest)
+        };
+        let ly = top + 10.0 + k as f64 * 20.0;
+        let lx = left + pw + 20.0;
+        let _ = writeln!(
+            o,
+            r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{colour}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#,
+            lx + 20.0,
+            lx + 26.0,
+            ly + 4.0,
+            escape(&legend)
+        );
+    }
+    o.push_str("</svg>\n");
+    o
+}
+
+/// `run` relative to the sweep's folder (`<root>/sweeps/<scenario>/<time>/`), for a link.
+fn link(s: &Sweep, run: &Path) -> String {
+    let relative = run
+        .strip_prefix(&s.root)
+        .ok()
+        .filter(|_| s.dir.starts_with(&s.root))
+        .map(|rest| {
+            let depth = s
+                .dir
+                .strip_prefix(&s.root)
+                .map_or(0, |d| d.components().count());
+            let mut up = PathBuf::new();
+            for _ in 0..depth {
+                up.push("..");
+            }
+            up.join(rest)
+        });
+    let path = relative.unwrap_or_else(|| run.to_path_buf());
+    // Folder names are scenario names and stamps; escape what HTML needs all the same.
+    escape(&path.display().to_string())
+}
+
+/// The index page: the chart, then every cell with links to its runs.
+pub fn html(s: &Sweep) -> String {
+    let mut o = String::new();
+    let title = format!("sweep of {}", s.scenario);
+    let _ = writeln!(
+        o,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>",
+        escape(&title)
+    );
+    o.push_str(
+        "<style>\nbody{font-family:sans-serif;margin:2em;color:#222}\n\
+         table{border-collapse:collapse;margin-top:1em}\n\
+         th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}\n\
+         th{background:#f4f4f4}\n.invalid{color:#b00}\n.unknown{color:#a60}\n.error{color:#b00;font-weight:bold}\n\
+         td.num{text-align:right}\n</style>\n</head>\n<body>\n",
+    );
+    let _ = writeln!(o, "<h1>{}</h1>", escape(&title));
+    let params: Vec<String> = s
+        .params
+        .iter()
+        .map(|p| {
+            let values: Vec<&str> = p.values.iter().map(|v| v.text.as_str()).collect();
+            format!("{} = {}", p.name, values.join(", "))
+        })
+        .collect();
+    let _ = writeln!(
+        o,
+        "<p>{} · {} · {} cells × {} runs (seeds {}…{}) · started {} UTC</p>",
+        escape(&s.file.display().to_string()),
+        escape(&params.join("; ")),
+        s.cells.len(),
+        s.runs_per_cell,
+        s.seed,
+        s.seed
+            .wrapping_add(u64::from(s.runs_per_cell).saturating_sub(1)),
+        escape(&s.started)
+    );
+    o.push_str(
+        "<p><a href=\"sweep.csv\">sweep.csv</a> · <a href=\"sweep.json\">sweep.json</a> · \
+         <a href=\"sweep.svg\">sweep.svg</a></p>\n<img src=\"sweep.svg\" alt=\"anomaly rate chart\">\n",
+    );
+    o.push_str("<table>\n<thead><tr>");
+    for p in &s.params {
+        let _ = write!(o, "<th>{}</th>", escape(&p.name));
+    }
+    o.push_str(
+        "<th>runs</th><th>anomaly rate</th><th>availability</th><th>p50</th><th>p99</th><th>each run</th></tr></thead>\n<tbody>\n",
+    );
+    for cell in &s.cells {
+        o.push_str("<tr>");
+        for (p, &i) in s.params.iter().zip(&cell.values) {
+            let _ = write!(o, "<td>{}</td>", escape(&p.values[i].text));
+        }
+        let _ = write!(
+            o,
+            "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>",
+            cell.checked().count(),
+            cell.anomaly_rate().map_or("—".into(), |r| format!(
+                "{:.0}% ({}/{})",
+                r * 100.0,
+                cell.count(Validity::Invalid),
+                cell.checked().count()
+            )),
+            cell.availability()
+                .map_or("—".into(), |a| format!("{:.1}%", a * 100.0)),
+            number(cell.p50_ms(), 1) + " ms",
+            number(cell.p99_ms(), 1) + " ms",
+        );
+        let runs: Vec<String> = cell
+            .runs
+            .iter()
+            .enumerate()
+            .map(|(k, r)| match &r.outcome {
+                Ok(x) => {
+                    let word = x.valid.word();
+                    let mut a = format!(
+                        "<a href=\"{}/\">#{} (seed {})</a> <span class=\"{word}\">{word}</span>",
+                        link(s, &x.dir),
+                        k + 1,
+                        r.seed
+                    );
+                    if !x.anomalies.is_empty() {
+                        let _ = write!(a, " ({})", escape(&x.anomalies));
+                    }
+                    if x.dir.join("report.html").is_file() {
+                        let _ = write!(
+                            a,
+                            " · <a href=\"{}/report.html\">report</a>",
+                            link(s, &x.dir)
+                        );
+                    }
+                    a
+                }
+                Err(e) => format!(
+                    "#{} (seed {}) <span class=\"error\">error</span>: {}",
+                    k + 1,
+                    r.seed,
+                    escape(e)
+                ),
+            })
+            .collect();
+        o.push_str(&runs.join("<br>\n"));
+        o.push_str("</td></tr>\n");
+    }
+    o.push_str("</tbody>\n</table>\n</body>\n</html>\n");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{RunRecord, RunStats};
+    use super::*;
+
+    fn stats(valid: Validity, dir: &str, p50: u64) -> RunStats {
+        RunStats {
+            valid,
+            dir: dir.into(),
+            availability: 0.5,
+            p50_ns: Some(p50),
+            p99_ns: Some(p50 * 10),
+            anomalies: if valid == Validity::Invalid {
+                "1 overlap".into()
+            } else {
+                String::new()
+            },
+            duration_s: 3.0,
+        }
+    }
+
+    fn sweep() -> Sweep {
+        let params = params::parse_all(&[
+            "clock.jump=0s,2s".into(),
+            "lock-algorithm=single,a<b".into(),
+        ])
+        .unwrap();
+        let cells = params::grid(&params)
+            .into_iter()
+            .enumerate()
+            .map(|(k, values)| Cell {
+                values,
+                runs: vec![
+                    RunRecord {
+                        seed: 1,
+                        outcome: Ok(stats(
+                            if k == 3 {
+                                Validity::Invalid
+                            } else {
+                                Validity::Valid
+                            },
+                            &format!("/r/s/2026{k}"),
+                            1_000_000,
+                        )),
+                    },
+                    RunRecord {
+                        seed: 2,
+                        outcome: if k == 0 {
+                            Err("node n1 never came up".into())
+                        } else {
+                            Ok(stats(
+                                Validity::Invalid,
+                                &format!("/r/s/2026{k}-2"),
+                                3_000_000,
+                            ))
+                        },
+                    },
+                ],
+            })
+            .collect();
+        Sweep {
+            scenario: "s".into(),
+            file: "s.toml".into(),
+            seed: 1,
+            runs_per_cell: 2,
+            params,
+            cells,
+            root: "/r".into(),
+            dir: "/r/sweeps/s/20261126T060000".into(),
+            started: "20261126T060000".into(),
+        }
+    }
+
+    #[test]
+    fn csv_has_a_line_per_cell() {
+        let csv = csv(&sweep());
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "clock.jump,lock-algorithm,runs,invalid,unknown,errors,anomaly_rate,availability,latency_p50_ms,latency_p99_ms"
+        );
+        assert_eq!(lines[1], "0s,single,1,0,0,1,0.0000,0.5000,1.000,10.000");
+        assert_eq!(lines[4], "2s,a<b,2,2,0,0,1.0000,0.5000,2.000,20.000");
+        assert_eq!(lines.len(), 5);
+    }
+
+    #[test]
+    fn json_svg_and_html_hold_every_cell() {
+        let s = sweep();
+        let j = json(&s);
+        assert_eq!(j["cells"].as_array().unwrap().len(), 4);
+        assert_eq!(j["cells"][1]["params"]["clock.jump"], 0);
+        assert_eq!(j["cells"][3]["params"]["clock.jump"], 2000);
+        assert_eq!(j["cells"][3]["anomaly_rate"], 1.0);
+        assert_eq!(
+            j["cells"][0]["run_results"][1]["error"],
+            "node n1 never came up"
+        );
+        let svg = svg(&s);
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert!(svg.contains("lock-algorithm=a&lt;b"));
+        let html = html(&s);
+        assert!(html.contains("href=\"../../../s/20263-2/\""), "{html}");
+        assert!(html.contains("<td>a&lt;b</td>"));
+        assert!(html.contains("never came up"));
+    }
+}
