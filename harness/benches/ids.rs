@@ -25,31 +25,10 @@ use workloads::register::client::Node;
 const CLIENTS: usize = 8;
 /// Seconds of asking per case.
 const SECONDS: u64 = 4;
-/// The segment servers' range size here: Leaf's usual order of magnitude, so that a range lasts
-/// long enough (≈ 0.2 s at these rates) for a prefetch started at 10% to arrive in time. (The
-/// `segment` target's own `--step 100` makes tests cross many boundaries.)
+/// The segment servers' range size here (`--option step-1000`): Leaf's usual order of
+/// magnitude, so that a range lasts long enough (≈ 0.2 s at these rates) for a prefetch started
+/// at 10% to arrive in time. (The target's default, 100, makes tests cross many boundaries.)
 const STEP: u64 = 1000;
-
-/// The `segment` target with [`STEP`]-sized ranges.
-const SEGMENT: Descriptor = Descriptor {
-    args: &[
-        "node",
-        "segment",
-        "--id",
-        "{node}",
-        "--worker",
-        "{index}",
-        "--port",
-        "{client_port}",
-        "--data-dir",
-        "{data_dir}",
-        "--store",
-        "{store}",
-        "--step",
-        "1000",
-    ],
-    ..targets::descriptor::SEGMENT
-};
 
 struct Case {
     label: &'static str,
@@ -151,13 +130,13 @@ fn main() {
         },
         Case {
             label: "segment, double buffer",
-            descriptor: &SEGMENT,
-            options: &[],
+            descriptor: &targets::descriptor::SEGMENT,
+            options: &["step-1000"],
         },
         Case {
             label: "segment, no double buffer",
-            descriptor: &SEGMENT,
-            options: &["no-double-buffer"],
+            descriptor: &targets::descriptor::SEGMENT,
+            options: &["step-1000", "no-double-buffer"],
         },
     ];
     println!(

@@ -350,11 +350,18 @@ pub const SEGMENT: Descriptor = Descriptor {
         &["--bug", "non-atomic-segment"],
         "a segment is taken by a read and then a write, not a compare-and-set: two servers can get the same one",
     )],
-    options: &[(
-        "no-double-buffer",
-        &["--no-double-buffer"],
-        "fetch the next segment only when the current one runs out, inside the request",
-    )],
+    options: &[
+        (
+            "no-double-buffer",
+            &["--no-double-buffer"],
+            "fetch the next segment only when the current one runs out, inside the request",
+        ),
+        (
+            "step-1000",
+            &["--step", "1000"],
+            "ranges of 1000 IDs, Leaf's usual size (the default 100 crosses more boundaries)",
+        ),
+    ],
     clock: Clock::Fixed,
     defaults: SEGMENT_DEFAULTS,
     store: Some(Store {

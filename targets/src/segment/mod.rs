@@ -171,8 +171,9 @@ struct Cli {
     /// The store key holding the maximum ID handed out.
     #[arg(long, default_value_t = 0)]
     key: u64,
-    /// IDs per segment.
-    #[arg(long, default_value_t = 1000)]
+    /// IDs per segment (given twice, the last wins: a harness option can override the
+    /// target's own).
+    #[arg(long, default_value_t = 1000, overrides_with = "step")]
     step: u64,
     /// The fraction of a segment used (0 to 1) that starts fetching the next one.
     #[arg(long, default_value_t = 0.1)]
@@ -582,6 +583,11 @@ mod tests {
 
     #[test]
     fn the_descriptors_command_line_parses() {
+        // The descriptor passes --step 100; --option step-1000 appends another, which wins.
+        let step = |line: &str| Config::from_args(args(line)).unwrap().step;
+        let base = "--id n1 --port 1 --store s1=127.0.0.1:9001";
+        assert_eq!(step(&format!("{base} --step 100")), 100);
+        assert_eq!(step(&format!("{base} --step 100 --step 1000")), 1000);
         let config = Config::from_args(args(
             "--id n3 --port 7001 --data-dir /tmp/d --clock-file /tmp/c \
              --store n1=127.0.0.1:9001,n2=127.0.0.1:9002,n3=127.0.0.1:9003",
