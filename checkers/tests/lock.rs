@@ -512,7 +512,8 @@ fn sequential_holders_writing_in_turn_are_valid() {
 #[test]
 fn faults_between_the_windows_are_named() {
     let r = Hist::default()
-        .nemesis(500, "start-partition", r#"{"grudge":{"n3":["n1","n2"]}}"#) // before: not named
+        // Before, but in force throughout (stopped only at 2600): named.
+        .nemesis(500, "start-partition", r#"{"grudge":{"n3":["n1","n2"]}}"#)
         .acquire(3, 1000, 1204, None, 800, &["n1", "n2", "n3"])
         .nemesis(
             1300,
@@ -534,16 +535,18 @@ fn faults_between_the_windows_are_named() {
     assert_eq!(
         faults,
         [
+            ("start-partition", 500 * MS),
             ("clock-bump", 1300 * MS),
             ("kill", 1400 * MS),
             ("clock-reset", 2592 * MS)
         ]
     );
-    assert_eq!(a.faults[0].complete_time, Some(1300 * MS));
+    assert_eq!(a.faults[1].complete_time, Some(1300 * MS));
     assert!(
         a.description.ends_with(
             "(3 from 1.204 s to 2.004 s, via n1 n2 n3; 7 from 1.592 s to 2.592 s, via n3 n4 n5); \
-             between them: clock-bump n3 +15000 ms, kill n2, clock-reset"
+             between them: start-partition {\"grudge\":{\"n3\":[\"n1\",\"n2\"]}}, \
+             clock-bump n3 +15000 ms, kill n2, clock-reset"
         ),
         "{}",
         a.description

@@ -55,6 +55,11 @@ impl Fault {
             }
             return s;
         }
+        // A partition by its shape when the nemesis named one (the grudge is long).
+        if let Some(shape) = self.value.get("shape").and_then(Value::as_str) {
+            let _ = write!(s, " {shape}");
+            return s;
+        }
         if let Some(p) = self.value.get("process") {
             let _ = write!(s, " {p}");
             if let Some(d) = self.value.get("ms")
@@ -128,15 +133,71 @@ pub fn collect(history: &History) -> Vec<Fault> {
 pub(super) fn between(faults: &[Fault], from: u64, to: u64) -> Vec<Fault> {
     faults
         .iter()
-        .filter(|f| f.time <= to && f.end() >= from)
-        .cloned()
+        .enumerate()
+        .filter(|(i, f)| f.time <= to && (f.end() >= from || in_force(faults, *i, from)))
+        .map(|(_, f)| f.clone())
         .collect()
+}
+
+/// The action that ends what `f` starts, if `f` starts something that lasts.
+fn ender(f: &str) -> Option<&'static str> {
+    Some(match f {
+        "start-partition" => "stop-partition",
+        "kill" => "start",
+        "pause" => "resume",
+        "clock-bump" | "clock-strobe" => "clock-reset",
+        "pause-client" => "resume-client",
+        _ => return None,
+    })
+}
+
+/// Whether fault `i`, begun before `at`, was still in force then: nothing of the kind that ends
+/// it came between. (A clock that jumped just before a client acquired still matters to what
+/// that client believed.)
+fn in_force(faults: &[Fault], i: usize, at: u64) -> bool {
+    let Some(end) = ender(&faults[i].f) else {
+        return false;
+    };
+    !faults[i + 1..]
+        .iter()
+        .take_while(|g| g.time <= at)
+        .any(|g| g.f == end)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::history::read_jsonl;
+
+    #[test]
+    fn a_fault_still_in_force_counts_and_an_ended_one_does_not() {
+        let fault = |f: &str, time: u64| Fault {
+            f: f.into(),
+            value: Value::Nil,
+            index: time,
+            time,
+            complete_time: None,
+            error: None,
+            line: 0,
+        };
+        let faults = [
+            fault("clock-bump", 10),
+            fault("clock-reset", 20),
+            fault("clock-bump", 30),
+            fault("kill", 31),
+            fault("start", 33),
+        ];
+        let names = |from, to| -> Vec<(String, u64)> {
+            between(&faults, from, to)
+                .into_iter()
+                .map(|f| (f.f, f.time))
+                .collect()
+        };
+        // The bump at 30 is still in force at 35; the kill ended at 33; the first bump at 20.
+        assert_eq!(names(35, 40), vec![("clock-bump".to_string(), 30)]);
+        assert_eq!(names(15, 16), vec![("clock-bump".to_string(), 10)]);
+        assert!(names(21, 25).is_empty());
+    }
 
     #[test]
     fn invocations_pair_with_their_completion_and_read_briefly() {
@@ -169,7 +230,8 @@ mod tests {
         assert_eq!((faults[0].time, faults[0].complete_time), (5, Some(7)));
         assert_eq!(faults[1].complete_time, None);
         assert_eq!(between(&faults, 6, 6).len(), 1);
-        assert_eq!(between(&faults, 8, 9).len(), 1);
+        // The clock bump ended its action at 7, but n3's clock stays ahead: still in force.
+        assert_eq!(between(&faults, 8, 9).len(), 2);
         assert_eq!(between(&faults, 0, 100).len(), 3);
     }
 }

@@ -105,9 +105,13 @@ fn anomaly_summary(r: &Results) -> String {
     }
     if let Some(l) = &h.lock {
         let c = l.anomaly_counts;
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         return format!(
-            "{} overlaps, {} interleaved holders, {} broken fencing",
-            c.overlap, c.interleaved, c.fencing
+            "{}, {}, {} broken fencing",
+            plural(c.overlap, "overlap", "overlaps"),
+            plural(c.interleaved, "interleaved holder", "interleaved holders"),
+            c.fencing
         );
     }
     if let Some(u) = &h.unique_ids {
