@@ -358,7 +358,11 @@ fn the_redlock_report_draws_the_gantt_chart_and_tells_the_story() {
     assert_eq!(stories.len() as u64, a["blocks"].as_u64().unwrap(), "{p}");
     let headings = strings(&a["headings"]);
     for (heading, story) in headings.iter().zip(&stories) {
-        assert!(story.starts_with("Client "), "{story}");
+        // A fault in force before the first window (the standing client-split) may open it.
+        assert!(
+            story.starts_with("Client ") || story.starts_with("At "),
+            "{story}"
+        );
         assert!(story.contains(" acquired the lock "), "{story}");
         match heading.rsplit(": ").next().unwrap() {
             "overlap" => assert!(story.ends_with("both believed they held it."), "{story}"),
