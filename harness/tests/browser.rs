@@ -267,6 +267,14 @@ fn scenario(name: &str) -> String {
         .to_string()
 }
 
+/// The anomaly section, whose summary must begin with `summary`.
+fn anomalies<'p>(p: &'p serde_json::Value, summary: &str) -> &'p serde_json::Value {
+    let a = &p["anomalies"];
+    assert!(a.is_object(), "no anomaly section: {p}");
+    assert!(a["summary"].as_str().unwrap().starts_with(summary), "{p}");
+    a
+}
+
 /// The timeline's first page is drawn, laid out, with bars, and one page of one.
 fn assert_timeline(p: &serde_json::Value) {
     assert_eq!(
@@ -344,15 +352,7 @@ fn the_redlock_report_draws_the_gantt_chart_and_tells_the_story() {
     assert_timeline(p);
     assert!(shades(p, "n-clock") >= 2, "no clock jumps shaded: {p}");
     assert!(shades(p, "n-partition") >= 1, "no client-split shaded: {p}");
-    let a = &p["anomalies"];
-    assert!(a.is_object(), "no anomaly section: {p}");
-    assert!(
-        a["summary"]
-            .as_str()
-            .unwrap()
-            .starts_with("Lock safety: invalid"),
-        "{p}"
-    );
+    let a = anomalies(p, "Lock safety: invalid");
     assert!(a["blocks"].as_u64().unwrap() >= 1, "{p}");
     let stories = strings(&a["stories"]);
     assert_eq!(stories.len() as u64, a["blocks"].as_u64().unwrap(), "{p}");
@@ -412,15 +412,7 @@ fn the_raft_kv_report_draws_partitions_and_its_linearizability() {
     assert_timeline(p);
     assert!(shades(p, "n-partition") >= 1, "no partition shaded: {p}");
     assert_eq!(p["timeline"]["page"], "page 1 of 1", "{p}");
-    let a = &p["anomalies"];
-    assert!(a.is_object(), "no anomaly section: {p}");
-    assert!(
-        a["summary"]
-            .as_str()
-            .unwrap()
-            .starts_with("Linearizability (cas-register): valid — "),
-        "{p}"
-    );
+    let a = anomalies(p, "Linearizability (cas-register): valid — ");
     assert_eq!(a["blocks"], 0, "{p}");
     assert!(page.dom.contains(r#"href="nodes/n5.log""#));
 }
@@ -446,15 +438,7 @@ fn the_snowflake_report_shows_each_duplicate_with_its_fields_and_clocks() {
     let p = &page.probe;
     assert_timeline(p);
     assert!(shades(p, "n-clock") >= 1, "no clock jump shaded: {p}");
-    let a = &p["anomalies"];
-    assert!(a.is_object(), "no anomaly section: {p}");
-    assert!(
-        a["summary"]
-            .as_str()
-            .unwrap()
-            .starts_with("Unique IDs: invalid"),
-        "{p}"
-    );
+    let a = anomalies(p, "Unique IDs: invalid");
     let blocks = a["blocks"].as_u64().unwrap();
     assert!(blocks >= 1, "{p}");
     assert_eq!(a["snowflake"].as_u64().unwrap(), blocks, "{p}");

@@ -78,6 +78,9 @@ pub struct Descriptor {
     /// The cluster this target's nodes use, if any; they reach it through links of their own,
     /// listed in the `{store}` hole.
     pub store: Option<Store>,
+    /// Whether its IDs are snowflakes in the default layout (2020 epoch, 41/10/12 bits): a run
+    /// decodes them (duplicates' fields, each worker's order).
+    pub snowflake_ids: bool,
 }
 
 /// The Raft key-value store.
@@ -113,6 +116,7 @@ pub const RAFT_KV: Descriptor = Descriptor {
     clock: Clock::Fixed,
     defaults: "",
     store: None,
+    snowflake_ids: false,
 };
 
 /// The faults a lock server supports.
@@ -157,6 +161,7 @@ pub const REDIS_LOCK: Descriptor = Descriptor {
     clock: Clock::Flag,
     defaults: SINGLE_LOCK_DEFAULTS,
     store: None,
+    snowflake_ids: false,
 };
 
 /// A single lock server whose holders pause, whose clock jumps and which restarts.
@@ -224,6 +229,7 @@ pub const REDIS_SERVER: Descriptor = Descriptor {
     clock: Clock::Shim,
     defaults: SINGLE_LOCK_DEFAULTS,
     store: None,
+    snowflake_ids: false,
 };
 
 /// The faults an ID server supports.
@@ -281,6 +287,7 @@ pub const SNOWFLAKE: Descriptor = Descriptor {
     clock: Clock::Flag,
     defaults: ID_DEFAULTS,
     store: None,
+    snowflake_ids: true,
 };
 
 /// The bundled UUID server (version 4 by default; `--option v7` for version 7).
@@ -304,6 +311,7 @@ pub const UUID: Descriptor = Descriptor {
         &["--bug", "time-seeded-rng"],
         "the random generator is seeded from the clock's second: nodes started together collide",
     )],
+    snowflake_ids: false,
     options: &[(
         "v7",
         &["--version", "7"],
@@ -368,6 +376,7 @@ pub const SEGMENT: Descriptor = Descriptor {
         descriptor: &RAFT_KV,
         nodes: 3,
     }),
+    snowflake_ids: false,
     ..SNOWFLAKE
 };
 

@@ -580,6 +580,7 @@ mod tests {
         clock: Clock::Fixed,
         defaults: "",
         store: None,
+        snowflake_ids: false,
     };
 
     const SLEEPER: Descriptor = Descriptor {

@@ -365,7 +365,9 @@ pub async fn run(
     };
     // Snowflake IDs are decoded: duplicates show their fields, workers their regressions.
     let ids = checkers::unique_ids::Options {
-        snowflake: (d.name == "snowflake").then(checkers::unique_ids::SnowflakeLayout::default),
+        snowflake: d
+            .snowflake_ids
+            .then(checkers::unique_ids::SnowflakeLayout::default),
     };
     let checked = check_one(&history, Format::Jsonl, Some(model), None, &options, &ids)
         .map_err(|e| format!("checking the history: {e}"))?;
