@@ -23,8 +23,7 @@ fn counts(r: &serde_json::Value) -> &serde_json::Value {
 
 /// Kleppmann's scenario: with clients split as in his post, n3's clock jumps forward and its
 /// key expires early; clients on the other side take a majority too. Two windows overlap, and
-/// the anomaly names the clock jump. 14 s gives three jumps; with two (10 s), a run on a loaded
-/// machine once caught nothing.
+/// the anomaly names the clock jump. 14 s gives three jumps, each of which breaks a lease.
 fn redlock_breaks_when_a_clock_jumps(target: &str) {
     let (code, r) = run_scenario("redlock-clock-jump", target, "14");
     assert_eq!(code, Some(1), "{r}");

@@ -183,6 +183,16 @@ fn bad_input_is_one_line_and_exit_3_with_nothing_started() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3));
     assert!(err.contains("bad.toml:"), "{err}");
+    std::fs::write(
+        &scenario,
+        "standing-partition = \"client-split\"\nnemesis = [\"partition\"]\n",
+    )
+    .unwrap();
+    let out = run(&[scenario.to_str().unwrap()], &results);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("cannot be combined"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(!results.join("latest").exists(), "nothing ran");
     std::fs::remove_dir_all(results).unwrap();
 }

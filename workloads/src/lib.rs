@@ -10,3 +10,14 @@
 pub mod ids;
 pub mod lock;
 pub mod register;
+
+/// The HTTP client the `http-kv` and `http-ids` clients share a configuration of: no Nagle
+/// delay, and idle connections kept (reqwest's default), so that each concurrent client reuses
+/// one — a connection opened per request costs an accept and an upstream connect in every
+/// proxy on its way.
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap_or_default()
+}

@@ -132,6 +132,15 @@ pub fn validate(s: &Scenario) -> Result<&'static Descriptor, String> {
     {
         return Err(format!("unknown standing partition `{shape}`"));
     }
+    if s.standing_partition.is_some() && s.nemesis.iter().any(|f| f == "partition") {
+        // A nemesis partition replaces the grudge in force and its healing opens every link:
+        // the standing partition would silently end at the first one.
+        return Err(
+            "standing-partition cannot be combined with the partition nemesis (its first \
+             partition would replace the standing one); use one or the other"
+                .into(),
+        );
+    }
     let mut names: Vec<String> = (1..=s.nodes).map(|i| format!("n{i}")).collect();
     if let Some(store) = d.store {
         names.extend((1..=store.nodes).map(|i| format!("s{i}")));

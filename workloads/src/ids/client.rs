@@ -24,11 +24,7 @@ pub struct IdClient {
 
 impl IdClient {
     pub fn new(nodes: Vec<Node>, timeout: Duration) -> IdClient {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(4)
-            .tcp_nodelay(true)
-            .build()
-            .unwrap_or_default();
+        let http = crate::http_client();
         IdClient {
             http,
             nodes,

@@ -66,11 +66,7 @@ enum Attempt {
 
 impl Client {
     pub fn new(nodes: Vec<Node>, timeout: Duration) -> Client {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(4)
-            .tcp_nodelay(true)
-            .build()
-            .unwrap_or_default();
+        let http = crate::http_client();
         Client {
             http,
             nodes,
