@@ -19,6 +19,24 @@
 //!   crashed `write 3`s) whose calls are both past can swap places in any linearization, so the
 //!   second is a candidate only once the first is linearized.
 //! * **Dead `info` ops leave** (rule 3 of [`super::prune`]) the candidates and the memo key.
+//! * **An `info` op is taken only when it changes the state** — otherwise the configuration
+//!   without it, which may still take it later, covers the one with it — **and, for models of
+//!   [`Effect::Set`] ops only, only when it enables a candidate**: some candidate (`ok` or
+//!   `info`) is illegal in the state before it and legal after. Why that loses nothing: in a
+//!   valid linearization let `w` be an `info` op and `o` the op right after it, with `s` the
+//!   state before `w` and `t ≠ s` after. If `o` is legal in `s` too, then either `o` touches
+//!   another slot (they commute: move `w` after `o`), or `o` sets its slot without requiring
+//!   anything (it overwrites `w`'s effect: delete `w`), or `o` requires a value, which `s` and
+//!   `t` would then share in `o`'s slot — impossible, since `w` changed only that slot. An
+//!   `info` op at the very end can be deleted. Moving `info` ops later and deleting them
+//!   respects real-time order (an `info` op has no return that anything must follow) and ends,
+//!   so every valid linearization becomes one in which each `info` op enables the op after it;
+//!   that op is a candidate when `w` is tried (taking `info` ops changes no `ok` candidate), and
+//!   rearranging a forced read to the front keeps the form after the same clean-up. An append
+//!   is legal everywhere and does not overwrite, so a model with appends gets only the first
+//!   half of the rule. On Jepsen-style registers with many crashed writes of a few values, this
+//!   is the difference between trying every crashed write at every step and trying one where a
+//!   read needs its value.
 //! * **Lookahead** (`lookahead.rs`): a configuration in which some candidate's required value
 //!   can no longer be reached is a dead end, recognised before its subtree is explored.
 //! * **A compact, exact memo key.** Every `ok` op before the frontier (the first one not yet
@@ -34,6 +52,7 @@ use super::budget::Budget;
 use super::lookahead::{Exhausted, Lookahead, View};
 use super::machine::{ILLEGAL, Machine};
 use super::memo::Memo;
+use super::model::Effect;
 use super::problem::{NONE, Problem};
 use super::prune::NEVER;
 
@@ -132,6 +151,8 @@ pub struct Search {
     low_water: usize,
     pub counters: Counters,
     reserved: usize,
+    /// Every kind is an [`Effect::Set`]: an `info` op must enable a candidate (module docs).
+    info_must_enable: bool,
 }
 
 /// A circular doubly-linked list of `n` nodes whose head (sentinel) is node `n`, from which
@@ -189,7 +210,12 @@ impl Search {
         let infos = Links::ring(problem.info.len() as u32);
         let look = Lookahead::new(&problem, &machine);
         let exhausted = look.exhausted(problem.ok.len());
+        let info_must_enable = machine
+            .kinds
+            .iter()
+            .all(|k| matches!(k.effect, Effect::Set { .. }));
         Search {
+            info_must_enable,
             lin_ok: vec![0; problem.ok.len().div_ceil(64) + 1],
             lin_info: vec![0; problem.info.len().div_ceil(64) + 1],
             state: machine.init,
@@ -332,6 +358,43 @@ impl Search {
                 e = self.main.next(e);
             }
         }
+    }
+
+    /// Whether taking the `info` op `j` now, leaving the state at `next`, can begin a
+    /// linearization of the form the module docs describe: it changes the state, and (when
+    /// [`Self::info_must_enable`]) some candidate is illegal now and legal after it.
+    fn worth_taking(&mut self, j: u32, next: u32, boundary: u32) -> bool {
+        let now = self.state;
+        if next == now {
+            return false;
+        }
+        if !self.info_must_enable {
+            return true;
+        }
+        let machine = &mut self.machine;
+        let mut enabled =
+            |kind: u32| machine.step(now, kind) == ILLEGAL && machine.step(next, kind) != ILLEGAL;
+        let head = self.problem.entries.len() as u32;
+        let mut e = self.main.next(head);
+        while e != head {
+            let entry = self.problem.entries[e as usize];
+            if !entry.is_call {
+                break;
+            }
+            if enabled(self.problem.ok[entry.op as usize].kind) {
+                return true;
+            }
+            e = self.main.next(e);
+        }
+        let head = self.problem.info.len() as u32;
+        let mut k = self.infos.next(head);
+        while k != head && self.problem.info[k as usize].call <= boundary {
+            if k != j && enabled(self.problem.info[k as usize].kind) {
+                return true;
+            }
+            k = self.infos.next(k);
+        }
+        false
     }
 
     /// Undoes the last branch: its forced moves, then the branch itself.
@@ -624,7 +687,7 @@ impl Search {
                     } else {
                         self.machine.step(self.state, info.kind)
                     };
-                    if next_state == ILLEGAL {
+                    if next_state == ILLEGAL || !self.worth_taking(j, next_state, boundary) {
                         self.cursor = Cursor::Info {
                             j: self.infos.next(j),
                             boundary,
