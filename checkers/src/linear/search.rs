@@ -25,9 +25,10 @@
 //!   `info`) is illegal in the state before it and legal after. Why that loses nothing: in a
 //!   valid linearization let `w` be an `info` op and `o` the op right after it, with `s` the
 //!   state before `w` and `t ≠ s` after. If `o` is legal in `s` too, then either `o` touches
-//!   another slot (they commute: move `w` after `o`), or `o` sets its slot without requiring
-//!   anything (it overwrites `w`'s effect: delete `w`), or `o` requires a value, which `s` and
-//!   `t` would then share in `o`'s slot — impossible, since `w` changed only that slot. An
+//!   another slot (they commute: move `w` after `o`), or `o` requires nothing (then it either
+//!   changes nothing — move `w` after it — or sets the slot, overwriting `w`'s effect: delete
+//!   `w`), or `o` requires a value, which `s` and `t` would then share in `o`'s slot —
+//!   impossible, since `w` changed only that slot. An
 //!   `info` op at the very end can be deleted. Moving `info` ops later and deleting them
 //!   respects real-time order (an `info` op has no return that anything must follow) and ends,
 //!   so every valid linearization becomes one in which each `info` op enables the op after it;
