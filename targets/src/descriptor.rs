@@ -277,11 +277,18 @@ pub const SNOWFLAKE: Descriptor = Descriptor {
     protocol: "http-ids",
     workloads: &["unique-ids"],
     faults: ID_FAULTS,
-    bugs: &[(
-        "no-clock-guard",
-        &["--bug", "no-clock-guard"],
-        "no guard against a clock that moved backwards: timestamps are reused and IDs repeat",
-    )],
+    bugs: &[
+        (
+            "no-clock-guard",
+            &["--bug", "no-clock-guard"],
+            "no guard against a clock that moved backwards: timestamps are reused and IDs repeat",
+        ),
+        (
+            "no-high-water",
+            &["--bug", "no-high-water"],
+            "no high-water mark on disk: a node restarted with its clock behind reuses timestamps",
+        ),
+    ],
     options: &[],
     peers: false,
     clock: Clock::Flag,

@@ -48,6 +48,8 @@ pub enum Failure {
     /// The store the server takes its IDs from did not answer within the request's wait
     /// (503).
     StoreUnavailable { waited_ms: u64 },
+    /// The server cannot record what it must before issuing (its high-water mark) (503).
+    Unavailable(String),
 }
 
 /// The HTTP form of a failure: its status and body.
@@ -68,6 +70,10 @@ pub fn failure_answer(failure: &Failure) -> (StatusCode, Value) {
         Failure::StoreUnavailable { waited_ms } => (
             StatusCode::SERVICE_UNAVAILABLE,
             json!({"error": "store-unavailable", "definite": true, "waited_ms": waited_ms}),
+        ),
+        Failure::Unavailable(message) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": "unavailable", "definite": true, "message": message}),
         ),
     }
 }

@@ -28,6 +28,9 @@ enum System {
 
 /// A node running on its own thread, with its own directory and clock offset file.
 struct Node {
+    system: System,
+    /// The command line, but for the port.
+    args: String,
     addr: SocketAddr,
     dir: PathBuf,
     clock_file: PathBuf,
@@ -46,45 +49,33 @@ impl Node {
         let dir = temp_dir("ids-test");
         let clock_file = dir.join("clock");
         write_offset(&clock_file, offset_ms * 1_000_000).expect("a clock file");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        let addr = listener.local_addr().unwrap();
-        let args: Vec<String> = format!(
-            "--id {name} --port {} --data-dir {} --clock-file {} {extra}",
-            addr.port(),
+        let args = format!(
+            "--id {name} --data-dir {} --clock-file {} {extra}",
             dir.join("data").display(),
             clock_file.display()
-        )
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-        let node = match system {
-            System::Snowflake => {
-                let config = snowflake::Config::from_args(args).expect("a valid command line");
-                NodeThread::spawn(1, move |stopped| async move {
-                    let listener = Listener::from_std(listener)?;
-                    snowflake::serve_on(config, listener, stopped).await
-                })
-            }
-            System::Uuid => {
-                let config = uuid_ids::Config::from_args(args).expect("a valid command line");
-                NodeThread::spawn(1, move |stopped| async move {
-                    let listener = Listener::from_std(listener)?;
-                    uuid_ids::serve_on(config, listener, stopped).await
-                })
-            }
-        };
+        );
+        let (addr, node) = launch(system, &args);
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap();
         Node {
+            system,
+            args,
             addr,
             dir,
             clock_file,
             http,
             node,
         }
+    }
+
+    /// Stops the node and starts it again on the same data directory and clock file (on a new
+    /// port).
+    fn restart(&mut self) {
+        self.node.stop();
+        (self.addr, self.node) = launch(self.system, &self.args);
     }
 
     /// Moves the node's wall clock to `offset_ms` from the system's, and gives it time to see.
@@ -134,6 +125,33 @@ impl Node {
             .map(|id| id.parse().expect("a decimal ID"))
             .collect()
     }
+}
+
+/// Starts `system` with `args` and a free port, on its own thread.
+fn launch(system: System, args: &str) -> (SocketAddr, NodeThread<Error>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let addr = listener.local_addr().unwrap();
+    let args: Vec<String> = format!("--port {} {args}", addr.port())
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let node = match system {
+        System::Snowflake => {
+            let config = snowflake::Config::from_args(args).expect("a valid command line");
+            NodeThread::spawn(1, move |stopped| async move {
+                let listener = Listener::from_std(listener)?;
+                snowflake::serve_on(config, listener, stopped).await
+            })
+        }
+        System::Uuid => {
+            let config = uuid_ids::Config::from_args(args).expect("a valid command line");
+            NodeThread::spawn(1, move |stopped| async move {
+                let listener = Listener::from_std(listener)?;
+                uuid_ids::serve_on(config, listener, stopped).await
+            })
+        }
+    };
+    (addr, node)
 }
 
 impl Drop for Node {
@@ -381,6 +399,67 @@ async fn without_the_guard_a_backward_step_reissues_ids() {
         }
     }
     assert!(duplicates > 0, "the bug re-issued no ID");
+}
+
+/// IDs for `ms` milliseconds, added to `seen`; how many were already there.
+async fn collect_for(node: &Node, ms: u64, seen: &mut HashSet<u64>) -> usize {
+    let until = Instant::now() + Duration::from_millis(ms);
+    let mut repeats = 0;
+    while Instant::now() < until {
+        for id in node.snowflakes(20).await {
+            repeats += usize::from(!seen.insert(id));
+        }
+    }
+    repeats
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_behind_the_clock_resumes_above_the_high_water_mark() {
+    let mut node = Node::start(System::Snowflake, "n1", "");
+    let mut seen = HashSet::new();
+    collect_for(&node, 200, &mut seen).await;
+    let last = *seen.iter().max().unwrap();
+    // Restarted with its clock 2 s behind: the guard is back, in a new process, from the mark.
+    node.set_clock_offset_ms(-2000).await;
+    node.restart();
+    let (status, answer) = node.post(r#"{"count": 5}"#).await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(answer["error"], "clock-moved-backwards");
+    // With the clock right again it waits out the rest of the mark's lease (up to a second),
+    // then goes on above everything issued before.
+    node.set_clock_offset_ms(0).await;
+    let until = Instant::now() + Duration::from_secs(3);
+    let first = loop {
+        let (status, answer) = node.post(r#"{"count": 5}"#).await;
+        if status == 200 {
+            break answer["ids"][0].as_str().unwrap().parse::<u64>().unwrap();
+        }
+        assert_eq!(answer["error"], "clock-moved-backwards", "{answer}");
+        assert!(Instant::now() < until, "still refusing after 3 s: {answer}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(first > last, "{first} after {last}");
+    assert_eq!(collect_for(&node, 100, &mut seen).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_high_water_mark_a_restart_behind_the_clock_reissues_ids() {
+    let mut node = Node::start(System::Snowflake, "n1", "--bug no-high-water");
+    let mut seen = HashSet::new();
+    collect_for(&node, 300, &mut seen).await;
+    // Restarted 300 ms behind, the new process re-passes milliseconds the old one used, and
+    // the first request in each gets the same sequence numbers. A duplicate needs a request in
+    // the same millisecond before and after; a busy machine might miss, so up to five rounds.
+    let mut repeats = 0;
+    for round in 1..=5 {
+        node.set_clock_offset_ms(-300 * round).await;
+        node.restart();
+        repeats += collect_for(&node, 300, &mut seen).await;
+        if repeats > 0 {
+            break;
+        }
+    }
+    assert!(repeats > 0, "no ID was issued twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

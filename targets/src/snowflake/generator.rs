@@ -108,6 +108,13 @@ impl Generator {
         self.last_ms
     }
 
+    /// Starts where a previous process may have left off: as if an ID had been issued in
+    /// millisecond `ms` with its last sequence number, so no ID comes from `ms` or before.
+    pub fn resume(&mut self, ms: i64) {
+        self.last_ms = Some(ms);
+        self.sequence = self.layout.sequences() - 1;
+    }
+
     /// The next ID, for a clock reading `now_ms` (Unix ms).
     pub fn next(&mut self, now_ms: i64) -> Decision {
         let (timestamp_ms, sequence) = match self.last_ms {
@@ -196,6 +203,24 @@ mod tests {
         assert_eq!(decode(c), (T + 5, 3, 0));
         assert!(a < b && b < c);
         assert_eq!(g.last_ms(), Some(T + 5));
+    }
+
+    #[test]
+    fn a_resumed_generator_issues_nothing_at_or_before_the_mark() {
+        let mut g = generator(GUARD);
+        g.resume(T);
+        assert_eq!(
+            g.next(T),
+            Decision::Wait { ms: 1 },
+            "the mark's ms is spent"
+        );
+        assert_eq!(g.next(T - 5), Decision::Wait { ms: 6 });
+        assert_eq!(
+            g.next(T - 500),
+            Decision::Refuse(Refusal::ClockMovedBackwards { behind_ms: 500 })
+        );
+        let next = id(g.next(T + 1));
+        assert_eq!(g.layout().decode(next).timestamp_ms, T + 1);
     }
 
     #[test]

@@ -14,19 +14,21 @@
 //!
 //! * [`layout`]: the bit layout (timestamp, worker, sequence) and the epoch; encode/decode.
 //! * [`generator`]: the state machine that decides the next ID, or to wait, or to refuse.
+//! * [`high_water`]: the mark on disk that keeps a restarted node above what it issued.
 //!
 //! # Command line
 //!
 //! ```text
 //! snowflake --id n1 --port PORT [--worker N] [--data-dir DIR] [--clock-file PATH]
 //!           [--bits timestamp=41,worker=10,sequence=12] [--epoch-ms 1577836800000]
-//!           [--max-backwards-wait-ms 10] [--bug no-clock-guard] [--bind 127.0.0.1]
+//!           [--max-backwards-wait-ms 10] [--bug no-clock-guard|no-high-water]
+//!           [--bind 127.0.0.1]
 //! ```
 //!
 //! [`main`] takes the arguments after the word `snowflake` (a leading `snowflake` is
 //! tolerated). `--worker` must fit the layout's worker field (0 to 1023 by default); when it is
 //! left out, a name `n<k>` gives worker `k`, so the harness's `n1…nN` are workers 1…N. The data
-//! directory is only created: nothing is kept (see "Restarts"). Bad flags or an address that
+//! directory keeps the high-water mark (see "Restarts"). Bad flags or an address that
 //! cannot be bound: one line on stderr and exit code 3. SIGTERM and SIGINT stop the node
 //! cleanly (exit 0).
 //!
@@ -48,13 +50,17 @@
 //!
 //! # Restarts
 //!
-//! Like Twitter's, the generator keeps no state on disk: a node restarted while its clock is
-//! behind the last millisecond it used before the crash starts afresh and re-issues IDs, guard
-//! or no guard (a careful implementation would persist a high-water mark, or sleep on start
-//! for longer than any clock step it tolerates). So a crash plus a backward clock step is a
-//! real, findable way to duplicate IDs.
+//! The guard lives in memory, so on its own it would not survive a crash: a node restarted
+//! while its clock is behind the last millisecond it used would start afresh and re-issue IDs.
+//! With a data directory the node therefore keeps a high-water mark ([`high_water`]): before
+//! it uses a millisecond past the mark, it moves the mark a second ahead and fsyncs it, and on
+//! start it resumes from the mark, so its guard waits or refuses until the clock has passed
+//! every millisecond the previous process could have used (up to a second of refusals after a
+//! restart). `--bug no-high-water` keeps no mark — Twitter's original behaviour — and a crash
+//! plus a backward clock step then duplicates IDs.
 
 pub mod generator;
+pub mod high_water;
 pub mod layout;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -72,6 +78,7 @@ use crate::ids_http::{self, Failure, Issuer};
 use crate::shell::{self, Logger};
 pub use crate::shell::{ArgsError, Error, Listener};
 use generator::{Backwards, Batch, Generator, Refusal};
+use high_water::HighWater;
 use layout::{DEFAULT_EPOCH_MS, Layout};
 
 /// The longest a request waits, in total, for its IDs (sequence roll-overs and small backward
@@ -83,6 +90,8 @@ pub const MAX_REQUEST_WAIT: Duration = Duration::from_secs(1);
 pub enum Bug {
     /// Believe a wall clock that moved backwards (re-issues IDs).
     NoClockGuard,
+    /// Keep no high-water mark: a node restarted while its clock is behind re-issues IDs.
+    NoHighWater,
 }
 
 /// Everything a node is started with.
@@ -92,7 +101,7 @@ pub struct Config {
     pub name: String,
     /// The address to listen on.
     pub addr: SocketAddr,
-    /// Created if missing; nothing is kept in it.
+    /// Created if missing; keeps the high-water mark.
     pub data_dir: Option<PathBuf>,
     /// The harness's clock offset file for this node; `None`: the system clock.
     pub clock_file: Option<PathBuf>,
@@ -122,7 +131,7 @@ struct Cli {
     /// The worker id (default: k, for a name nk).
     #[arg(long)]
     worker: Option<u64>,
-    /// A data directory (created if missing; nothing is kept in it).
+    /// A data directory (created if missing; keeps the high-water mark).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// The clock offset file the harness skews this node's wall clock with.
@@ -186,7 +195,7 @@ impl Config {
     pub fn backwards(&self) -> Backwards {
         match self.bug {
             Some(Bug::NoClockGuard) => Backwards::Ignore,
-            None => Backwards::Guard {
+            Some(Bug::NoHighWater) | None => Backwards::Guard {
                 max_wait_ms: self.max_backwards_wait_ms,
             },
         }
@@ -198,10 +207,17 @@ impl Config {
     }
 }
 
-/// The node: its generator behind a lock, and the clock it reads.
+/// What the node's lock guards: the generator, and the mark that must cover what it issues.
+struct Worker {
+    generator: Generator,
+    /// `None` without a data directory, or with `--bug no-high-water`.
+    high_water: Option<HighWater>,
+}
+
+/// The node: its worker behind a lock, and the clock it reads.
 struct Snowflake {
     name: String,
-    generator: Mutex<Generator>,
+    worker: Mutex<Worker>,
     clock: WallClock,
     /// `--bug no-clock-guard`: the generator believes backward steps (logged here).
     unguarded: bool,
@@ -211,12 +227,14 @@ struct Snowflake {
 }
 
 impl Snowflake {
-    /// One step: a clock reading and the generator's answer for up to `n` IDs. The lock is
-    /// held only for the step, never across a wait.
-    fn step(&self, n: usize) -> Batch {
-        let mut generator = self.generator.lock().unwrap_or_else(|e| e.into_inner());
+    /// One step: a clock reading and the generator's answer for up to `n` IDs, once the
+    /// high-water mark covers the reading (IDs carry at most the reading's millisecond). The
+    /// lock is held only for the step, never across a wait.
+    fn step(&self, n: usize) -> Result<Batch, Failure> {
+        let mut worker = self.worker.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.clock.now_millis();
-        if let Some(last) = generator
+        if let Some(last) = worker
+            .generator
             .last_ms()
             .filter(|&last| self.unguarded && now < last)
         {
@@ -225,7 +243,16 @@ impl Snowflake {
                 last - now
             ));
         }
-        generator.next_batch(now, n)
+        if let Some(mark) = &mut worker.high_water
+            && let Err(e) = mark.cover(now)
+        {
+            self.log
+                .line(format_args!("cannot move the high-water mark: {e}"));
+            return Err(Failure::Unavailable(format!(
+                "cannot keep the high-water mark: {e}"
+            )));
+        }
+        Ok(worker.generator.next_batch(now, n))
     }
 
     /// The failure for `refusal`, logged when refusals start.
@@ -248,7 +275,7 @@ impl Issuer for Snowflake {
         let mut ids = Vec::with_capacity(count);
         let mut waited = Duration::ZERO;
         while ids.len() < count {
-            match self.step(count - ids.len()) {
+            match self.step(count - ids.len())? {
                 Batch::Ids(batch) => ids.extend(batch),
                 Batch::Wait { ms } => {
                     let wait = Duration::from_millis(ms);
@@ -273,7 +300,8 @@ impl Issuer for Snowflake {
     }
 
     fn health(&self) -> Value {
-        let generator = self.generator.lock().unwrap_or_else(|e| e.into_inner());
+        let worker = self.worker.lock().unwrap_or_else(|e| e.into_inner());
+        let generator = &worker.generator;
         let layout = generator.layout();
         json!({
             "node": self.name,
@@ -301,11 +329,25 @@ pub async fn serve_on(
     if let Some(dir) = &config.data_dir {
         shell::create_data_dir(dir)?;
     }
-    let generator = config.generator().map_err(Error)?;
+    let mut generator = config.generator().map_err(Error)?;
     let clock = WallClock::for_node(config.clock_file.as_deref());
     let guard = match config.backwards() {
         Backwards::Guard { max_wait_ms } => format!("waits out {max_wait_ms} ms back"),
         Backwards::Ignore => "bug no-clock-guard".to_string(),
+    };
+    let high_water = match (&config.data_dir, config.bug) {
+        (Some(dir), bug) if bug != Some(Bug::NoHighWater) => {
+            let mark = HighWater::open(dir).map_err(Error)?;
+            if let Some(ms) = mark.mark_ms() {
+                generator.resume(ms);
+                log.line(format_args!(
+                    "resuming above the high-water mark {ms} (the clock reads {})",
+                    clock.now_millis()
+                ));
+            }
+            Some(mark)
+        }
+        _ => None,
     };
     log.line(format_args!(
         "serving http-ids on {}: worker {}, bits {}, epoch {} ms, clock offset {} ms, {guard}",
@@ -322,7 +364,10 @@ pub async fn serve_on(
     }
     let node = std::sync::Arc::new(Snowflake {
         name: config.name.clone(),
-        generator: Mutex::new(generator),
+        worker: Mutex::new(Worker {
+            generator,
+            high_water,
+        }),
         clock,
         unguarded: config.bug == Some(Bug::NoClockGuard),
         log: log.clone(),
