@@ -2,7 +2,11 @@
 //!
 //! Faults alternate with quiet periods: after one interval a random fault among those enabled
 //! starts, one interval later it stops, one interval later the next starts, and so on until the
-//! time limit. Targets are drawn from the seed: partitions take a shape from the plan's list,
+//! time limit. Restarts and client pauses are instants, not periods: enabled beside faults that
+//! last (partitions, clock faults), they strike halfway through each partition or clock window
+//! — so that a crash meets a partition or a clock step, as Jepsen's combined nemeses make it —
+//! and only alone do they take slots of their own. (Not inside kills and pauses: a node there
+//! is down or stopped already.) Targets are drawn from the seed: partitions take a shape from the plan's list,
 //! kills and pauses hit a random minority of nodes. Shapes drawn around the leader
 //! ([`Shape::needs_leader`]) can only be placed when they start, so the injector redraws them
 //! then. The runner heals whatever is left at the end
@@ -39,6 +43,11 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// A fault with no period: it happens, and is over.
+    pub fn is_instant(self) -> bool {
+        matches!(self, FaultKind::Restart | FaultKind::ClientPause)
+    }
+
     pub const ALL: [FaultKind; 7] = [
         FaultKind::Partition,
         FaultKind::Kill,
@@ -230,67 +239,28 @@ pub fn schedule(
             minority(nodes, rng)
         }
     };
+    let (instants, periods): (Vec<FaultKind>, Vec<FaultKind>) =
+        plan.faults.iter().partition(|k| k.is_instant());
+    // Instants strike inside windows when there are windows they may strike in.
+    let hosts = |k: &FaultKind| !matches!(k, FaultKind::Kill | FaultKind::Pause);
+    let (slots, inside) = if periods.iter().any(hosts) && !instants.is_empty() {
+        (periods, instants)
+    } else {
+        (plan.faults.clone(), Vec::new())
+    };
     let mut at = plan.interval;
     while at + plan.interval <= time_limit {
-        let kind = plan.faults[rng.below(plan.faults.len() as u64) as usize];
-        let (start, stop) = match kind {
-            FaultKind::Partition => {
-                let shape = shapes[rng.below(shapes.len() as u64) as usize];
-                // Leader shapes are drawn again when they start, around the leader of the
-                // moment; this is what they would be with no leader known.
-                let grudge = shape.grudge(nodes, clients, None, &mut rng);
-                (
-                    Action::StartPartition { shape, grudge },
-                    Some(Action::StopPartition),
-                )
-            }
-            FaultKind::Kill => {
-                let v = victims(&mut rng, false);
-                (
-                    Action::Kill { nodes: v.clone() },
-                    Some(Action::Start { nodes: v }),
-                )
-            }
-            FaultKind::Pause => {
-                let v = victims(&mut rng, false);
-                (
-                    Action::Pause { nodes: v.clone() },
-                    Some(Action::Resume { nodes: v }),
-                )
-            }
-            FaultKind::Restart => (
-                Action::Restart {
-                    nodes: victims(&mut rng, false),
-                },
-                None,
-            ),
-            FaultKind::Clock => {
-                let v = victims(&mut rng, true);
-                let offsets_ms = v.iter().map(|n| (n.clone(), plan.clock_ms)).collect();
-                (
-                    Action::ClockBump { offsets_ms },
-                    Some(Action::ClockReset { nodes: v }),
-                )
-            }
-            FaultKind::ClockStrobe => {
-                let v = victims(&mut rng, true);
-                (
-                    Action::ClockStrobe {
-                        nodes: v.clone(),
-                        ms: plan.clock_ms,
-                        period_ms: 50,
-                    },
-                    Some(Action::ClockReset { nodes: v }),
-                )
-            }
-            FaultKind::ClientPause => (
-                Action::PauseClient {
-                    ms: plan.client_pause_ms,
-                },
-                None,
-            ),
-        };
+        let kind = slots[rng.below(slots.len() as u64) as usize];
+        let (start, stop) = action(kind, plan, nodes, clients, &shapes, &victims, &mut rng);
         out.push(Scheduled { at, action: start });
+        if hosts(&kind) && !inside.is_empty() {
+            let instant = inside[rng.below(inside.len() as u64) as usize];
+            let (action, _) = action(instant, plan, nodes, clients, &shapes, &victims, &mut rng);
+            out.push(Scheduled {
+                at: at + plan.interval / 2,
+                action,
+            });
+        }
         if let Some(stop) = stop {
             out.push(Scheduled {
                 at: at + plan.interval,
@@ -300,6 +270,75 @@ pub fn schedule(
         at += plan.interval * 2;
     }
     out
+}
+
+/// The action that starts a fault of `kind`, and the one that ends it (none for an instant).
+fn action(
+    kind: FaultKind,
+    plan: &Plan,
+    nodes: &[String],
+    clients: &[String],
+    shapes: &[Shape],
+    victims: &dyn Fn(&mut Rng, bool) -> Vec<String>,
+    rng: &mut Rng,
+) -> (Action, Option<Action>) {
+    match kind {
+        FaultKind::Partition => {
+            let shape = shapes[rng.below(shapes.len() as u64) as usize];
+            // Leader shapes are drawn again when they start, around the leader of the
+            // moment; this is what they would be with no leader known.
+            let grudge = shape.grudge(nodes, clients, None, rng);
+            (
+                Action::StartPartition { shape, grudge },
+                Some(Action::StopPartition),
+            )
+        }
+        FaultKind::Kill => {
+            let v = victims(rng, false);
+            (
+                Action::Kill { nodes: v.clone() },
+                Some(Action::Start { nodes: v }),
+            )
+        }
+        FaultKind::Pause => {
+            let v = victims(rng, false);
+            (
+                Action::Pause { nodes: v.clone() },
+                Some(Action::Resume { nodes: v }),
+            )
+        }
+        FaultKind::Restart => (
+            Action::Restart {
+                nodes: victims(rng, false),
+            },
+            None,
+        ),
+        FaultKind::Clock => {
+            let v = victims(rng, true);
+            let offsets_ms = v.iter().map(|n| (n.clone(), plan.clock_ms)).collect();
+            (
+                Action::ClockBump { offsets_ms },
+                Some(Action::ClockReset { nodes: v }),
+            )
+        }
+        FaultKind::ClockStrobe => {
+            let v = victims(rng, true);
+            (
+                Action::ClockStrobe {
+                    nodes: v.clone(),
+                    ms: plan.clock_ms,
+                    period_ms: 50,
+                },
+                Some(Action::ClockReset { nodes: v }),
+            )
+        }
+        FaultKind::ClientPause => (
+            Action::PauseClient {
+                ms: plan.client_pause_ms,
+            },
+            None,
+        ),
+    }
 }
 
 /// A random non-empty minority of the nodes (one node when there are one or two).
@@ -354,6 +393,57 @@ mod tests {
             assert!(matched, "{pair:?}");
         }
         assert!(s.iter().all(|x| x.at <= Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn restarts_beside_clock_faults_strike_halfway_through_each_window() {
+        let plan = Plan {
+            faults: vec![FaultKind::Clock, FaultKind::Restart],
+            targets: vec!["n1".into()],
+            clock_ms: -2000,
+            interval: Duration::from_secs(2),
+            ..Plan::default()
+        };
+        let s = schedule(&plan, &nodes(3), &[], Duration::from_secs(10), 3);
+        // Windows at 2 s and 6 s of the 10 s (one at 10 s would end past it), a restart halfway.
+        let secs = |x: &Scheduled| x.at.as_secs_f64();
+        let shape: Vec<(f64, &str)> = s.iter().map(|x| (secs(x), x.action.f())).collect();
+        assert_eq!(
+            shape,
+            [
+                (2.0, "clock-bump"),
+                (3.0, "restart"),
+                (4.0, "clock-reset"),
+                (6.0, "clock-bump"),
+                (7.0, "restart"),
+                (8.0, "clock-reset"),
+            ]
+        );
+        assert!(s.iter().all(|x| match &x.action {
+            Action::Restart { nodes } => nodes == &["n1".to_string()],
+            _ => true,
+        }));
+        // Alone, restarts take slots of their own; beside kills only, too.
+        for faults in [
+            vec![FaultKind::Restart],
+            vec![FaultKind::Kill, FaultKind::Restart],
+        ] {
+            let s = schedule(
+                &Plan {
+                    faults,
+                    ..plan.clone()
+                },
+                &nodes(3),
+                &[],
+                Duration::from_secs(10),
+                3,
+            );
+            assert!(
+                s.iter()
+                    .all(|x| x.at.subsec_nanos() == 0 && x.at.as_secs() % 2 == 0),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]
