@@ -295,6 +295,16 @@ pub(crate) fn args(line: &str) -> Vec<String> {
     line.split_whitespace().map(str::to_string).collect()
 }
 
+/// An empty directory `faultline-<tag>-<pid>` under the system's temporary directory, for the
+/// nodes' tests of what they keep on disk.
+#[cfg(test)]
+pub(crate) fn empty_temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("faultline-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
 /// Asserts that `parse` refuses each of `lines` with a one-line usage error, and answers
 /// `--help` with its help text: the nodes' tests of their command lines.
 #[cfg(test)]
