@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{faultline, run};
+use common::{faultline, long_register_history, run};
 
 /// How long one Chromium may take to load, run and dump a report.
 const BROWSER_LIMIT: Duration = Duration::from_secs(40);
@@ -236,9 +236,13 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// `faultline run ARGS…` into `results`; the run's folder.
-fn run_into(args: &[&str], results: &Path, expect: i32) -> PathBuf {
-    let out = run(args, results);
+/// `faultline run ARGS…` in a temporary folder (`tag`), which must exit with `expect`; its
+/// report as Chromium made it.
+fn report_of_run(tag: &str, args: &[&str], expect: i32) -> Page {
+    chromium();
+    let tmp = Temp::new(tag);
+    let results = tmp.0.join("results");
+    let out = run(args, &results);
     assert_eq!(
         out.status.code(),
         Some(expect),
@@ -246,7 +250,8 @@ fn run_into(args: &[&str], results: &Path, expect: i32) -> PathBuf {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::canonicalize(results.join("latest")).unwrap()
+    let dir = std::fs::canonicalize(results.join("latest")).unwrap();
+    open(&dir.join("report.html"), &tmp.0)
 }
 
 fn scenario(name: &str) -> String {
@@ -303,12 +308,10 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn the_redlock_report_draws_the_gantt_chart_and_tells_the_story() {
-    chromium();
-    let tmp = Temp::new("redlock");
-    let results = tmp.0.join("results");
     // 14 s: three jumps of n3's clock (docs/suite.md); each lands in a lease and breaks it in
     // well over nine runs of ten, so the run is invalid.
-    let dir = run_into(
+    let page = report_of_run(
+        "redlock",
         &[
             &scenario("redlock-clock-jump"),
             "--target",
@@ -318,10 +321,8 @@ fn the_redlock_report_draws_the_gantt_chart_and_tells_the_story() {
             "--seed",
             "100",
         ],
-        &results,
         1,
     );
-    let page = open(&dir.join("report.html"), &tmp.0);
     let p = &page.probe;
     assert_timeline(p);
     assert!(shades(p, "n-clock") >= 2, "no clock jumps shaded: {p}");
@@ -360,11 +361,9 @@ fn the_redlock_report_draws_the_gantt_chart_and_tells_the_story() {
 
 #[test]
 fn the_raft_kv_report_draws_partitions_and_its_linearizability() {
-    chromium();
-    let tmp = Temp::new("raft-kv");
-    let results = tmp.0.join("results");
     // A fault every second, so that a 4 s run has partitions to shade.
-    let dir = run_into(
+    let page = report_of_run(
+        "raft-kv",
         &[
             "--target",
             "raft-kv",
@@ -377,10 +376,8 @@ fn the_raft_kv_report_draws_partitions_and_its_linearizability() {
             "--seed",
             "7",
         ],
-        &results,
         0,
     );
-    let page = open(&dir.join("report.html"), &tmp.0);
     let p = &page.probe;
     assert_timeline(p);
     assert!(shades(p, "n-partition") >= 1, "no partition shaded: {p}");
@@ -392,10 +389,8 @@ fn the_raft_kv_report_draws_partitions_and_its_linearizability() {
 
 #[test]
 fn the_snowflake_report_shows_each_duplicate_with_its_fields_and_clocks() {
-    chromium();
-    let tmp = Temp::new("snowflake");
-    let results = tmp.0.join("results");
-    let dir = run_into(
+    let page = report_of_run(
+        "snowflake",
         &[
             &scenario("snowflake-clock-backwards"),
             "--time-limit",
@@ -403,10 +398,8 @@ fn the_snowflake_report_shows_each_duplicate_with_its_fields_and_clocks() {
             "--seed",
             "100",
         ],
-        &results,
         1,
     );
-    let page = open(&dir.join("report.html"), &tmp.0);
     let p = &page.probe;
     assert_timeline(p);
     assert!(shades(p, "n-clock") >= 1, "no clock jump shaded: {p}");
@@ -429,18 +422,7 @@ fn the_snowflake_report_shows_each_duplicate_with_its_fields_and_clocks() {
 fn the_timeline_pager_steps_through_a_long_history() {
     chromium();
     let tmp = Temp::new("pages");
-    let h = checkers::synth::register_history(&checkers::synth::Config {
-        ops: 12_000,
-        keys: 4,
-        workers: 8,
-        crash: 0.01,
-        max_latency: 2_000,
-        ..checkers::synth::Config::default()
-    });
-    let mut history = Vec::new();
-    for e in &h.events {
-        checkers::history::write_jsonl_line(e, &mut history);
-    }
+    let history = long_register_history();
     let dir = tmp.0.join("run");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("history.jsonl"), history).unwrap();

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{faultline, results_dir, run};
+use common::{faultline, long_register_history, results_dir, run};
 
 const SCRIPT: &str = "<script>alert(1)</script>";
 
@@ -307,18 +307,7 @@ fn duplicated_ids_show_their_nodes_fields_and_clocks() {
 
 #[test]
 fn a_long_history_is_drawn_in_pages() {
-    let h = checkers::synth::register_history(&checkers::synth::Config {
-        ops: 12_000,
-        keys: 4,
-        workers: 8,
-        crash: 0.01,
-        max_latency: 2_000,
-        ..checkers::synth::Config::default()
-    });
-    let mut out = Vec::new();
-    for e in &h.events {
-        checkers::history::write_jsonl_line(e, &mut out);
-    }
+    let out = long_register_history();
     let dir = results_dir("report-pages");
     std::fs::write(dir.join("history.jsonl"), out).unwrap();
     std::fs::write(

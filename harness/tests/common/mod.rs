@@ -166,3 +166,21 @@ pub fn run_scenario(name: &str, target: &str, seconds: &str) -> (Option<i32>, se
     std::fs::remove_dir_all(results).unwrap();
     (code, r)
 }
+
+/// 12,000 simulated register operations over four keys, as JSON Lines: a history whose
+/// timeline takes three pages.
+pub fn long_register_history() -> Vec<u8> {
+    let h = checkers::synth::register_history(&checkers::synth::Config {
+        ops: 12_000,
+        keys: 4,
+        workers: 8,
+        crash: 0.01,
+        max_latency: 2_000,
+        ..checkers::synth::Config::default()
+    });
+    let mut out = Vec::new();
+    for e in &h.events {
+        checkers::history::write_jsonl_line(e, &mut out);
+    }
+    out
+}
