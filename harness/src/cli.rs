@@ -39,7 +39,7 @@ pub enum Command {
     List,
     /// Run one node of a bundled system (the runner starts nodes this way).
     Node {
-        /// The system: raft-kv, redis-lock, snowflake, uuid or segment.
+        /// The system (`faultline list` shows the bundled targets).
         system: String,
         /// The node's own arguments (see `faultline node raft-kv --help`, `… redis-lock --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -80,15 +80,12 @@ pub fn main() -> ExitCode {
             print!("{}", crate::list::render());
             Exit::Valid.into()
         }
-        Command::Node { system, args } => match system.as_str() {
-            "raft-kv" => targets::raft_kv::main(args.clone()),
-            "redis-lock" => targets::redis_lock::main(args.clone()),
-            "snowflake" => targets::snowflake::main(args.clone()),
-            "uuid" => targets::uuid_ids::main(args.clone()),
-            "segment" => targets::segment::main(args.clone()),
-            other => {
+        Command::Node { system, args } => match targets::descriptor::bundled(system) {
+            Some(main) => main(args.clone()),
+            None => {
                 eprintln!(
-                    "faultline: error: no bundled system called `{other}` (known: raft-kv, redis-lock, snowflake, uuid, segment)"
+                    "faultline: error: no bundled system called `{system}` (known: {})",
+                    targets::descriptor::bundled_names().join(", ")
                 );
                 Exit::Error.into()
             }

@@ -4,6 +4,9 @@ use std::fmt::Write as _;
 
 use nemesis::{FaultKind, Shape};
 use targets::descriptor;
+use workloads::registry;
+
+use crate::run::runner::workloads_of;
 
 /// The listing, as printed.
 pub fn render() -> String {
@@ -14,9 +17,9 @@ pub fn render() -> String {
             out,
             "  {:<12} workloads: {}; faults: {}; protocol: {}",
             "",
-            d.workloads.join(", "),
+            workloads_of(d).join(", "),
             d.faults.join(", "),
-            d.protocol
+            d.protocol.name()
         );
         for (bug, _, what) in d.bugs {
             let _ = writeln!(out, "  {:<12} --bug {bug}: {what}", "");
@@ -26,21 +29,16 @@ pub fn render() -> String {
         }
     }
     out.push_str("workloads:\n");
-    let _ = writeln!(
-        out,
-        "  {:<12} read/write/cas on rotating keys; checked linearizable as a cas-register per key",
-        "register"
-    );
-    let _ = writeln!(
-        out,
-        "  {:<12} acquire, write to a protected resource, release (single, watchdog, redlock); lock safety",
-        "lock"
-    );
-    let _ = writeln!(
-        out,
-        "  {:<12} ask ID servers for batches of IDs; every acknowledged ID distinct",
-        "unique-ids"
-    );
+    for w in registry::ALL {
+        let _ = writeln!(out, "  {:<12} {}", w.name(), w.summary());
+        let _ = writeln!(
+            out,
+            "  {:<12} settings: {}; checked as: {}",
+            "",
+            w.fields().join(", "),
+            w.model()
+        );
+    }
     out.push_str("nemeses:\n");
     for kind in FaultKind::ALL {
         let what = match kind {

@@ -1,7 +1,9 @@
 //! Target descriptors: a target is data. A descriptor says how to start node *i* (a command
-//! template), how to know it is ready, which client protocol it speaks, which workloads it
-//! serves, which faults it supports, and which known bugs it can switch on. Adding a target is
-//! adding a descriptor (and, for a new protocol, a client).
+//! template), how to know it is ready, which client protocol it speaks (the protocol picks the
+//! client: a workload serves every target whose protocol it has a client for), which faults
+//! it supports, and which known bugs it can switch on. Adding a target is adding a descriptor
+//! to [`ALL`] (and, for a new protocol, a client in a workload). `faultline node`, `list` and
+//! the runner all read this one table.
 //!
 //! Templates name their holes in braces: `{node}` (n1, n2, …), `{index}` (1, 2, …),
 //! `{client_port}` and
@@ -10,13 +12,71 @@
 //! clock offset file, see [`crate::clock`]), `{store}` (`s1=127.0.0.1:4712,…`: the addresses
 //! of this node's links to each node of its [`Store`]).
 
+use std::process::ExitCode;
+
 /// What to run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub enum Program {
-    /// The faultline binary itself (bundled targets: `faultline node <system> …`).
-    Faultline,
-    /// An external program, found on the PATH.
-    External(&'static str),
+    /// A system bundled in the faultline binary: `faultline node <name> ARGS` runs `main`.
+    Bundled {
+        name: &'static str,
+        main: fn(Vec<String>) -> ExitCode,
+    },
+    /// An external program, found on the PATH, and the Debian package that brings it.
+    External {
+        program: &'static str,
+        package: &'static str,
+    },
+}
+
+impl Program {
+    /// An external program that is not on the PATH: a one-line refusal naming it and the
+    /// package that brings it (checked before anything starts).
+    pub fn missing(&self) -> Option<String> {
+        let Program::External { program, package } = *self else {
+            return None;
+        };
+        let found = if program.contains('/') {
+            std::path::Path::new(program).is_file()
+        } else {
+            std::env::var_os("PATH").is_some_and(|path| {
+                std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+            })
+        };
+        (!found)
+            .then(|| format!("`{program}` is not installed (on Debian: apt-get install {package})"))
+    }
+}
+
+/// The client protocol a target speaks (docs/protocols/).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// Key-value operations over HTTP, with leader hints (docs/protocols/http-kv.md).
+    HttpKv,
+    /// Batches of IDs over HTTP (docs/protocols/http-ids.md).
+    HttpIds,
+    /// Redis's RESP2 over TCP.
+    Resp,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::HttpKv => "http-kv",
+            Protocol::HttpIds => "http-ids",
+            Protocol::Resp => "resp",
+        }
+    }
+}
+
+/// How a target's IDs are laid out, for the checkers that decode them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdLayout {
+    /// Not IDs, or IDs with no structure to decode.
+    Opaque,
+    /// Snowflakes in the default layout (2020 epoch, 41/10/12 bits): a run decodes them
+    /// (duplicates' fields, each worker's order).
+    Snowflake,
 }
 
 /// How the harness knows a node is up.
@@ -61,8 +121,7 @@ pub struct Descriptor {
     pub args: &'static [&'static str],
     pub ready: Readiness,
     /// The client protocol (see docs/protocols/).
-    pub protocol: &'static str,
-    pub workloads: &'static [&'static str],
+    pub protocol: Protocol,
     pub faults: &'static [&'static str],
     /// Known bugs: name, the extra arguments that switch it on, and what it does.
     pub bugs: &'static [Switch],
@@ -78,19 +137,19 @@ pub struct Descriptor {
     /// The cluster this target's nodes use, if any; they reach it through links of their own,
     /// listed in the `{store}` hole.
     pub store: Option<Store>,
-    /// Whether its IDs are snowflakes in the default layout (2020 epoch, 41/10/12 bits): a run
-    /// decodes them (duplicates' fields, each worker's order).
-    pub snowflake_ids: bool,
+    /// How its IDs are laid out.
+    pub id_layout: IdLayout,
 }
 
 /// The Raft key-value store.
 pub const RAFT_KV: Descriptor = Descriptor {
     name: "raft-kv",
     summary: "Raft-replicated key-value store (read-index reads, pre-vote, check-quorum)",
-    program: Program::Faultline,
+    program: Program::Bundled {
+        name: "raft-kv",
+        main: crate::raft_kv::main,
+    },
     args: &[
-        "node",
-        "raft-kv",
         "--id",
         "{node}",
         "--client",
@@ -103,8 +162,7 @@ pub const RAFT_KV: Descriptor = Descriptor {
         "{data_dir}",
     ],
     ready: Readiness::HttpGet("/health"),
-    protocol: "http-kv",
-    workloads: &["register"],
+    protocol: Protocol::HttpKv,
     faults: &["partition", "kill", "pause"],
     bugs: &[(
         "stale-reads",
@@ -116,7 +174,7 @@ pub const RAFT_KV: Descriptor = Descriptor {
     clock: Clock::Fixed,
     defaults: "",
     store: None,
-    snowflake_ids: false,
+    id_layout: IdLayout::Opaque,
 };
 
 /// The faults a lock server supports.
@@ -134,10 +192,11 @@ const LOCK_FAULTS: &[&str] = &[
 pub const REDIS_LOCK: Descriptor = Descriptor {
     name: "redis-lock",
     summary: "Redis-style server (RESP2, SET NX PX, Lua), bundled; independent instances",
-    program: Program::Faultline,
+    program: Program::Bundled {
+        name: "redis-lock",
+        main: crate::redis_lock::main,
+    },
     args: &[
-        "node",
-        "redis-lock",
         "--id",
         "{node}",
         "--port",
@@ -148,8 +207,7 @@ pub const REDIS_LOCK: Descriptor = Descriptor {
         "{clock_file}",
     ],
     ready: Readiness::Tcp,
-    protocol: "resp",
-    workloads: &["lock"],
+    protocol: Protocol::Resp,
     faults: LOCK_FAULTS,
     bugs: &[],
     options: &[(
@@ -161,7 +219,7 @@ pub const REDIS_LOCK: Descriptor = Descriptor {
     clock: Clock::Flag,
     defaults: SINGLE_LOCK_DEFAULTS,
     store: None,
-    snowflake_ids: false,
+    id_layout: IdLayout::Opaque,
 };
 
 /// A single lock server whose holders pause, whose clock jumps and which restarts.
@@ -200,7 +258,10 @@ interval = 2
 pub const REDIS_SERVER: Descriptor = Descriptor {
     name: "redis-server",
     summary: "Debian's redis-server (apt-get install redis-server); independent instances",
-    program: Program::External("redis-server"),
+    program: Program::External {
+        program: "redis-server",
+        package: "redis-server",
+    },
     args: &[
         "--port",
         "{client_port}",
@@ -216,8 +277,7 @@ pub const REDIS_SERVER: Descriptor = Descriptor {
         "no",
     ],
     ready: Readiness::Tcp,
-    protocol: "resp",
-    workloads: &["lock"],
+    protocol: Protocol::Resp,
     faults: LOCK_FAULTS,
     bugs: &[],
     options: &[(
@@ -229,7 +289,7 @@ pub const REDIS_SERVER: Descriptor = Descriptor {
     clock: Clock::Shim,
     defaults: SINGLE_LOCK_DEFAULTS,
     store: None,
-    snowflake_ids: false,
+    id_layout: IdLayout::Opaque,
 };
 
 /// The faults an ID server supports.
@@ -258,10 +318,11 @@ interval = 2
 pub const SNOWFLAKE: Descriptor = Descriptor {
     name: "snowflake",
     summary: "snowflake ID servers, bundled: 41-bit ms, 10-bit worker, 12-bit sequence",
-    program: Program::Faultline,
+    program: Program::Bundled {
+        name: "snowflake",
+        main: crate::snowflake::main,
+    },
     args: &[
-        "node",
-        "snowflake",
         "--id",
         "{node}",
         "--worker",
@@ -274,8 +335,7 @@ pub const SNOWFLAKE: Descriptor = Descriptor {
         "{clock_file}",
     ],
     ready: Readiness::HttpGet("/health"),
-    protocol: "http-ids",
-    workloads: &["unique-ids"],
+    protocol: Protocol::HttpIds,
     faults: ID_FAULTS,
     bugs: &[
         (
@@ -294,16 +354,18 @@ pub const SNOWFLAKE: Descriptor = Descriptor {
     clock: Clock::Flag,
     defaults: ID_DEFAULTS,
     store: None,
-    snowflake_ids: true,
+    id_layout: IdLayout::Snowflake,
 };
 
 /// The bundled UUID server (version 4 by default; `--option v7` for version 7).
 pub const UUID: Descriptor = Descriptor {
     name: "uuid",
     summary: "UUID servers, bundled: random (v4) or time-ordered (v7) 128-bit IDs",
+    program: Program::Bundled {
+        name: "uuid",
+        main: crate::uuid_ids::main,
+    },
     args: &[
-        "node",
-        "uuid",
         "--id",
         "{node}",
         "--port",
@@ -318,7 +380,7 @@ pub const UUID: Descriptor = Descriptor {
         &["--bug", "time-seeded-rng"],
         "the random generator is seeded from the clock's second: nodes started together collide",
     )],
-    snowflake_ids: false,
+    id_layout: IdLayout::Opaque,
     options: &[(
         "v7",
         &["--version", "7"],
@@ -343,9 +405,11 @@ interval = 2
 pub const SEGMENT: Descriptor = Descriptor {
     name: "segment",
     summary: "Leaf-style segment ID servers (double buffer), their counter in a 3-node raft-kv store",
+    program: Program::Bundled {
+        name: "segment",
+        main: crate::segment::main,
+    },
     args: &[
-        "node",
-        "segment",
         "--id",
         "{node}",
         "--worker",
@@ -383,7 +447,7 @@ pub const SEGMENT: Descriptor = Descriptor {
         descriptor: &RAFT_KV,
         nodes: 3,
     }),
-    snowflake_ids: false,
+    id_layout: IdLayout::Opaque,
     ..SNOWFLAKE
 };
 
@@ -401,6 +465,27 @@ pub const ALL: &[Descriptor] = &[
 /// The target called `name`.
 pub fn find(name: &str) -> Option<&'static Descriptor> {
     ALL.iter().find(|d| d.name == name)
+}
+
+/// The bundled system `faultline node <name>` runs: its `main`.
+pub fn bundled(name: &str) -> Option<fn(Vec<String>) -> ExitCode> {
+    ALL.iter().find_map(|d| match d.program {
+        Program::Bundled { name: n, main } if n == name => Some(main),
+        _ => None,
+    })
+}
+
+/// The names `faultline node` knows, each once.
+pub fn bundled_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = Vec::new();
+    for d in ALL {
+        if let Program::Bundled { name, .. } = d.program
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    names
 }
 
 impl Descriptor {
@@ -448,5 +533,29 @@ mod tests {
             Some(&["--bug", "stale-reads"][..])
         );
         assert!(d.bug_args("nope").is_none());
+    }
+
+    #[test]
+    fn bundled_systems_are_found_by_their_node_name_and_external_ones_on_the_path() {
+        assert_eq!(
+            bundled_names(),
+            ["raft-kv", "redis-lock", "snowflake", "uuid", "segment"]
+        );
+        assert!(bundled("redis-lock").is_some() && bundled("redis-server").is_none());
+        let sh = Program::External {
+            program: "sh",
+            package: "dash",
+        };
+        assert_eq!(sh.missing(), None);
+        let nope = Program::External {
+            program: "faultline-no-such-program",
+            package: "nothing",
+        };
+        assert_eq!(
+            nope.missing().as_deref(),
+            Some(
+                "`faultline-no-such-program` is not installed (on Debian: apt-get install nothing)"
+            )
+        );
     }
 }

@@ -1,15 +1,33 @@
 //! faultline's workloads. A workload is {generator, client, checker}: a pure generator of
-//! operations, an async client that performs them against a system and records what came
-//! back, and the checker the resulting history must pass.
+//! operations, an async client that performs them against a system, and the checker the
+//! resulting history must pass. The harness knows them only through [`Workload`] and the
+//! [`registry`].
 //!
-//! * [`ids`]: unique IDs from independent ID servers, over `http-ids`.
-//! * [`lock`]: mutual exclusion with leases (single instance, watchdog, Redlock) and a
-//!   protected resource, over RESP.
-//! * [`register`]: a linearizable read/write/cas register per key, over `http-kv`.
+//! ```text
+//! registry ─▶ Workload::start(settings, Run) ─▶ one Client per worker
+//!   ─▶ worker::drive (pace, invoke, record through history::Sink, tally) ─▶ history
+//! ```
+//!
+//! * [`workload`]: the trait, typed ([`TypedWorkload`]) and as the harness sees it;
+//! * [`registry`]: every workload; [`settings`]: a workload's own scenario fields;
+//! * [`worker`]: the one worker loop; [`pacer`]: paced workers; [`client_pauses`]: the
+//!   nemesis's client pauses; [`history`]: where events go;
+//! * the workloads: [`register`] (a linearizable register per key, over `http-kv`), [`lock`]
+//!   (leases — single instance, watchdog, Redlock — and a protected resource, over RESP),
+//!   [`ids`] (unique IDs from independent ID servers, over `http-ids`).
 
+pub mod client_pauses;
+pub mod history;
 pub mod ids;
 pub mod lock;
+pub mod pacer;
 pub mod register;
+pub mod registry;
+pub mod settings;
+pub mod worker;
+pub mod workload;
+
+pub use workload::{Links, Node, Run, TypedWorkload, Workload};
 
 /// The HTTP client the `http-kv` and `http-ids` clients share a configuration of: no Nagle
 /// delay, and idle connections kept (reqwest's default), so that each concurrent client reuses

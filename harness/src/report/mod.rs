@@ -34,7 +34,7 @@ use clap::Args;
 
 use crate::check::check_one;
 use crate::exit::Exit;
-use crate::run::runner::{CHECK_TIMEOUT, RunResults};
+use crate::run::runner::{CHECK_TIMEOUT, RunResults, id_options};
 use crate::run::scenario::ScenarioFile;
 
 pub use model::Results;
@@ -123,17 +123,15 @@ fn recheck_run(dir: &Path, history: &History) -> Result<serde_json::Value, Strin
         Ok(text) => Some(ScenarioFile::parse(&toml_path.display().to_string(), &text)?.resolve(0)),
         Err(_) => None,
     };
-    let model = scenario.as_ref().map(|s| match s.workload.as_str() {
-        "lock" => "lock",
-        workloads::ids::MODEL => workloads::ids::MODEL,
-        _ => workloads::register::MODEL,
-    });
-    let ids = checkers::unique_ids::Options {
-        snowflake: scenario
-            .as_ref()
-            .filter(|s| s.target == "snowflake")
-            .map(|_| checkers::unique_ids::SnowflakeLayout::default()),
-    };
+    let model = scenario
+        .as_ref()
+        .and_then(|s| s.workload())
+        .map(|w| w.model());
+    let ids = scenario
+        .as_ref()
+        .and_then(|s| targets::descriptor::find(&s.target))
+        .map(id_options)
+        .unwrap_or_default();
     let options = Options {
         timeout: Some(CHECK_TIMEOUT),
         ..Options::default()

@@ -181,9 +181,11 @@ impl Cluster {
             None
         };
         for (e, kind) in cluster.endpoints.iter().zip(&cluster.kinds) {
-            let program = match kind.program {
-                Program::Faultline => setup.faultline.clone(),
-                Program::External(p) => PathBuf::from(p),
+            let (program, mut args) = match kind.program {
+                Program::Bundled { name, .. } => {
+                    (setup.faultline.clone(), vec!["node".into(), name.into()])
+                }
+                Program::External { program, .. } => (PathBuf::from(program), Vec::new()),
             };
             let data = setup.dir.path.join("data").join(&e.node);
             std::fs::create_dir_all(&data)
@@ -210,7 +212,7 @@ impl Cluster {
                 String::new()
             };
             let clock_file = &cluster.clocks[&e.node].0;
-            let mut args = kind.args_for(&[
+            args.extend(kind.args_for(&[
                 ("node", e.node.clone()),
                 // n3 → 3, s2 → 2.
                 ("index", e.node[1..].to_string()),
@@ -220,7 +222,7 @@ impl Cluster {
                 ("store", store),
                 ("data_dir", data.display().to_string()),
                 ("clock_file", clock_file.display().to_string()),
-            ]);
+            ]));
             // Bugs and options are the target's, not its store's.
             let switches = if std::ptr::eq(*kind, d) {
                 (setup.bugs, setup.options)
@@ -563,16 +565,18 @@ fn log_tail(path: &std::path::Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use targets::descriptor::Descriptor;
+    use targets::descriptor::{Descriptor, IdLayout, Protocol};
 
     const SH: Descriptor = Descriptor {
         name: "sh",
         summary: "test double",
-        program: Program::External("/bin/sh"),
+        program: Program::External {
+            program: "/bin/sh",
+            package: "dash",
+        },
         args: &["-c", "echo starting {node} >&2; exit 3"],
         ready: Readiness::Tcp,
-        protocol: "none",
-        workloads: &[],
+        protocol: Protocol::HttpKv,
         faults: &[],
         bugs: &[],
         options: &[],
@@ -580,7 +584,7 @@ mod tests {
         clock: Clock::Fixed,
         defaults: "",
         store: None,
-        snowflake_ids: false,
+        id_layout: IdLayout::Opaque,
     };
 
     const SLEEPER: Descriptor = Descriptor {

@@ -8,7 +8,7 @@ use checkers::Validity;
 use clap::Args;
 
 use super::runner;
-use super::scenario::ScenarioFile;
+use super::scenario::{Common, ScenarioFile};
 use super::summary;
 use crate::exit::Exit;
 
@@ -79,22 +79,33 @@ impl RunArgs {
                 .cloned()
                 .collect()
         });
+        // The flags of the lock workload's own fields, by the names it gives them.
+        let mut settings = toml::Table::new();
+        if let Some(a) = &self.lock_algorithm {
+            settings.insert("lock-algorithm".into(), a.clone().into());
+        }
+        if let Some(ms) = self.lock_ttl_ms {
+            settings.insert("lock-ttl-ms".into(), (ms as i64).into());
+        }
+        if self.fencing {
+            settings.insert("fencing".into(), true.into());
+        }
         ScenarioFile {
-            target: self.target.clone(),
-            workload: self.workload.clone(),
-            nemesis,
-            nodes: self.nodes,
-            time_limit: self.time_limit,
-            rate: self.rate,
-            concurrency: self.concurrency,
-            seed: self.seed,
-            interval: self.interval,
-            bugs: (!self.bugs.is_empty()).then(|| self.bugs.clone()),
-            options: (!self.options.is_empty()).then(|| self.options.clone()),
-            lock_algorithm: self.lock_algorithm.clone(),
-            lock_ttl_ms: self.lock_ttl_ms,
-            fencing: self.fencing.then_some(true),
-            ..ScenarioFile::default()
+            common: Common {
+                target: self.target.clone(),
+                workload: self.workload.clone(),
+                nemesis,
+                nodes: self.nodes,
+                time_limit: self.time_limit,
+                rate: self.rate,
+                concurrency: self.concurrency,
+                seed: self.seed,
+                interval: self.interval,
+                bugs: (!self.bugs.is_empty()).then(|| self.bugs.clone()),
+                options: (!self.options.is_empty()).then(|| self.options.clone()),
+                ..Common::default()
+            },
+            settings,
         }
     }
 }

@@ -2,26 +2,24 @@
 //! history as the nemesis process (an invocation, then an `info` completion, as Jepsen does), so
 //! that reports can shade the faults.
 //!
-//! Actions on nodes and links go to the cluster; a client pause goes to the lock workload's
-//! clients, which take it at their next write (and record it themselves, when it happens).
+//! Actions on nodes and links go to the cluster; a client pause goes to the workload's
+//! clients, the next of which to reach a pause point takes it (and records it, when it
+//! happens).
 
 use std::sync::atomic::Ordering;
 
 use checkers::Value;
-use checkers::history::{EventType, Name, Process};
+use checkers::history::EventType;
 use checkers::synth::Rng;
 use nemesis::{Action, Scheduled};
 use tokio::time::Instant;
 
-use super::cluster::Cluster;
-use super::lock_workers::ClientPauses;
-use super::recorder::{Record, Recorder};
-use super::store::RunDir;
-use super::workers::Tally;
+use workloads::client_pauses::ClientPauses;
+use workloads::history::{Record, Tally, nemesis};
 
-fn nemesis() -> Process {
-    Process::Named(Name::from("nemesis"))
-}
+use super::cluster::Cluster;
+use super::recorder::Recorder;
+use super::store::RunDir;
 
 /// Applies one action to the cluster and records it.
 pub fn inject(cluster: &Cluster, recorder: &Recorder, dir: &RunDir, action: &Action) {

@@ -6,20 +6,15 @@
 //! * [`scenario`]: what a test runs;
 //! * [`runner`]: the flow of one test;
 //! * [`cluster`]: nodes, network and faults;
-//! * [`workers`]: the register workload's clients; [`lock_workers`]: the lock workload's;
-//!   [`id_workers`]: the unique-ids workload's;
 //! * [`injector`]: the nemesis at work;
 //! * [`recorder`]: the history as it happens; [`store`]: the results folder;
 //! * [`summary`]: the table at the end.
 
 pub mod cluster;
 pub mod command;
-pub mod id_workers;
 pub mod injector;
-pub mod lock_workers;
 pub mod recorder;
 pub mod runner;
 pub mod scenario;
 pub mod store;
 pub mod summary;
-pub mod workers;

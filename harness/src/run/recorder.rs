@@ -12,8 +12,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use checkers::Value;
-use checkers::history::{Event, EventType, History, Names, Process};
+use checkers::history::{Event, History, Names};
+use workloads::history::{Record, Sink};
 
 /// The test's history, being written.
 #[derive(Clone, Debug)]
@@ -29,18 +29,6 @@ struct Inner {
     names: Names,
     line: Vec<u8>,
     failed: Option<String>,
-}
-
-/// One event to record (the recorder adds index and time).
-#[derive(Clone, Debug)]
-pub struct Record {
-    pub process: Process,
-    pub kind: EventType,
-    pub f: &'static str,
-    pub key: Option<Value>,
-    pub value: Value,
-    pub node: Option<String>,
-    pub error: Option<String>,
 }
 
 impl Recorder {
@@ -108,9 +96,17 @@ impl Recorder {
     }
 }
 
+impl Sink for Recorder {
+    fn record(&self, record: Record) {
+        Recorder::record(self, record);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use checkers::Value;
+    use checkers::history::{EventType, Process};
 
     #[test]
     fn every_event_is_on_disk_as_a_whole_line_as_soon_as_it_is_recorded() {

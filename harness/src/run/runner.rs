@@ -3,9 +3,13 @@
 //! ```text
 //! validate → results folder → cluster (proxies, nodes, readiness) → recorder
 //!   → the workload's clients ∥ the nemesis schedule, until the time limit
-//!   → heal everything → recovery → final reads (register) → stop the cluster
-//!   → check the history → results.json, summary
+//!   → heal everything → recovery → what the workload does after healing (the register's
+//!     final reads) → stop the cluster → check the history → results.json, summary
 //! ```
+//!
+//! The runner knows the workload and the target only through their registries
+//! (`workloads::registry`, `targets::descriptor`): it gives the workload a [`Run`] — the
+//! nodes at the addresses of each client's links, the recorder, the counts — and awaits it.
 //!
 //! Everything the run starts is owned by values dropped on every path out of [`run`] — an
 //! error, a panic, or the future being dropped on Ctrl-C — and dropping them kills the nodes
@@ -23,23 +27,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nemesis::Action;
 use nemesis::{FaultKind, Plan, Shape};
 use serde::Serialize;
-use targets::descriptor::{self, Descriptor, Switch};
+use targets::descriptor::{self, Descriptor, IdLayout, Switch};
 use tokio::time::Instant;
-use workloads::ids::{self, MAX_BATCH, client::IdClient};
-use workloads::lock;
-use workloads::lock::client::{Algorithm, LockClient};
-use workloads::lock::resource::Resource;
-use workloads::register::client::{Client, Node};
-use workloads::register::generator::{self, Generator};
+use workloads::client_pauses::ClientPauses;
+use workloads::history::Tally;
+use workloads::worker::Context;
+use workloads::{Links, Node, Run, Workload, registry};
 
 use super::cluster::{Cluster, Setup};
-use super::id_workers::{IdShared, IdWorker};
 use super::injector;
-use super::lock_workers::{ClientPauses, LockShared, LockWorker};
 use super::recorder::Recorder;
 use super::scenario::Scenario;
 use super::store::RunDir;
-use super::workers::{Shared, Tally, Worker, final_reads};
 use crate::check::{HistoryResult, check_one};
 use crate::net::{CLIENT, LinkState, Mode};
 
@@ -59,8 +58,18 @@ pub struct RunResults {
     pub history: HistoryResult,
 }
 
-/// Checks a scenario against what faultline knows before anything starts.
-pub fn validate(s: &Scenario) -> Result<&'static Descriptor, String> {
+/// The workloads that have a client for `d`'s protocol.
+pub fn workloads_of(d: &Descriptor) -> Vec<&'static str> {
+    registry::ALL
+        .iter()
+        .filter(|w| w.protocols().contains(&d.protocol))
+        .map(|w| w.name())
+        .collect()
+}
+
+/// Checks a scenario against what faultline knows before anything starts: the target and the
+/// workload it names, and the settings of both.
+pub fn validate(s: &Scenario) -> Result<(&'static Descriptor, &'static dyn Workload), String> {
     let d = descriptor::find(&s.target).ok_or_else(|| {
         let known: Vec<&str> = descriptor::ALL.iter().map(|d| d.name).collect();
         format!(
@@ -69,14 +78,24 @@ pub fn validate(s: &Scenario) -> Result<&'static Descriptor, String> {
             known.join(", ")
         )
     })?;
-    if !d.workloads.contains(&s.workload.as_str()) {
-        return Err(format!(
-            "target {} does not serve workload `{}` (it serves: {})",
-            d.name,
+    let w = registry::find(&s.workload).ok_or_else(|| {
+        format!(
+            "unknown workload `{}` (known: {})",
             s.workload,
-            d.workloads.join(", ")
+            registry::names().join(", ")
+        )
+    })?;
+    if !w.protocols().contains(&d.protocol) {
+        return Err(format!(
+            "workload {} has no client for target {}'s protocol {} (workloads for {}: {})",
+            w.name(),
+            d.name,
+            d.protocol.name(),
+            d.name,
+            workloads_of(d).join(", ")
         ));
     }
+    w.check(&s.settings)?;
     for fault in &s.nemesis {
         if FaultKind::parse(fault).is_none() || !d.faults.contains(&fault.as_str()) {
             return Err(format!(
@@ -151,21 +170,13 @@ pub fn validate(s: &Scenario) -> Result<&'static Descriptor, String> {
             names.join(", ")
         ));
     }
-    if s.workload == "lock" {
-        if Algorithm::parse(&s.lock_algorithm).is_none() {
-            return Err(format!(
-                "unknown lock algorithm `{}` (known: single, watchdog, redlock)",
-                s.lock_algorithm
-            ));
-        }
-        if s.lock_ttl_ms == 0 || s.writes_per_hold == 0 {
-            return Err("lock-ttl-ms and writes-per-hold must be positive".into());
-        }
+    // Last, as the one check that looks outside faultline: everything else about the
+    // scenario is right, and only the program is missing.
+    let programs = std::iter::once(d).chain(d.store.map(|s| s.descriptor));
+    if let Some(missing) = programs.filter_map(|d| d.program.missing()).next() {
+        return Err(format!("target {}: {missing}", d.name));
     }
-    if s.workload == ids::MODEL && !(1..=MAX_BATCH).contains(&s.batch_size) {
-        return Err(format!("batch-size must be 1 to {MAX_BATCH}"));
-    }
-    Ok(d)
+    Ok((d, w))
 }
 
 /// "target T has no bug `x` (known: a, b)".
@@ -196,11 +207,10 @@ fn progress_bar(show: bool, scenario: &Scenario) -> ProgressBar {
 }
 
 /// The clients a workload's links are made for: one shared name, or one per worker.
-fn client_names(s: &Scenario) -> Vec<String> {
-    if s.workload == "lock" {
-        (1..=s.concurrency).map(|i| format!("c{i}")).collect()
-    } else {
-        vec![CLIENT.to_string()]
+fn client_names(w: &dyn Workload, concurrency: usize) -> Vec<String> {
+    match w.links() {
+        Links::PerClient => (1..=concurrency).map(|i| format!("c{i}")).collect(),
+        Links::Shared => vec![CLIENT.to_string()],
     }
 }
 
@@ -210,7 +220,7 @@ pub async fn run(
     root: &Path,
     show_progress: bool,
 ) -> Result<RunResults, String> {
-    let d = validate(&scenario)?;
+    let (d, workload) = validate(&scenario)?;
     let dir = RunDir::create(root, &scenario.name).map_err(|e| {
         format!(
             "cannot create a results folder under {}: {e}",
@@ -226,7 +236,7 @@ pub async fn run(
         scenario.command(&stored)
     ));
     let started = Instant::now();
-    let clients = client_names(&scenario);
+    let clients = client_names(workload, scenario.concurrency);
 
     let cluster = Cluster::start(Setup {
         descriptor: d,
@@ -327,14 +337,24 @@ pub async fn run(
         clients: &clients,
         seed: scenario.seed,
     };
-    let workload = async {
-        match scenario.workload.as_str() {
-            "lock" => run_locks(&scenario, &cluster, &recorder, &tally, &pauses, until).await,
-            ids::MODEL => run_ids(&scenario, &cluster, &recorder, &tally, until).await,
-            _ => run_registers(&scenario, &cluster, &recorder, &tally, until).await,
-        }
-    };
-    let (_, finish) = tokio::join!(nemesis.run(&schedule, start, until), workload);
+    let running = workload.start(
+        &scenario.settings,
+        Run {
+            protocol: d.protocol,
+            concurrency: scenario.concurrency,
+            rate: scenario.rate,
+            seed: scenario.seed,
+            op_timeout: scenario.op_timeout(),
+            nodes: client_nodes(&cluster, &clients, scenario.concurrency),
+            ctx: Context {
+                history: Arc::new(recorder.clone()),
+                tally: tally.clone(),
+                pauses: pauses.clone(),
+            },
+            until,
+        },
+    )?;
+    let (_, finish) = tokio::join!(nemesis.run(&schedule, start, until), running);
     ticker.abort();
     bar.finish_and_clear();
 
@@ -349,7 +369,7 @@ pub async fn run(
     injector::heal(&cluster, &recorder, &dir);
     tokio::time::sleep(scenario.recovery()).await;
     if let Some(finish) = finish {
-        dir.log("final reads");
+        dir.log("after healing: the workload's last operations");
         finish.await;
     }
     cluster.shutdown();
@@ -367,19 +387,15 @@ pub async fn run(
         timeout: Some(CHECK_TIMEOUT),
         ..Options::default()
     };
-    let model = match scenario.workload.as_str() {
-        "lock" => "lock",
-        ids::MODEL => ids::MODEL,
-        _ => workloads::register::MODEL,
-    };
-    // Snowflake IDs are decoded: duplicates show their fields, workers their regressions.
-    let ids = checkers::unique_ids::Options {
-        snowflake: d
-            .snowflake_ids
-            .then(checkers::unique_ids::SnowflakeLayout::default),
-    };
-    let checked = check_one(&history, Format::Jsonl, Some(model), None, &options, &ids)
-        .map_err(|e| format!("checking the history: {e}"))?;
+    let checked = check_one(
+        &history,
+        Format::Jsonl,
+        Some(workload.model()),
+        None,
+        &options,
+        &id_options(d),
+    )
+    .map_err(|e| format!("checking the history: {e}"))?;
     let results = RunResults {
         valid: checked.valid,
         command: scenario.command(&dir.path.join("scenario.toml")),
@@ -404,133 +420,31 @@ pub async fn run(
     Ok(results)
 }
 
-/// The nodes the workload's clients talk to, at the addresses of their client links.
-fn client_nodes(cluster: &Cluster) -> Vec<Node> {
-    cluster
-        .serving
-        .iter()
-        .filter_map(|n| {
-            Some(Node {
-                name: n.clone(),
-                addr: cluster.client_addr(n)?,
-            })
+/// How the checker reads `d`'s IDs: snowflakes are decoded (duplicates show their fields,
+/// workers their regressions).
+pub fn id_options(d: &Descriptor) -> checkers::unique_ids::Options {
+    checkers::unique_ids::Options {
+        snowflake: (d.id_layout == IdLayout::Snowflake)
+            .then(checkers::unique_ids::SnowflakeLayout::default),
+    }
+}
+
+/// For each of `concurrency` clients, the nodes it talks to, at the addresses of its links
+/// (`clients`: one name per client, or one shared by all).
+fn client_nodes(cluster: &Cluster, clients: &[String], concurrency: usize) -> Vec<Vec<Node>> {
+    (0..concurrency)
+        .map(|i| {
+            let link = &clients[i % clients.len().max(1)];
+            cluster
+                .serving
+                .iter()
+                .filter_map(|n| {
+                    Some(Node {
+                        name: n.clone(),
+                        addr: cluster.fabric.addr(link, n)?,
+                    })
+                })
+                .collect()
         })
         .collect()
-}
-
-/// What a workload still has to do after the healing: the register workload's final reads.
-type Finish = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
-
-/// The register workload until `until`; returns its final reads.
-async fn run_registers(
-    scenario: &Scenario,
-    cluster: &Cluster,
-    recorder: &Recorder,
-    tally: &Arc<Tally>,
-    until: Instant,
-) -> Option<Finish> {
-    let nodes = client_nodes(cluster);
-    let shared = Arc::new(Shared {
-        generator: std::sync::Mutex::new(Generator::new(generator::Config {
-            seed: scenario.seed,
-            ops_per_key: scenario.ops_per_key,
-            ..generator::Config::default()
-        })),
-        client: Client::new(nodes, scenario.op_timeout()),
-        recorder: recorder.clone(),
-        tally: tally.clone(),
-    });
-    let pace = Duration::from_secs_f64(scenario.concurrency as f64 / scenario.rate);
-    let mut workers = tokio::task::JoinSet::new();
-    for index in 0..scenario.concurrency {
-        let worker = Worker {
-            index,
-            concurrency: scenario.concurrency,
-            pace,
-            seed: scenario.seed,
-        };
-        workers.spawn(worker.run(shared.clone(), until));
-    }
-    let mut last_process = 0;
-    while let Some(done) = workers.join_next().await {
-        last_process = last_process.max(done.unwrap_or(0));
-    }
-    let concurrency = scenario.concurrency;
-    Some(Box::pin(final_reads(
-        shared,
-        concurrency,
-        last_process + concurrency as u64,
-    )))
-}
-
-/// The unique-ids workload until `until` (nothing to do after the healing).
-async fn run_ids(
-    scenario: &Scenario,
-    cluster: &Cluster,
-    recorder: &Recorder,
-    tally: &Arc<Tally>,
-    until: Instant,
-) -> Option<Finish> {
-    let nodes = client_nodes(cluster);
-    let shared = Arc::new(IdShared {
-        client: IdClient::new(nodes, scenario.op_timeout()),
-        recorder: recorder.clone(),
-        tally: tally.clone(),
-        batch: scenario.batch_size,
-    });
-    let pace = Duration::from_secs_f64(scenario.concurrency as f64 / scenario.rate);
-    let mut workers = tokio::task::JoinSet::new();
-    for index in 0..scenario.concurrency {
-        let worker = IdWorker {
-            index,
-            concurrency: scenario.concurrency,
-            pace,
-            seed: scenario.seed,
-        };
-        workers.spawn(worker.run(shared.clone(), until));
-    }
-    while workers.join_next().await.is_some() {}
-    None
-}
-
-/// The lock workload until `until` (nothing to do after the healing).
-async fn run_locks(
-    scenario: &Scenario,
-    cluster: &Cluster,
-    recorder: &Recorder,
-    tally: &Arc<Tally>,
-    pauses: &Arc<ClientPauses>,
-    until: Instant,
-) -> Option<Finish> {
-    let config = lock::client::Config {
-        algorithm: Algorithm::parse(&scenario.lock_algorithm).unwrap_or(Algorithm::Single),
-        ttl: Duration::from_millis(scenario.lock_ttl_ms),
-        fencing: scenario.fencing,
-        instance_timeout: Duration::from_millis(50),
-    };
-    let shared = Arc::new(LockShared {
-        recorder: recorder.clone(),
-        resource: Resource::new(scenario.fencing),
-        tally: tally.clone(),
-        pauses: pauses.clone(),
-        writes_per_hold: scenario.writes_per_hold,
-    });
-    let mut workers = tokio::task::JoinSet::new();
-    for index in 0..scenario.concurrency {
-        let name = format!("c{}", index + 1);
-        let instances: Vec<(String, std::net::SocketAddr)> = cluster
-            .serving
-            .iter()
-            .filter_map(|n| Some((n.clone(), cluster.fabric.addr(&name, n)?)))
-            .collect();
-        let worker = LockWorker {
-            index,
-            concurrency: scenario.concurrency,
-            client: LockClient::new(config.clone(), instances),
-            seed: scenario.seed,
-        };
-        workers.spawn(worker.run(shared.clone(), until));
-    }
-    while workers.join_next().await.is_some() {}
-    None
 }

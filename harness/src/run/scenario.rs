@@ -3,16 +3,23 @@
 //! Every field has a default, so `faultline run --target raft-kv` alone is a meaningful test.
 //! The resolved scenario (seed included) is stored with the run, so that it can be repeated
 //! exactly.
+//!
+//! The fields every scenario has are this module's; a workload's own fields (`lock-ttl-ms`,
+//! `batch-size`, …) sit beside them in the same flat file and belong to the workload
+//! (`workloads::settings`): they are carried as a TOML table, their types checked against
+//! the workload that owns them when the file is read, and their values when the scenario is
+//! validated.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use workloads::{Workload, registry};
 
-/// A scenario as written: every field optional.
+/// The fields every scenario has, as written: every one optional.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ScenarioFile {
+#[serde(rename_all = "kebab-case")]
+pub struct Common {
     pub name: Option<String>,
     pub target: Option<String>,
     pub workload: Option<String>,
@@ -41,18 +48,6 @@ pub struct ScenarioFile {
     pub loss: Option<f64>,
     /// Target switches that turn on a known bug (e.g. `stale-reads`).
     pub bugs: Option<Vec<String>>,
-    /// Register workload: operations per key before moving to the next.
-    pub ops_per_key: Option<u64>,
-    /// Unique-ids workload: IDs asked for per request.
-    pub batch_size: Option<u32>,
-    /// Lock workload: `single`, `watchdog` or `redlock`.
-    pub lock_algorithm: Option<String>,
-    /// Lock workload: the lease, in milliseconds.
-    pub lock_ttl_ms: Option<u64>,
-    /// Lock workload: the resource rejects tokens older than one it accepted.
-    pub fencing: Option<bool>,
-    /// Lock workload: writes each holder makes.
-    pub writes_per_hold: Option<u32>,
     /// A partition (a shape name) in place for the whole test, besides the nemesis's.
     pub standing_partition: Option<String>,
     /// The nodes kills, pauses, restarts and clock faults hit (default: drawn at random).
@@ -68,6 +63,14 @@ pub struct ScenarioFile {
     /// Seconds of workload under `faultline suite --ci` (instead of `time-limit`): long enough
     /// for the expected verdict, short enough for CI. Not a `run` flag.
     pub ci_time_limit: Option<f64>,
+}
+
+/// A scenario as written: the common fields, and the workload's own.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScenarioFile {
+    pub common: Common,
+    /// The workload's own fields, by their kebab-case names.
+    pub settings: toml::Table,
 }
 
 /// A resolved scenario: every field decided.
@@ -91,12 +94,6 @@ pub struct Scenario {
     pub latency_ms: f64,
     pub loss: f64,
     pub bugs: Vec<String>,
-    pub ops_per_key: u64,
-    pub batch_size: u32,
-    pub lock_algorithm: String,
-    pub lock_ttl_ms: u64,
-    pub fencing: bool,
-    pub writes_per_hold: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub standing_partition: Option<String>,
     pub fault_nodes: Vec<String>,
@@ -107,25 +104,139 @@ pub struct Scenario {
     pub expect: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ci_time_limit: Option<f64>,
+    /// The workload's own fields, every one decided (its defaults filled in).
+    #[serde(flatten)]
+    pub settings: toml::Table,
+}
+
+/// The line (from 1) where `key` is set, for messages; 1 if not found.
+pub fn key_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or(1, |i| i + 1)
+}
+
+/// The fields every scenario has, as a scenario file spells them.
+pub fn common_fields() -> &'static [&'static str] {
+    workloads::settings::field_names::<Common>()
+}
+
+/// Every field a scenario file may hold: the common ones and every workload's.
+pub fn all_fields() -> Vec<&'static str> {
+    let mut fields = common_fields().to_vec();
+    for field in registry::ALL.iter().flat_map(|w| w.fields()) {
+        if !fields.contains(field) {
+            fields.push(field);
+        }
+    }
+    fields
 }
 
 impl ScenarioFile {
     /// Parses a scenario file; the error names the file, line and column.
     pub fn parse(file: &str, text: &str) -> Result<ScenarioFile, String> {
-        toml::from_str(text).map_err(|e| {
-            let (line, column) = match e.span() {
-                Some(span) => line_column(text, span.start),
-                None => (1, 1),
+        use workloads::settings::located;
+        let table: toml::Table = toml::from_str(text).map_err(|e| located(file, text, &e))?;
+        let common: Common = toml::from_str(text).map_err(|e| located(file, text, &e))?;
+        let mut settings = toml::Table::new();
+        let mut owners: Vec<&dyn Workload> = Vec::new();
+        for (key, value) in table {
+            if common_fields().contains(&key.as_str()) {
+                continue;
+            }
+            let Some(owner) = registry::owner(&key) else {
+                let line = key_line(text, &key);
+                let indent = text
+                    .lines()
+                    .nth(line - 1)
+                    .map_or(0, |l| l.chars().take_while(|c| c.is_whitespace()).count());
+                return Err(format!(
+                    "{file}:{line}:{}: unknown field `{key}`, expected one of {}",
+                    indent + 1,
+                    all_fields()
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             };
-            let message = e.message().replace('\n', " ");
-            format!("{file}:{line}:{column}: {}", message.trim())
-        })
+            if !owners.iter().any(|o| o.name() == owner.name()) {
+                owners.push(owner);
+            }
+            settings.insert(key, value);
+        }
+        for owner in owners {
+            owner.check_text(file, text)?;
+        }
+        Ok(ScenarioFile { common, settings })
     }
 
     /// Fields set here replace those of `base`.
     pub fn over(self, base: ScenarioFile) -> ScenarioFile {
+        let mut settings = base.settings;
+        settings.extend(self.settings);
+        ScenarioFile {
+            common: self.common.over(base.common),
+            settings,
+        }
+    }
+
+    /// These settings over the target's own defaults (see `Descriptor::defaults`); an unknown
+    /// target is left for validation to name.
+    pub fn over_target_defaults(self) -> Result<ScenarioFile, String> {
+        let target = self
+            .common
+            .target
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TARGET.into());
+        match targets::descriptor::find(&target) {
+            Some(d) if !d.defaults.trim().is_empty() => {
+                let defaults =
+                    ScenarioFile::parse(&format!("the defaults of target {target}"), d.defaults)?;
+                Ok(self.over(defaults))
+            }
+            _ => Ok(self),
+        }
+    }
+
+    /// Fills in defaults (the workload's, for its own fields). `fresh_seed` is used when no
+    /// seed was given.
+    pub fn resolve(self, fresh_seed: u64) -> Scenario {
+        let workload = self
+            .common
+            .workload
+            .clone()
+            .unwrap_or_else(|| registry::default().name().into());
+        // An unknown workload keeps the fields as given, for validation to name.
+        let mut settings = registry::find(&workload)
+            .map(|w| w.defaults())
+            .unwrap_or_default();
+        settings.extend(self.settings);
+        self.common.resolve(workload, settings, fresh_seed)
+    }
+}
+
+impl From<Common> for ScenarioFile {
+    fn from(common: Common) -> ScenarioFile {
+        ScenarioFile {
+            common,
+            settings: toml::Table::new(),
+        }
+    }
+}
+
+/// The target a scenario runs when it names none.
+pub const DEFAULT_TARGET: &str = "raft-kv";
+
+impl Common {
+    /// Fields set here replace those of `base`.
+    fn over(self, base: Common) -> Common {
         macro_rules! pick {
-            ($($f:ident),*) => { ScenarioFile { $($f: self.$f.or(base.$f)),* } };
+            ($($f:ident),*) => { Common { $($f: self.$f.or(base.$f)),* } };
         }
         pick!(
             name,
@@ -145,12 +256,6 @@ impl ScenarioFile {
             latency_ms,
             loss,
             bugs,
-            ops_per_key,
-            batch_size,
-            lock_algorithm,
-            lock_ttl_ms,
-            fencing,
-            writes_per_hold,
             standing_partition,
             fault_nodes,
             clock_ms,
@@ -161,24 +266,8 @@ impl ScenarioFile {
         )
     }
 
-    /// These settings over the target's own defaults (see `Descriptor::defaults`); an unknown
-    /// target is left for validation to name.
-    pub fn over_target_defaults(self) -> Result<ScenarioFile, String> {
-        let target = self.target.clone().unwrap_or_else(|| "raft-kv".into());
-        match targets::descriptor::find(&target) {
-            Some(d) if !d.defaults.trim().is_empty() => {
-                let defaults =
-                    ScenarioFile::parse(&format!("the defaults of target {target}"), d.defaults)?;
-                Ok(self.over(defaults))
-            }
-            _ => Ok(self),
-        }
-    }
-
-    /// Fills in defaults. `fresh_seed` is used when no seed was given.
-    pub fn resolve(self, fresh_seed: u64) -> Scenario {
-        let target = self.target.unwrap_or_else(|| "raft-kv".into());
-        let workload = self.workload.unwrap_or_else(|| "register".into());
+    fn resolve(self, workload: String, settings: toml::Table, fresh_seed: u64) -> Scenario {
+        let target = self.target.unwrap_or_else(|| DEFAULT_TARGET.into());
         let nemesis = self
             .nemesis
             .unwrap_or_else(|| vec!["partition".into(), "kill".into(), "pause".into()]);
@@ -208,12 +297,6 @@ impl ScenarioFile {
             latency_ms: self.latency_ms.unwrap_or(0.0),
             loss: self.loss.unwrap_or(0.0),
             bugs: self.bugs.unwrap_or_default(),
-            ops_per_key: self.ops_per_key.unwrap_or(200),
-            batch_size: self.batch_size.unwrap_or(1),
-            lock_algorithm: self.lock_algorithm.unwrap_or_else(|| "single".into()),
-            lock_ttl_ms: self.lock_ttl_ms.unwrap_or(1000),
-            fencing: self.fencing.unwrap_or(false),
-            writes_per_hold: self.writes_per_hold.unwrap_or(3),
             standing_partition: self.standing_partition,
             fault_nodes: self.fault_nodes.unwrap_or_default(),
             clock_ms: self.clock_ms.unwrap_or(10_000),
@@ -221,6 +304,7 @@ impl ScenarioFile {
             options: self.options.unwrap_or_default(),
             expect: self.expect,
             ci_time_limit: self.ci_time_limit,
+            settings,
         }
     }
 }
@@ -275,48 +359,57 @@ impl Scenario {
         for option in &self.options {
             c.push_str(&format!(" --option {option}"));
         }
-        if self.workload == "lock" {
-            c.push_str(&format!(
-                " --lock-algorithm {} --lock-ttl-ms {}{}",
-                self.lock_algorithm,
-                self.lock_ttl_ms,
-                if self.fencing { " --fencing" } else { "" }
-            ));
+        // The workload's fields that have flags, as flags.
+        let flags = registry::find(&self.workload).map_or(&[][..], |w| w.flags());
+        for flag in flags {
+            match self.settings.get(*flag) {
+                Some(toml::Value::Boolean(true)) => c.push_str(&format!(" --{flag}")),
+                Some(toml::Value::Boolean(false)) | None => {}
+                Some(toml::Value::String(v)) => c.push_str(&format!(" --{flag} {v}")),
+                Some(v) => c.push_str(&format!(" --{flag} {v}")),
+            }
         }
         c
+    }
+
+    /// The workload this scenario runs, if faultline knows it.
+    pub fn workload(&self) -> Option<&'static dyn Workload> {
+        registry::find(&self.workload)
     }
 
     /// Whether a setting that only a scenario file can give differs from its default (the
     /// target's, if it has one).
     fn has_file_only_settings(&self) -> bool {
         let d = ScenarioFile {
-            target: Some(self.target.clone()),
+            common: Common {
+                target: Some(self.target.clone()),
+                workload: Some(self.workload.clone()),
+                ..Common::default()
+            },
             ..ScenarioFile::default()
         }
         .over_target_defaults()
         .unwrap_or_default()
         .resolve(self.seed);
+        let flags = self.workload().map_or(&[][..], |w| w.flags());
+        let unflagged = |s: &toml::Table| -> toml::Table {
+            s.iter()
+                .filter(|(k, _)| !flags.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
         self.recovery != d.recovery
             || self.op_timeout != d.op_timeout
             || self.partition_shapes != d.partition_shapes
             || self.partition_mode != d.partition_mode
             || self.latency_ms != d.latency_ms
             || self.loss != d.loss
-            || self.ops_per_key != d.ops_per_key
-            || self.batch_size != d.batch_size
-            || self.writes_per_hold != d.writes_per_hold
+            || unflagged(&self.settings) != unflagged(&d.settings)
             || self.standing_partition != d.standing_partition
             || self.fault_nodes != d.fault_nodes
             || self.clock_ms != d.clock_ms
             || self.client_pause_ms != d.client_pause_ms
     }
-}
-
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 #[cfg(test)]
@@ -330,10 +423,10 @@ mod tests {
             "name = \"raft\"\nnodes = 3\nnemesis = [\"partition\"]\nseed = 9\n",
         )
         .unwrap();
-        let flags = ScenarioFile {
+        let flags = ScenarioFile::from(Common {
             nodes: Some(5),
-            ..ScenarioFile::default()
-        };
+            ..Common::default()
+        });
         let s = flags.over(file).resolve(1);
         assert_eq!((s.name.as_str(), s.nodes, s.seed), ("raft", 5, 9));
         assert_eq!(s.nemesis, vec!["partition"]);
@@ -346,47 +439,95 @@ mod tests {
         assert_eq!(s.seed, 1234);
         assert_eq!(s.name, "raft-kv-register-partition-kill-pause");
         assert!(s.to_toml().contains("seed = 1234"));
+        assert!(
+            s.to_toml().contains("ops-per-key = 200"),
+            "the workload's defaults"
+        );
         let stored = Path::new("results/x/scenario.toml");
         assert!(s.command(stored).contains("--seed 1234"));
-        let file_only = ScenarioFile {
+        let file_only = ScenarioFile::from(Common {
             clock_ms: Some(5000),
-            ..ScenarioFile::default()
-        };
+            ..Common::default()
+        });
         assert_eq!(
             file_only.resolve(1).command(stored),
             "faultline run results/x/scenario.toml"
+        );
+        let workload_file_only = ScenarioFile::parse("s.toml", "ops-per-key = 7\n").unwrap();
+        assert_eq!(
+            workload_file_only.resolve(1).command(stored),
+            "faultline run results/x/scenario.toml"
+        );
+    }
+
+    #[test]
+    fn a_workloads_fields_are_its_own() {
+        let text = "workload = \"lock\"\nlock-algorithm = \"redlock\"\nfencing = true\n";
+        let s = ScenarioFile::parse("s.toml", text).unwrap().resolve(1);
+        assert_eq!(s.settings["lock-algorithm"].as_str(), Some("redlock"));
+        assert_eq!(s.settings["lock-ttl-ms"].as_integer(), Some(1000));
+        assert!(!s.settings.contains_key("batch-size"));
+        let command = s.command(Path::new("x"));
+        assert!(
+            command.ends_with("--lock-algorithm redlock --lock-ttl-ms 1000 --fencing"),
+            "{command}"
+        );
+        // Stored and read back: the same scenario.
+        let again = ScenarioFile::parse("x", &s.to_toml()).unwrap().resolve(2);
+        assert_eq!(again, s);
+        // Another workload's field is refused when the scenario is validated.
+        let mixed = ScenarioFile::parse(
+            "s.toml",
+            "target = \"redis-lock\"\nworkload = \"lock\"\nbatch-size = 3\n",
+        )
+        .unwrap()
+        .resolve(1);
+        let Err(e) = crate::run::runner::validate(&mixed) else {
+            panic!("a lock scenario with a batch-size validated");
+        };
+        assert!(
+            e.starts_with("workload lock has no setting `batch-size`"),
+            "{e}"
         );
     }
 
     #[test]
     fn every_targets_defaults_make_a_valid_scenario() {
         for d in targets::descriptor::ALL {
-            let s = ScenarioFile {
+            let s = ScenarioFile::from(Common {
                 target: Some(d.name.into()),
-                ..ScenarioFile::default()
-            }
+                ..Common::default()
+            })
             .over_target_defaults()
             .unwrap()
             .resolve(1);
             crate::run::runner::validate(&s).unwrap();
-            assert!(d.workloads.contains(&s.workload.as_str()));
+            assert!(s.workload().unwrap().protocols().contains(&d.protocol));
             assert!(
                 s.command(Path::new("x"))
                     .starts_with("faultline run --target")
             );
         }
-        let redlock = ScenarioFile {
+        let redlock = ScenarioFile::from(Common {
             target: Some("redlock".into()),
             nodes: Some(7),
-            ..ScenarioFile::default()
-        }
+            ..Common::default()
+        })
         .over_target_defaults()
         .unwrap()
         .resolve(1);
         assert_eq!(
-            (redlock.nodes, redlock.lock_algorithm.as_str()),
-            (7, "redlock")
+            (redlock.nodes, redlock.settings["lock-algorithm"].as_str()),
+            (7, Some("redlock"))
         );
+    }
+
+    #[test]
+    fn key_lines_are_found() {
+        let text = "# expect = \"x\"\nname = \"a\"\n  expect   = \"sure\"\n";
+        assert_eq!(key_line(text, "expect"), 3);
+        assert_eq!(key_line(text, "name"), 2);
+        assert_eq!(key_line(text, "nodes"), 1);
     }
 
     #[test]
@@ -399,5 +540,8 @@ mod tests {
         let e = ScenarioFile::parse("bad.toml", "nodes = [\n").unwrap_err();
         assert!(e.starts_with("bad.toml:"), "{e}");
         assert!(!e.contains('\n'));
+        // A workload's field of the wrong type, located too.
+        let e = ScenarioFile::parse("bad.toml", "nodes = 3\nlock-ttl-ms = \"long\"\n").unwrap_err();
+        assert!(e.starts_with("bad.toml:2:15:"), "{e}");
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use checkers::Validity;
 
 use crate::run::runner;
-use crate::run::scenario::{Scenario, ScenarioFile};
+use crate::run::scenario::{Common, Scenario, ScenarioFile, key_line};
 
 /// One scenario of the catalogue.
 #[derive(Clone, Debug)]
@@ -86,21 +86,10 @@ pub fn read(path: &Path) -> Result<(ScenarioFile, String), String> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
     let mut file = ScenarioFile::parse(&name, &text)?;
-    if file.name.is_none() {
-        file.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    if file.common.name.is_none() {
+        file.common.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
     }
     Ok((file, text))
-}
-
-/// The line (from 1) where `key` is set, for messages; 1 if not found.
-fn key_line(text: &str, key: &str) -> usize {
-    text.lines()
-        .position(|l| {
-            l.trim_start()
-                .strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map_or(1, |i| i + 1)
 }
 
 /// Loads every scenario of `dir`. With `ci`, a scenario's `ci-time-limit` (when it has one)
@@ -114,7 +103,7 @@ pub fn load(dir: &Path, ci: bool, seed: u64) -> Result<Vec<Entry>, String> {
     for path in files {
         let (file, text) = read(&path)?;
         let name = path.display();
-        let expect = match file.expect.as_deref() {
+        let expect = match file.common.expect.as_deref() {
             None => None,
             Some("valid") => Some(Validity::Valid),
             Some("invalid") => Some(Validity::Invalid),
@@ -125,7 +114,7 @@ pub fn load(dir: &Path, ci: bool, seed: u64) -> Result<Vec<Entry>, String> {
                 ));
             }
         };
-        if let Some(t) = file.ci_time_limit
+        if let Some(t) = file.common.ci_time_limit
             && t.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
         {
             return Err(format!(
@@ -133,10 +122,10 @@ pub fn load(dir: &Path, ci: bool, seed: u64) -> Result<Vec<Entry>, String> {
                 key_line(&text, "ci-time-limit")
             ));
         }
-        let ci_flags = ScenarioFile {
-            time_limit: file.ci_time_limit.filter(|_| ci),
-            ..ScenarioFile::default()
-        };
+        let ci_flags = ScenarioFile::from(Common {
+            time_limit: file.common.ci_time_limit.filter(|_| ci),
+            ..Common::default()
+        });
         let scenario = ci_flags
             .over(file)
             .over_target_defaults()
@@ -175,14 +164,6 @@ mod tests {
         assert!(glob("a*b*c", "aXbYbZc"));
     }
 
-    #[test]
-    fn key_lines_are_found() {
-        let text = "# expect = \"x\"\nname = \"a\"\n  expect   = \"sure\"\n";
-        assert_eq!(key_line(text, "expect"), 3);
-        assert_eq!(key_line(text, "name"), 2);
-        assert_eq!(key_line(text, "nodes"), 1);
-    }
-
     /// The catalogue in scenarios/ loads: every file parses, validates, and expects a verdict
     /// with a CI length.
     #[test]
@@ -194,6 +175,7 @@ mod tests {
             assert!(e.expect.is_some(), "{}", e.file.display());
             let file = read(&e.file).unwrap().0;
             let ci = file
+                .common
                 .ci_time_limit
                 .expect("every scenario has a ci-time-limit");
             assert_eq!(e.scenario.time_limit, ci, "{}", e.file.display());

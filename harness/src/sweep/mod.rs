@@ -239,7 +239,7 @@ pub fn run(args: &SweepArgs) -> Exit {
 fn sweep(args: &SweepArgs) -> Result<Exit, String> {
     let (file, _) = catalogue::read(&args.scenario)?;
     let params = params::parse_all(&args.params)?;
-    let seed = args.seed.or(file.seed).unwrap_or_else(fresh_seed);
+    let seed = args.seed.or(file.common.seed).unwrap_or_else(fresh_seed);
     // Every cell resolved and validated before anything runs.
     let grid = params::grid(&params);
     let mut scenarios: Vec<Scenario> = Vec::new();

@@ -2,9 +2,7 @@
 //! the alias `clock.jump`), each value typed as the field is — by letting the scenario file's
 //! own parser read `NAME = value` — and the grid of every combination.
 
-use serde::de::{self, Visitor};
-
-use crate::run::scenario::ScenarioFile;
+use crate::run::scenario::{self, ScenarioFile};
 
 /// Fields that are not parameters: the name names the sweep's runs, the seed is `--seed`, and
 /// `expect` and `ci-time-limit` belong to the suite.
@@ -39,40 +37,11 @@ pub struct ParamValue {
     pub number: Option<f64>,
 }
 
-/// Captures the field names a `Deserialize` derive passes to `deserialize_struct`.
-struct FieldNames<'a>(&'a mut &'static [&'static str]);
-
-impl<'de> de::Deserializer<'de> for FieldNames<'_> {
-    type Error = de::value::Error;
-
-    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        Err(de::Error::custom("field names only"))
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        fields: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        *self.0 = fields;
-        Err(de::Error::custom("field names only"))
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
-        ignored_any
-    }
-}
-
-/// Every scenario field a sweep may vary, as a scenario file spells it.
+/// Every scenario field a sweep may vary, as a scenario file spells it: the common ones and
+/// every workload's.
 pub fn fields() -> Vec<&'static str> {
-    let mut names: &'static [&'static str] = &[];
-    let _ = <ScenarioFile as serde::Deserialize>::deserialize(FieldNames(&mut names));
-    names
-        .iter()
-        .copied()
+    scenario::all_fields()
+        .into_iter()
         .filter(|f| !NOT_PARAMETERS.contains(f))
         .collect()
 }
@@ -295,32 +264,36 @@ mod tests {
     #[test]
     fn values_are_typed_by_their_field() {
         let p = parse("interval=1,2.5,500ms").unwrap();
-        let intervals: Vec<Option<f64>> = p.values.iter().map(|v| v.setting.interval).collect();
+        let intervals: Vec<Option<f64>> =
+            p.values.iter().map(|v| v.setting.common.interval).collect();
         assert_eq!(intervals, [Some(1.0), Some(2.5), Some(0.5)]);
         let p = parse("clock.jump=0s,2s,-2s,500ms,-750").unwrap();
         assert_eq!(p.field, "clock-ms");
-        let jumps: Vec<Option<i64>> = p.values.iter().map(|v| v.setting.clock_ms).collect();
+        let jumps: Vec<Option<i64>> = p.values.iter().map(|v| v.setting.common.clock_ms).collect();
         assert_eq!(
             jumps,
             [Some(0), Some(2000), Some(-2000), Some(500), Some(-750)]
         );
         assert_eq!(p.values[1].number, Some(2000.0));
         let p = parse("nodes=3,5").unwrap();
-        assert_eq!(p.values[1].setting.nodes, Some(5));
+        assert_eq!(p.values[1].setting.common.nodes, Some(5));
         let p = parse("lock-algorithm=single,redlock").unwrap();
         assert_eq!(
-            p.values[1].setting.lock_algorithm.as_deref(),
+            p.values[1].setting.settings["lock-algorithm"].as_str(),
             Some("redlock")
         );
         assert_eq!(p.values[1].number, None);
         let p = parse("nemesis=partition+kill,none").unwrap();
         assert_eq!(
-            p.values[0].setting.nemesis,
+            p.values[0].setting.common.nemesis,
             Some(vec!["partition".to_string(), "kill".to_string()])
         );
-        assert_eq!(p.values[1].setting.nemesis, Some(vec![]));
+        assert_eq!(p.values[1].setting.common.nemesis, Some(vec![]));
         let p = parse("fencing=true,false").unwrap();
-        assert_eq!(p.values[0].setting.fencing, Some(true));
+        assert_eq!(
+            p.values[0].setting.settings["fencing"].as_bool(),
+            Some(true)
+        );
     }
 
     #[test]
@@ -348,7 +321,7 @@ mod tests {
         assert_eq!(cells[1], [0, 1]);
         assert_eq!(cells[3], [1, 0]);
         let s = settings(&params, &cells[5]);
-        assert_eq!((s.nodes, s.rate), (Some(5), Some(30.0)));
+        assert_eq!((s.common.nodes, s.common.rate), (Some(5), Some(30.0)));
         assert_eq!(label(&params, &cells[5]), "nodes=5, rate=30");
     }
 

@@ -11,6 +11,9 @@
 //! request may have been served without the answer arriving (a timeout after sending).
 
 pub mod client;
+mod workload;
+
+pub use workload::{IdSettings, UniqueIds};
 
 /// The most IDs one request may ask for (the protocol's limit).
 pub const MAX_BATCH: u32 = 1000;

@@ -4,8 +4,15 @@
 //!
 //! * [`resp`]: a RESP2 client;
 //! * [`client`]: the algorithms — single instance, watchdog renewal, Redlock;
-//! * [`resource`]: the protected resource, fenced or not.
+//! * [`resource`]: the protected resource, fenced or not;
+//! * [`workload`]: each client's acquire → hold → release loop.
 
 pub mod client;
 pub mod resource;
 pub mod resp;
+mod workload;
+
+pub use workload::{Lock, LockSettings};
+
+/// The checker a lock history goes to.
+pub const MODEL: &str = "lock";

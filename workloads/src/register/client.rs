@@ -6,7 +6,6 @@
 //! system without an answer — a timeout after sending is never `fail`. Retries of one operation
 //! carry the same `(client, seq)`, so a server that deduplicates applies it at most once.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use checkers::history::EventType;
@@ -14,13 +13,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::generator::{Invocation, Op};
-
-/// A node the client can talk to: its name and the address of its client link.
-#[derive(Clone, Debug)]
-pub struct Node {
-    pub name: String,
-    pub addr: SocketAddr,
-}
+pub use crate::workload::Node;
 
 /// How an operation ended, as the history records it.
 #[derive(Clone, Debug, PartialEq)]

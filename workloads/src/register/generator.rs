@@ -5,7 +5,8 @@
 //! keys do, so that each key's history stays small enough to check quickly whatever the length
 //! of the test.
 
-use checkers::synth::Rng;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// What to generate.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,7 +70,7 @@ pub struct Invocation {
 #[derive(Clone, Debug)]
 pub struct Generator {
     config: Config,
-    rng: Rng,
+    rng: ChaCha8Rng,
     key: u64,
     on_key: u64,
 }
@@ -77,7 +78,7 @@ pub struct Generator {
 impl Generator {
     pub fn new(config: Config) -> Generator {
         Generator {
-            rng: Rng::new(config.seed ^ 0x7265_6769_7374_6572),
+            rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x7265_6769_7374_6572),
             config,
             key: 0,
             on_key: 0,
@@ -92,16 +93,16 @@ impl Generator {
         self.on_key += 1;
         let c = &self.config;
         let total = c.mix.iter().sum::<u32>().max(1);
-        let pick = self.rng.below(u64::from(total)) as u32;
+        let pick = self.rng.random_range(0..u64::from(total)) as u32;
         let values = u64::from(c.values.max(1));
         let op = if pick < c.mix[0] {
             Op::Read
         } else if pick < c.mix[0] + c.mix[1] {
-            Op::Write(self.rng.below(values) as i64)
+            Op::Write(self.rng.random_range(0..values) as i64)
         } else {
             Op::Cas {
-                from: self.rng.below(values) as i64,
-                to: self.rng.below(values) as i64,
+                from: self.rng.random_range(0..values) as i64,
+                to: self.rng.random_range(0..values) as i64,
             }
         };
         Invocation { key: self.key, op }

@@ -1,0 +1,233 @@
+//! The register workload's clients: each worker draws its next operation from the shared
+//! generator at the scenario's pace and performs it over `http-kv`, starting at its home node
+//! (workers are spread over the nodes, as Jepsen binds clients to nodes) and following the
+//! leader hints it gets within one operation. Were workers to stay with the leader they found,
+//! they would all end up on one node, and a leader stranded in a minority would have every
+//! client to itself — nobody would be writing on the majority side, and nothing it did wrong
+//! could be seen.
+//!
+//! After the faults are healed, every key used is read once more, by fresh processes.
+
+use std::sync::{Arc, Mutex};
+
+use checkers::Value;
+use serde::{Deserialize, Serialize};
+use targets::descriptor::Protocol;
+use tokio::time::Instant;
+
+use super::client::Client as HttpKv;
+use super::generator::{self, Generator, Invocation, Op};
+use crate::history::value;
+use crate::pacer::Pacer;
+use crate::settings::Settings;
+use crate::worker::{self, Client, Completion, Step};
+use crate::workload::{Links, Run, Running, TypedWorkload};
+
+/// The register workload.
+pub struct Register;
+
+/// Its scenario fields.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct RegisterSettings {
+    /// Operations on one key before moving to the next.
+    pub ops_per_key: u64,
+}
+
+impl Default for RegisterSettings {
+    fn default() -> Self {
+        RegisterSettings { ops_per_key: 200 }
+    }
+}
+
+impl Settings for RegisterSettings {
+    fn check(&self) -> Result<(), String> {
+        if self.ops_per_key == 0 {
+            return Err("ops-per-key must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+impl TypedWorkload for Register {
+    type Settings = RegisterSettings;
+    const NAME: &'static str = "register";
+    const SUMMARY: &'static str =
+        "read/write/cas on rotating keys; checked linearizable as a cas-register per key";
+    const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpKv];
+    const LINKS: Links = Links::Shared;
+    const MODEL: &'static str = super::MODEL;
+
+    fn run(&self, settings: RegisterSettings, run: Run) -> Running {
+        let shared = Arc::new(Shared {
+            generator: Mutex::new(Generator::new(generator::Config {
+                seed: run.seed,
+                ops_per_key: settings.ops_per_key,
+                ..generator::Config::default()
+            })),
+            http: HttpKv::new(run.shared_nodes(), run.op_timeout),
+        });
+        let pace = run.pace();
+        let workers = (0..run.concurrency)
+            .map(|index| Worker {
+                shared: shared.clone(),
+                home: index,
+                pacer: Pacer::new(run.seed, index, pace),
+                seq: 0,
+                paced: false,
+            })
+            .collect();
+        Box::pin(async move {
+            let fresh = worker::drive_all(workers, 0, &run.ctx, run.until).await;
+            let finish: crate::workload::Finish =
+                Box::pin(final_reads(shared, run.concurrency, fresh, run.ctx));
+            Some(finish)
+        })
+    }
+}
+
+/// What the workers share.
+struct Shared {
+    generator: Mutex<Generator>,
+    http: HttpKv,
+}
+
+impl Shared {
+    fn draw(&self) -> Invocation {
+        self.generator
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_invocation()
+    }
+
+    fn keys(&self) -> Vec<u64> {
+        self.generator
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .collect()
+    }
+}
+
+/// One register client: paced operations from the shared generator.
+struct Worker {
+    shared: Arc<Shared>,
+    home: usize,
+    pacer: Pacer,
+    seq: u64,
+    /// Whether the pause before the next operation is behind it.
+    paced: bool,
+}
+
+fn invocation(inv: &Invocation) -> worker::Invocation {
+    worker::Invocation {
+        f: inv.op.f(),
+        key: Some(Value::Int(inv.key as i64)),
+        value: value(inv.op.value()),
+    }
+}
+
+/// Performs `inv` as `process` with its `seq`, starting at node `*node`, which follows the
+/// leader hints the operation gets.
+async fn perform(
+    http: &HttpKv,
+    process: u64,
+    seq: u64,
+    node: &mut usize,
+    inv: Invocation,
+) -> Completion {
+    let out = http.invoke(process, seq, node, inv).await;
+    Completion {
+        kind: out.kind,
+        value: value(out.value),
+        node: Some(out.node),
+        error: out.error,
+    }
+}
+
+impl Client for Worker {
+    type Op = Invocation;
+
+    fn next(&mut self, _process: u64, until: Instant) -> Step<Invocation> {
+        if std::mem::take(&mut self.paced) {
+            return Step::Invoke(self.shared.draw());
+        }
+        match self.pacer.next(until) {
+            Some(pause) => {
+                self.paced = true;
+                Step::Sleep(pause)
+            }
+            None => Step::Done,
+        }
+    }
+
+    fn invocation(&self, op: &Invocation) -> worker::Invocation {
+        invocation(op)
+    }
+
+    async fn invoke(&mut self, process: u64, op: Invocation) -> Completion {
+        self.seq += 1;
+        // Every operation starts at the worker's home node.
+        let mut node = self.home;
+        perform(&self.shared.http, process, self.seq, &mut node, op).await
+    }
+}
+
+/// After the test: one read of every key used, spread over `concurrency` fresh processes
+/// from `first_process`.
+async fn final_reads(
+    shared: Arc<Shared>,
+    concurrency: usize,
+    first_process: u64,
+    ctx: worker::Context,
+) {
+    let keys = shared.keys();
+    let readers = (0..concurrency.max(1))
+        .map(|w| FinalReads {
+            shared: shared.clone(),
+            node: w,
+            keys: keys
+                .iter()
+                .copied()
+                .skip(w)
+                .step_by(concurrency.max(1))
+                .rev()
+                .collect(),
+            seq: 1_000_000,
+        })
+        .collect();
+    // No time limit: every key is read, however long the cluster takes to answer.
+    let never = Instant::now() + std::time::Duration::from_secs(86_400 * 365);
+    worker::drive_all(readers, first_process, &ctx, never).await;
+}
+
+/// One final reader: a read of each of its keys, one after another.
+struct FinalReads {
+    shared: Arc<Shared>,
+    /// Where the next read starts: the node that answered the last one.
+    node: usize,
+    /// Still to read, the next last.
+    keys: Vec<u64>,
+    seq: u64,
+}
+
+impl Client for FinalReads {
+    type Op = Invocation;
+
+    fn next(&mut self, _process: u64, _until: Instant) -> Step<Invocation> {
+        match self.keys.pop() {
+            Some(key) => Step::Invoke(Invocation { key, op: Op::Read }),
+            None => Step::Done,
+        }
+    }
+
+    fn invocation(&self, op: &Invocation) -> worker::Invocation {
+        invocation(op)
+    }
+
+    async fn invoke(&mut self, process: u64, op: Invocation) -> Completion {
+        let seq = self.seq;
+        self.seq += 1;
+        perform(&self.shared.http, process, seq, &mut self.node, op).await
+    }
+}
