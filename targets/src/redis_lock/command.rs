@@ -17,11 +17,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
+use resp::{Frame, string_to_i64};
 
 use super::Appendonly;
 use super::db::{Db, LOADING, Ttl};
 use super::lua::Scripts;
-use super::resp::{Frame, string_to_i64};
 
 /// The version this server reports in `INFO` and `HELLO`: the Redis it imitates.
 pub const REDIS_VERSION: &str = "7.0.0";
@@ -920,11 +920,8 @@ fn config_params(stats: &Stats) -> Vec<(&'static str, String)> {
         ("databases", "1".into()),
         ("maxmemory", "0".into()),
         ("maxclients", super::server::MAX_CLIENTS.to_string()),
-        ("proto-max-bulk-len", super::resp::MAX_BULK.to_string()),
-        (
-            "client-query-buffer-limit",
-            super::resp::MAX_QUERY.to_string(),
-        ),
+        ("proto-max-bulk-len", resp::MAX_BULK.to_string()),
+        ("client-query-buffer-limit", resp::MAX_QUERY.to_string()),
         (
             "lua-time-limit",
             super::lua::TIME_LIMIT.as_millis().to_string(),
@@ -1059,7 +1056,7 @@ mod tests {
         now: i64,
         line: &str,
     ) -> Frame {
-        let args: Vec<Bytes> = super::super::resp::split_args(line.as_bytes()).unwrap();
+        let args: Vec<Bytes> = resp::split_args(line.as_bytes()).unwrap();
         execute(engine, stats, session, &args, now * 1000)
     }
 

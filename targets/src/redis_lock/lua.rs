@@ -67,10 +67,11 @@ use bytes::Bytes;
 use mlua::{
     ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState,
 };
+use resp::{Frame, string_to_i64};
 use sha1::{Digest, Sha1};
 
 use super::command::{self, Ctx, NOT_AN_INTEGER};
-use super::resp::{Frame, format_g17, string_to_i64};
+use super::g17::format_g17;
 
 /// How long a script may run before it is aborted (Redis's `lua-time-limit`).
 pub const TIME_LIMIT: Duration = Duration::from_secs(5);

@@ -14,10 +14,12 @@
 //!  sweep task (100 ms) ──▶ Db::sweep(now): expired keys removed without being touched
 //! ```
 //!
-//! * [`resp`]: RESP2 frames and the request parser, free of I/O.
+//! * the `resp` crate: RESP2 frames and the request parser, free of I/O (shared with the lock
+//!   workload's client).
 //! * [`db`]: the keyspace with wall-clock expiry; time passed in.
 //! * [`command`]: dispatch, the commands, Redis's error texts.
 //! * [`lua`]: `EVAL`/`EVALSHA`/`SCRIPT`, `redis.call` and friends, the sandbox.
+//! * `g17`: a Lua number as the text Redis makes of it (`%.17g`).
 //! * `aof`: the append-only file and its replay.
 //! * `server`: the tokio shell.
 //!
@@ -73,8 +75,8 @@
 mod aof;
 pub mod command;
 pub mod db;
+mod g17;
 pub mod lua;
-pub mod resp;
 mod server;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

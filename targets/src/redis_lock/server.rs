@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use resp::{Frame, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -30,7 +31,6 @@ use tokio::task::JoinSet;
 
 use super::aof::Aof;
 use super::command::{self, Engine, Session, Stats};
-use super::resp::{Frame, RequestParser};
 use super::{Appendonly, Error};
 use crate::clock::WallClock;
 use crate::shell::Logger;
