@@ -30,10 +30,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::aof::Aof;
-use super::command::{self, Engine, Session, Stats};
-use super::{Appendonly, Error};
+use super::command::{self, Engine, Session};
+use super::ctx::{Appendonly, Stats};
 use crate::clock::WallClock;
-use crate::shell::Logger;
+use crate::shell::{Error, Logger};
 
 /// The most clients connected at once (Redis's `maxclients` default).
 pub const MAX_CLIENTS: usize = 10_000;
