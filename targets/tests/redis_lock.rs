@@ -15,10 +15,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use resp::Frame;
 use support::redis::{PATIENCE, RedisServer, Server, require};
 use support::temp_dir;
 use targets::clock::write_offset;
-use targets::redis_lock::resp::Frame;
 
 impl Server {
     fn client(&self) -> Client {
@@ -43,12 +43,9 @@ impl Client {
     }
 
     fn call(&mut self, args: &[&str]) -> Frame {
-        let mut request = format!("*{}\r\n", args.len()).into_bytes();
-        for arg in args {
-            request.extend_from_slice(format!("${}\r\n{arg}\r\n", arg.len()).as_bytes());
-        }
+        let request = Frame::Array(args.iter().map(Frame::bulk).collect());
         self.stream
-            .write_all(&request)
+            .write_all(&request.to_bytes())
             .expect("the request goes out");
         loop {
             if let Some((frame, used)) = Frame::parse(&self.buf).expect("a well-formed reply") {

@@ -29,8 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::{Bytes, BytesMut};
-
-use super::resp::{Frame, RequestParser};
+use resp::{Frame, RequestParser};
 
 /// The file's name in the data directory.
 pub const FILE: &str = "appendonly.aof";

@@ -13,55 +13,21 @@
 //! with a real redis-server. Every change is also recorded as an effect for the append-only
 //! file (see [`db`](super::db)): `SET … PXAT`, `PEXPIREAT`, `DEL`, `INCR`, `FLUSHALL`.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Instant;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
+use resp::{Frame, string_to_i64};
 
-use super::Appendonly;
+use super::ctx::{Appendonly, Ctx, NOT_AN_INTEGER, REDIS_VERSION, Stats};
 use super::db::{Db, LOADING, Ttl};
-use super::lua::Scripts;
-use super::resp::{Frame, string_to_i64};
-
-/// The version this server reports in `INFO` and `HELLO`: the Redis it imitates.
-pub const REDIS_VERSION: &str = "7.0.0";
+use super::lua::{self, Scripts};
 
 pub const SYNTAX_ERROR: &str = "ERR syntax error";
-pub const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
 
 /// The keyspace and the scripts: what the server's one lock guards.
 pub struct Engine {
     pub db: Db,
     pub scripts: Scripts,
-}
-
-/// What `INFO`, `CONFIG GET` and `CLIENT` report about the server; shared by every
-/// connection and updated without the engine's lock.
-#[derive(Debug)]
-pub struct Stats {
-    pub name: String,
-    pub port: u16,
-    pub appendonly: Appendonly,
-    pub data_dir: String,
-    pub started: Instant,
-    pub connected_clients: AtomicUsize,
-    pub total_connections: AtomicU64,
-    pub total_commands: AtomicU64,
-}
-
-impl Stats {
-    pub fn new(name: &str, port: u16, appendonly: Appendonly, data_dir: String) -> Stats {
-        Stats {
-            name: name.into(),
-            port,
-            appendonly,
-            data_dir,
-            started: Instant::now(),
-            connected_clients: AtomicUsize::new(0),
-            total_connections: AtomicU64::new(0),
-            total_commands: AtomicU64::new(0),
-        }
-    }
 }
 
 /// One connection's own state.
@@ -83,18 +49,6 @@ impl Session {
             quit: false,
         }
     }
-}
-
-/// What a command runs against: the keyspace at one instant. Scripts get the instant their
-/// script started at, as in Redis 7, so a key cannot expire halfway through a script.
-pub struct Ctx<'a> {
-    pub db: &'a mut Db,
-    pub stats: &'a Stats,
-    /// Wall-clock milliseconds since the epoch (the node's skewable clock), or
-    /// [`LOADING`] while replaying the append-only file.
-    pub now: i64,
-    /// Wall-clock microseconds, for `TIME`.
-    pub now_micros: i64,
 }
 
 /// How a command may be used.
@@ -355,8 +309,12 @@ pub fn execute(
         now_micros,
     };
     match resolved.command.name {
-        "eval" => engine.scripts.eval_command(&mut ctx, args, false),
-        "evalsha" => engine.scripts.eval_command(&mut ctx, args, true),
+        "eval" => engine
+            .scripts
+            .eval_command(&mut ctx, args, false, call_from_script),
+        "evalsha" => engine
+            .scripts
+            .eval_command(&mut ctx, args, true, call_from_script),
         "script" => script(&mut engine.scripts, args, &resolved),
         "client" => client(session, args, &resolved),
         "hello" => hello(session, stats, args),
@@ -920,18 +878,12 @@ fn config_params(stats: &Stats) -> Vec<(&'static str, String)> {
         ("databases", "1".into()),
         ("maxmemory", "0".into()),
         ("maxclients", super::server::MAX_CLIENTS.to_string()),
-        ("proto-max-bulk-len", super::resp::MAX_BULK.to_string()),
-        (
-            "client-query-buffer-limit",
-            super::resp::MAX_QUERY.to_string(),
-        ),
-        (
-            "lua-time-limit",
-            super::lua::TIME_LIMIT.as_millis().to_string(),
-        ),
+        ("proto-max-bulk-len", resp::MAX_BULK.to_string()),
+        ("client-query-buffer-limit", resp::MAX_QUERY.to_string()),
+        ("lua-time-limit", lua::TIME_LIMIT.as_millis().to_string()),
         (
             "busy-reply-threshold",
-            super::lua::TIME_LIMIT.as_millis().to_string(),
+            lua::TIME_LIMIT.as_millis().to_string(),
         ),
     ]
 }
@@ -1059,7 +1011,7 @@ mod tests {
         now: i64,
         line: &str,
     ) -> Frame {
-        let args: Vec<Bytes> = super::super::resp::split_args(line.as_bytes()).unwrap();
+        let args: Vec<Bytes> = resp::split_args(line.as_bytes()).unwrap();
         execute(engine, stats, session, &args, now * 1000)
     }
 

@@ -6,7 +6,8 @@
 //!     KEYS, ARGV (globals) ──▶ xpcall(function, handler) ──▶ Lua value ──▶ reply Frame
 //!                                   │ redis.call / redis.pcall
 //!                                   ▼
-//!                   command::call_from_script(Ctx) ──▶ reply Frame ──▶ Lua value
+//!                   dispatch(Ctx, args) ──▶ reply Frame ──▶ Lua value
+//!                   (command's dispatcher, handed in as a ctx::Dispatch)
 //! ```
 //!
 //! A script runs while the server's lock is held, with the wall-clock time of its start: it
@@ -67,10 +68,11 @@ use bytes::Bytes;
 use mlua::{
     ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState,
 };
+use resp::{Frame, string_to_i64};
 use sha1::{Digest, Sha1};
 
-use super::command::{self, Ctx, NOT_AN_INTEGER};
-use super::resp::{Frame, format_g17, string_to_i64};
+use super::ctx::{Ctx, Dispatch, NOT_AN_INTEGER, REDIS_VERSION};
+use super::g17::format_g17;
 
 /// How long a script may run before it is aborted (Redis's `lua-time-limit`).
 pub const TIME_LIMIT: Duration = Duration::from_secs(5);
@@ -528,8 +530,8 @@ impl Scripts {
                     _ => raise(lua, "ERR RESP version must be 2 or 3."),
                 })?,
             )?;
-            rust.raw_set("version", command::REDIS_VERSION)?;
-            let version_num = command::REDIS_VERSION
+            rust.raw_set("version", REDIS_VERSION)?;
+            let version_num = REDIS_VERSION
                 .split('.')
                 .filter_map(|p| p.parse::<i64>().ok())
                 .fold(0, |acc, p| acc * 256 + p);
@@ -615,7 +617,14 @@ impl Scripts {
     }
 
     /// `EVAL body numkeys key… arg…` or, with `by_sha`, `EVALSHA sha1 numkeys key… arg…`.
-    pub fn eval_command(&mut self, ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool) -> Frame {
+    /// The script's `redis.call` runs its commands through `dispatch`.
+    pub fn eval_command(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        args: &[Bytes],
+        by_sha: bool,
+        dispatch: Dispatch,
+    ) -> Frame {
         let Some(numkeys) = string_to_i64(&args[2]) else {
             return Frame::error(NOT_AN_INTEGER);
         };
@@ -644,7 +653,7 @@ impl Scripts {
         let keys = &args[3..3 + numkeys];
         let argv = &args[3 + numkeys..];
         let start = ctx.db.effects_len();
-        let reply = self.run(ctx, &sha, function, keys, argv);
+        let reply = self.run(ctx, dispatch, &sha, function, keys, argv);
         ctx.db.wrap_effects_from(start);
         reply
     }
@@ -652,12 +661,13 @@ impl Scripts {
     fn run(
         &mut self,
         ctx: &mut Ctx<'_>,
+        dispatch: Dispatch,
         sha: &str,
         function: Function,
         keys: &[Bytes],
         argv: &[Bytes],
     ) -> Frame {
-        let outcome = self.call(ctx, function, keys, argv);
+        let outcome = self.call(ctx, dispatch, function, keys, argv);
         let killed = self.watchdog.killed.swap(false, Ordering::Relaxed);
         if killed {
             // Back from firing on every instruction.
@@ -715,6 +725,7 @@ impl Scripts {
     fn call(
         &mut self,
         ctx: &mut Ctx<'_>,
+        dispatch: Dispatch,
         function: Function,
         keys: &[Bytes],
         argv: &[Bytes],
@@ -735,7 +746,7 @@ impl Scripts {
                 let reply = match command_args(args) {
                     Ok(args) => {
                         let mut ctx = ctx.borrow_mut();
-                        command::call_from_script(&mut ctx, &args)
+                        dispatch(&mut ctx, &args)
                     }
                     Err(text) => Frame::error(text),
                 };
@@ -760,9 +771,11 @@ impl Scripts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::redis_lock::Appendonly;
-    use crate::redis_lock::command::Stats;
-    use crate::redis_lock::db::Db;
+    // The tests run scripts against the real dispatcher, so `redis.call` is tested end to end;
+    // only the tests reach up to `command`.
+    use crate::redis_lock::command::call_from_script;
+    use crate::redis_lock::ctx::{Appendonly, Stats};
+    use crate::redis_lock::db::{Db, Ttl};
 
     const NOW: i64 = 1_700_000_000_000;
 
@@ -798,7 +811,8 @@ mod tests {
                 now: NOW,
                 now_micros: NOW * 1000,
             };
-            self.scripts.eval_command(&mut ctx, &args, false)
+            self.scripts
+                .eval_command(&mut ctx, &args, false, call_from_script)
         }
 
         fn eval0(&mut self, body: &str) -> Frame {
@@ -826,7 +840,7 @@ mod tests {
         f.db.set(
             Bytes::from_static(b"lock"),
             Bytes::from_static(b"me"),
-            crate::redis_lock::db::Ttl::At(NOW + 1000),
+            Ttl::At(NOW + 1000),
             NOW,
         );
         assert_eq!(
@@ -1126,7 +1140,7 @@ mod tests {
                 Bytes::copy_from_slice(sha.as_bytes()),
                 Bytes::from_static(b"0"),
             ];
-            scripts.eval_command(ctx, &args, true)
+            scripts.eval_command(ctx, &args, true, call_from_script)
         };
         assert_eq!(
             evalsha(&sha.to_uppercase(), &mut ctx, &mut f.scripts),

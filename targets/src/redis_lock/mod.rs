@@ -14,10 +14,15 @@
 //!  sweep task (100 ms) ──▶ Db::sweep(now): expired keys removed without being touched
 //! ```
 //!
-//! * [`resp`]: RESP2 frames and the request parser, free of I/O.
+//! * the `resp` crate: RESP2 frames and the request parser, free of I/O (shared with the lock
+//!   workload's client).
 //! * [`db`]: the keyspace with wall-clock expiry; time passed in.
+//! * [`ctx`]: what the command path shares — a command's context, the server's counters,
+//!   the dispatcher handed to scripts — so that `server` → `command` → `lua` → `ctx` → `db`
+//!   depend one way, with no cycle.
 //! * [`command`]: dispatch, the commands, Redis's error texts.
 //! * [`lua`]: `EVAL`/`EVALSHA`/`SCRIPT`, `redis.call` and friends, the sandbox.
+//! * `g17`: a Lua number as the text Redis makes of it (`%.17g`).
 //! * `aof`: the append-only file and its replay.
 //! * `server`: the tokio shell.
 //!
@@ -72,9 +77,10 @@
 
 mod aof;
 pub mod command;
+pub mod ctx;
 pub mod db;
+mod g17;
 pub mod lua;
-pub mod resp;
 mod server;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -82,26 +88,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 
 use crate::clock::WallClock;
 use crate::shell::{self, Logger};
 pub use crate::shell::{ArgsError, Error, Listener};
-use command::{Engine, Stats};
+use command::Engine;
+pub use ctx::Appendonly;
+use ctx::Stats;
 use db::Db;
 use lua::Scripts;
-
-/// How the append-only file is kept (Redis's `appendonly` + `appendfsync`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum Appendonly {
-    /// No file: a restarted node starts empty.
-    #[default]
-    No,
-    /// Fsync before any reply that could reveal a change.
-    Always,
-    /// Fsync once a second.
-    Everysec,
-}
 
 /// Everything a node is started with.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -23,17 +23,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use resp::{Frame, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::aof::Aof;
-use super::command::{self, Engine, Session, Stats};
-use super::resp::{Frame, RequestParser};
-use super::{Appendonly, Error};
+use super::command::{self, Engine, Session};
+use super::ctx::{Appendonly, Stats};
 use crate::clock::WallClock;
-use crate::shell::Logger;
+use crate::shell::{Error, Logger};
 
 /// The most clients connected at once (Redis's `maxclients` default).
 pub const MAX_CLIENTS: usize = 10_000;

@@ -8,9 +8,10 @@
 
 use std::time::Duration;
 
+use resp::Frame;
 use tokio::time::Instant;
 
-use super::resp::{Conn, Failure, Reply};
+use super::resp::{Conn, Failure};
 
 /// Which algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,15 +166,15 @@ impl LockClient {
             .await
         };
         let token = match reply {
-            Ok(Reply::Integer(t)) if fencing => Some(t),
-            Ok(Reply::Simple(ok)) if !fencing && ok == "OK" => None,
-            Ok(Reply::Bulk(None)) => {
+            Ok(Frame::Integer(t)) if fencing => Some(t),
+            Ok(Frame::Simple(ok)) if !fencing && ok == "OK" => None,
+            Ok(Frame::Null) => {
                 return Outcome::Denied {
                     nodes: Vec::new(),
                     error: "held by another".into(),
                 };
             }
-            Ok(Reply::Error(e)) => {
+            Ok(Frame::Error(e)) => {
                 return Outcome::Denied {
                     nodes: Vec::new(),
                     error: e,
@@ -214,7 +215,7 @@ impl LockClient {
                     timeout,
                 )
                 .await;
-            if matches!(reply, Ok(Reply::Simple(ref ok)) if ok == "OK") {
+            if matches!(reply, Ok(Frame::Simple(ref ok)) if ok == "OK") {
                 granted.push(name.clone());
             }
         }
@@ -271,12 +272,12 @@ impl LockClient {
             )
             .await;
         match reply {
-            Ok(Reply::Integer(1)) => Outcome::Done(
+            Ok(Frame::Integer(1)) => Outcome::Done(
                 self.config
                     .ttl
                     .saturating_sub(started.elapsed() + drift(self.config.ttl)),
             ),
-            Ok(Reply::Integer(_)) => Outcome::Denied {
+            Ok(Frame::Integer(_)) => Outcome::Denied {
                 nodes: Vec::new(),
                 error: "the lock was lost".into(),
             },
@@ -317,7 +318,7 @@ impl LockClient {
                     timeout,
                 )
                 .await;
-            if matches!(reply, Ok(Reply::Integer(_))) {
+            if matches!(reply, Ok(Frame::Integer(_))) {
                 answered.push(name.clone());
             }
         }

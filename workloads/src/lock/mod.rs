@@ -2,7 +2,7 @@
 //! resource while they believe they hold it, and release it; the lock-safety checker reads the
 //! history.
 //!
-//! * [`resp`]: a RESP2 client;
+//! * [`resp`]: a connection to one Redis instance, framed by the `resp` codec;
 //! * [`client`]: the algorithms — single instance, watchdog renewal, Redlock;
 //! * [`resource`]: the protected resource, fenced or not;
 //! * [`workload`]: each client's acquire → hold → release loop.

@@ -1,8 +1,8 @@
-//! RESP2 framing, free of I/O: requests in, [`Frame`]s out, as bytes in a buffer.
+//! [`RequestParser`]: how a server reads requests off a connection's input buffer.
 //!
 //! ```text
 //!  socket bytes ──▶ BytesMut ──RequestParser::next──▶ Vec<Bytes> (one command's arguments)
-//!  Frame (a reply) ──Frame::encode──▶ BytesMut ──▶ socket
+//!                                                 └─▶ ProtocolError ──▶ reply, then close
 //! ```
 //!
 //! Requests come in the two forms Redis accepts: a multibulk (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`,
@@ -22,10 +22,10 @@
 //!
 //! After a [`ProtocolError`] the stream cannot be resynchronised: the server replies with the
 //! error and closes the connection, as Redis does.
-//!
-//! [`Frame::parse`] reads replies, for clients of the server (the tests, the benchmark).
 
 use bytes::{Buf, Bytes, BytesMut};
+
+use crate::{Frame, PREALLOCATE, find_cr, string_to_i64};
 
 /// The longest bulk string a request may carry (Redis's `proto-max-bulk-len`).
 pub const MAX_BULK: usize = 512 * 1024 * 1024;
@@ -35,203 +35,6 @@ pub const MAX_MULTIBULK: i64 = i32::MAX as i64;
 pub const MAX_INLINE: usize = 64 * 1024;
 /// The most bytes of arguments one request may carry (Redis's `client-query-buffer-limit`).
 pub const MAX_QUERY: usize = 1024 * 1024 * 1024;
-/// How many elements of a multibulk are reserved for before they arrive.
-const PREALLOCATE: usize = 1024;
-/// How deeply [`Frame::parse`] follows nested arrays before giving up.
-const MAX_DEPTH: usize = 10_000;
-
-/// One RESP2 value: what the server replies.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Frame {
-    /// `+OK`: a status reply.
-    Simple(String),
-    /// `-ERR …`: an error reply; the text starts with its code (`ERR`, `NOSCRIPT`, …).
-    Error(String),
-    /// `:42`.
-    Integer(i64),
-    /// `$3\r\nabc`.
-    Bulk(Bytes),
-    /// `$-1`: the nil bulk string.
-    Null,
-    /// `*2\r\n…`.
-    Array(Vec<Frame>),
-    /// `*-1`: the nil multibulk.
-    NullArray,
-}
-
-impl Frame {
-    /// The status reply `+OK`.
-    pub fn ok() -> Frame {
-        Frame::Simple("OK".into())
-    }
-
-    /// An error reply with the text `text` (which starts with its code).
-    pub fn error(text: impl Into<String>) -> Frame {
-        Frame::Error(text.into())
-    }
-
-    /// A bulk string copied from `bytes`.
-    pub fn bulk(bytes: impl AsRef<[u8]>) -> Frame {
-        Frame::Bulk(Bytes::copy_from_slice(bytes.as_ref()))
-    }
-
-    /// Whether this is an error reply.
-    pub fn is_error(&self) -> bool {
-        matches!(self, Frame::Error(_))
-    }
-
-    /// Appends the frame's encoding to `out`. Status and error texts have any CR or LF
-    /// replaced by a space, as Redis does, so no text can break the framing.
-    pub fn encode(&self, out: &mut BytesMut) {
-        match self {
-            Frame::Simple(text) => line(out, b'+', text.as_bytes()),
-            Frame::Error(text) => line(out, b'-', text.as_bytes()),
-            Frame::Integer(n) => header(out, b':', *n),
-            Frame::Bulk(data) => {
-                header(out, b'$', data.len() as i64);
-                out.extend_from_slice(data);
-                out.extend_from_slice(b"\r\n");
-            }
-            Frame::Null => out.extend_from_slice(b"$-1\r\n"),
-            Frame::Array(items) => {
-                header(out, b'*', items.len() as i64);
-                for item in items {
-                    item.encode(out);
-                }
-            }
-            Frame::NullArray => out.extend_from_slice(b"*-1\r\n"),
-        }
-    }
-
-    /// The frame's encoding, as a new buffer.
-    pub fn to_bytes(&self) -> Bytes {
-        let mut out = BytesMut::new();
-        self.encode(&mut out);
-        out.freeze()
-    }
-
-    /// Reads one reply from the front of `buf`: `Ok(None)` if it has not all arrived yet,
-    /// else the frame and how many bytes it took. For clients; the server reads requests
-    /// with [`RequestParser`].
-    pub fn parse(buf: &[u8]) -> Result<Option<(Frame, usize)>, String> {
-        let mut at = 0;
-        match parse_reply(buf, &mut at, 0)? {
-            Some(frame) => Ok(Some((frame, at))),
-            None => Ok(None),
-        }
-    }
-}
-
-fn line(out: &mut BytesMut, kind: u8, text: &[u8]) {
-    out.reserve(text.len() + 3);
-    out.extend_from_slice(&[kind]);
-    if text.iter().any(|&b| b == b'\r' || b == b'\n') {
-        let clean: Vec<u8> = text
-            .iter()
-            .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
-            .collect();
-        out.extend_from_slice(&clean);
-    } else {
-        out.extend_from_slice(text);
-    }
-    out.extend_from_slice(b"\r\n");
-}
-
-/// `<kind><n>\r\n`, formatted without allocating: this is on every reply's path.
-fn header(out: &mut BytesMut, kind: u8, n: i64) {
-    let mut digits = [0u8; 24];
-    let mut i = digits.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        i -= 1;
-        digits[i] = b'-';
-    }
-    out.reserve(digits.len() - i + 3);
-    out.extend_from_slice(&[kind]);
-    out.extend_from_slice(&digits[i..]);
-    out.extend_from_slice(b"\r\n");
-}
-
-/// Finds the end of the line starting at `at`: the index of its `\r`.
-fn find_cr(buf: &[u8], at: usize) -> Option<usize> {
-    buf[at..].iter().position(|&b| b == b'\r').map(|i| at + i)
-}
-
-fn parse_reply(buf: &[u8], at: &mut usize, depth: usize) -> Result<Option<Frame>, String> {
-    if depth > MAX_DEPTH {
-        return Err("reply nested too deeply".into());
-    }
-    let Some(&kind) = buf.get(*at) else {
-        return Ok(None);
-    };
-    let Some(cr) = find_cr(buf, *at + 1) else {
-        return Ok(None);
-    };
-    if cr + 1 >= buf.len() {
-        return Ok(None);
-    }
-    if buf[cr + 1] != b'\n' {
-        return Err("a line does not end in CRLF".into());
-    }
-    let text = &buf[*at + 1..cr];
-    let number = || {
-        std::str::from_utf8(text)
-            .ok()
-            .and_then(|t| t.parse::<i64>().ok())
-            .ok_or_else(|| format!("bad number {:?}", String::from_utf8_lossy(text)))
-    };
-    let start = cr + 2;
-    let frame = match kind {
-        b'+' => Frame::Simple(String::from_utf8_lossy(text).into_owned()),
-        b'-' => Frame::Error(String::from_utf8_lossy(text).into_owned()),
-        b':' => Frame::Integer(number()?),
-        b'$' => {
-            let len = number()?;
-            if len == -1 {
-                *at = start;
-                return Ok(Some(Frame::Null));
-            }
-            let len = usize::try_from(len).map_err(|_| format!("bad bulk length {len}"))?;
-            if buf.len() < start + len + 2 {
-                return Ok(None);
-            }
-            if &buf[start + len..start + len + 2] != b"\r\n" {
-                return Err("a bulk string does not end in CRLF".into());
-            }
-            *at = start + len + 2;
-            return Ok(Some(Frame::bulk(&buf[start..start + len])));
-        }
-        b'*' => {
-            let len = number()?;
-            if len == -1 {
-                *at = start;
-                return Ok(Some(Frame::NullArray));
-            }
-            let len = usize::try_from(len).map_err(|_| format!("bad array length {len}"))?;
-            let mut items = Vec::with_capacity(len.min(PREALLOCATE));
-            let mut inner = start;
-            for _ in 0..len {
-                match parse_reply(buf, &mut inner, depth + 1)? {
-                    Some(item) => items.push(item),
-                    None => return Ok(None),
-                }
-            }
-            *at = inner;
-            return Ok(Some(Frame::Array(items)));
-        }
-        other => return Err(format!("unexpected reply type byte {:?}", other as char)),
-    };
-    *at = start;
-    Ok(Some(frame))
-}
 
 /// Why a request could not be read. The connection must be closed after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -479,81 +282,10 @@ fn hex(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
 
-/// Parses a decimal integer exactly as Redis's `string2ll` does: at most 20 characters, an
-/// optional `-`, no `+`, no spaces, no leading zeros (so `-0` and `01` are refused), and in
-/// range. Every integer argument (expiry times, key counts, `INCR`'s value) goes through it.
-pub fn string_to_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match s.strip_prefix(b"-") {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut value: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if negative {
-        if value > i64::MAX as u64 + 1 {
-            return None;
-        }
-        Some((value as i64).wrapping_neg())
-    } else {
-        i64::try_from(value).ok()
-    }
-}
-
-/// Formats a number as C's `printf("%.17g")` does, which is how Redis turns a Lua number into
-/// a command argument (and a `double` reply into a bulk string).
-pub fn format_g17(x: f64) -> String {
-    if x.is_nan() {
-        // glibc prints the sign of a NaN; Lua's 0/0 has it set.
-        return if x.is_sign_negative() { "-nan" } else { "nan" }.into();
-    }
-    if x.is_infinite() {
-        return if x < 0.0 { "-inf" } else { "inf" }.into();
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    const PRECISION: i32 = 17;
-    // Scientific form with 17 significant digits gives the decimal exponent after rounding.
-    let sci = format!("{:.*e}", (PRECISION - 1) as usize, x);
-    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    if (-4..PRECISION).contains(&exponent) {
-        let decimals = (PRECISION - 1 - exponent).max(0) as usize;
-        let fixed = format!("{x:.decimals$}");
-        trim_fraction(&fixed).to_string()
-    } else {
-        let mantissa = trim_fraction(mantissa);
-        let sign = if exponent < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exponent.abs())
-    }
-}
-
-fn trim_fraction(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn parse_all(input: &[u8]) -> (Vec<Vec<Bytes>>, Option<ProtocolError>, usize) {
         let mut buf = BytesMut::from(input);
@@ -572,41 +304,6 @@ mod tests {
         list.iter()
             .map(|a| Bytes::copy_from_slice(a.as_bytes()))
             .collect()
-    }
-
-    #[test]
-    fn frames_encode_as_redis_does() {
-        let frame = Frame::Array(vec![
-            Frame::ok(),
-            Frame::error("ERR a\r\nb"),
-            Frame::Integer(-3),
-            Frame::bulk("hi"),
-            Frame::Null,
-            Frame::NullArray,
-            Frame::Array(vec![]),
-        ]);
-        assert_eq!(
-            &frame.to_bytes()[..],
-            b"*7\r\n+OK\r\n-ERR a  b\r\n:-3\r\n$2\r\nhi\r\n$-1\r\n*-1\r\n*0\r\n"
-        );
-    }
-
-    #[test]
-    fn replies_parse_back_whole_or_not_at_all() {
-        let frame = Frame::Array(vec![
-            Frame::Simple("PONG".into()),
-            Frame::Integer(7),
-            Frame::bulk(b"a\r\nb"),
-            Frame::Null,
-            Frame::Array(vec![Frame::error("ERR x"), Frame::NullArray]),
-        ]);
-        let bytes = frame.to_bytes();
-        assert_eq!(Frame::parse(&bytes).unwrap(), Some((frame, bytes.len())));
-        for cut in 0..bytes.len() {
-            assert_eq!(Frame::parse(&bytes[..cut]).unwrap(), None, "cut at {cut}");
-        }
-        assert!(Frame::parse(b"?x\r\n").is_err());
-        assert!(Frame::parse(b"$1\r\nab\r\n").is_err());
     }
 
     #[test]
@@ -710,51 +407,6 @@ mod tests {
     }
 
     #[test]
-    fn integers_parse_like_string2ll() {
-        for (s, want) in [
-            ("0", Some(0)),
-            ("-1", Some(-1)),
-            ("9223372036854775807", Some(i64::MAX)),
-            ("-9223372036854775808", Some(i64::MIN)),
-            ("9223372036854775808", None),
-            ("-9223372036854775809", None),
-            ("99999999999999999999", None),
-            ("-0", None),
-            ("01", None),
-            ("+1", None),
-            (" 1", None),
-            ("1 ", None),
-            ("1.5", None),
-            ("", None),
-            ("-", None),
-        ] {
-            assert_eq!(string_to_i64(s.as_bytes()), want, "{s:?}");
-        }
-    }
-
-    #[test]
-    fn numbers_format_like_printf_g17() {
-        for (x, want) in [
-            (3.0, "3"),
-            (10.5, "10.5"),
-            (0.1, "0.10000000000000001"),
-            (1e20, "1e+20"),
-            (1e-5, "1.0000000000000001e-05"),
-            (1.5e300, "1.5000000000000001e+300"),
-            (123456789.0, "123456789"),
-            (-0.0, "-0"),
-            (f64::INFINITY, "inf"),
-            (-f64::INFINITY, "-inf"),
-            (1e16, "10000000000000000"),
-            (1e17, "1e+17"),
-            (0.0001, "0.0001"),
-            (-2.5, "-2.5"),
-        ] {
-            assert_eq!(format_g17(x), want, "{x}");
-        }
-    }
-
-    #[test]
     fn inline_splitting_follows_sdssplitargs() {
         assert_eq!(split_args(b"  a  b ").unwrap(), args(&["a", "b"]));
         assert_eq!(split_args(b"a\"b c\"").unwrap(), args(&["ab c"]));
@@ -762,5 +414,49 @@ mod tests {
         assert_eq!(split_args(b"\"\"").unwrap(), args(&[""]));
         assert_eq!(split_args(b"").unwrap(), Vec::<Bytes>::new());
         assert_eq!(split_args(b"\"a"), None);
+    }
+
+    #[test]
+    fn incomplete_requests_consume_nothing_they_cannot_keep() {
+        // A count line without its end, an inline line without its newline: left in the
+        // buffer until the rest arrives.
+        for partial in [&b"*2"[..], b"*2\r", b"GET k", b"GET k\r"] {
+            let mut buf = BytesMut::from(partial);
+            assert_eq!(RequestParser::new().next(&mut buf).unwrap(), None);
+            assert_eq!(&buf[..], partial);
+        }
+        // Inside a multibulk the parser keeps what it has read; the rest completes it.
+        let mut parser = RequestParser::new();
+        let mut buf = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$1\r\n"[..]);
+        assert_eq!(parser.next(&mut buf).unwrap(), None);
+        assert_eq!(parser.wanted(buf.len()), 3);
+        buf.extend_from_slice(b"k\r\n");
+        assert_eq!(parser.next(&mut buf).unwrap(), Some(args(&["GET", "k"])));
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn an_encoded_command_parses_back_as_its_arguments() {
+        let command = args(&["SET", "k", "a\r\nb", ""]);
+        let frame = Frame::Array(command.iter().cloned().map(Frame::Bulk).collect());
+        let (requests, error, left) = parse_all(&frame.to_bytes());
+        assert_eq!((requests, error, left), (vec![command], None, 0));
+    }
+
+    proptest! {
+        #[test]
+        fn commands_round_trip(
+            command in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..32), 1..8)
+        ) {
+            let command: Vec<Bytes> = command.into_iter().map(Bytes::from).collect();
+            let frame = Frame::Array(command.iter().cloned().map(Frame::Bulk).collect());
+            let (requests, error, left) = parse_all(&frame.to_bytes());
+            prop_assert_eq!((requests, error, left), (vec![command], None, 0));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            parse_all(&bytes);
+        }
     }
 }
