@@ -156,9 +156,13 @@ fn sigkill_of_the_harness_takes_the_cluster_and_leaves_a_checkable_history() {
 #[test]
 fn bad_input_is_one_line_and_exit_3_with_nothing_started() {
     let results = results_dir("bad");
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["--target", "nope"], "unknown target `nope`"),
-        (&["--workload", "bank"], "does not serve workload `bank`"),
+        (&["--workload", "bank"], "unknown workload `bank`"),
+        (
+            &["--workload", "lock"],
+            "workload lock has no client for target raft-kv's protocol http-kv",
+        ),
         (
             &["--nemesis", "partition,meteor"],
             "unknown nemesis `meteor`",

@@ -1,5 +1,7 @@
 //! A worker's pauses between operations: uniform in [0, 2·pace), so that the mean rate is the
-//! scenario's, drawn from the worker's own seeded stream (the same seed, the same pauses).
+//! scenario's, drawn from the worker's own seeded stream (the same seed, the same pauses). A
+//! paced client's steps are a pause, then an operation, again, until a pause would end past
+//! the time limit ([`Pacer::step`]).
 
 use std::time::Duration;
 
@@ -7,10 +9,14 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::time::Instant;
 
+use crate::worker::Step;
+
 /// One worker's pacing.
 pub struct Pacer {
     rng: ChaCha8Rng,
     pace: Duration,
+    /// Whether the pause before the next operation is behind it.
+    paused: bool,
 }
 
 impl Pacer {
@@ -19,11 +25,27 @@ impl Pacer {
         Pacer {
             rng: ChaCha8Rng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9)),
             pace,
+            paused: false,
+        }
+    }
+
+    /// A paced client's next step: a pause, then the operation `op` makes (drawn when it is
+    /// due, not before the pause); done when the pause would end past `until`.
+    pub fn step<Op>(&mut self, until: Instant, op: impl FnOnce() -> Op) -> Step<Op> {
+        if std::mem::take(&mut self.paused) {
+            return Step::Invoke(op());
+        }
+        match self.next(until) {
+            Some(pause) => {
+                self.paused = true;
+                Step::Sleep(pause)
+            }
+            None => Step::Done,
         }
     }
 
     /// The next pause; `None` if it would end at or past `until`.
-    pub fn next(&mut self, until: Instant) -> Option<Duration> {
+    fn next(&mut self, until: Instant) -> Option<Duration> {
         let nanos = (self.pace.as_nanos() as u64).saturating_mul(2).max(1);
         let pause = Duration::from_nanos(self.rng.random_range(0..nanos));
         (Instant::now() + pause < until).then_some(pause)

@@ -81,30 +81,29 @@ pub struct Context {
 }
 
 impl Context {
-    fn record(&self, process: Process, kind: EventType, f: &'static str, v: Value) {
-        self.history.record(Record {
-            process,
-            kind,
-            f,
-            key: None,
-            value: v,
-            node: None,
-            error: None,
-        });
-    }
-
     /// Takes a pending client pause: recorded as the nemesis pausing and resuming `process`.
     async fn pause(&self, process: u64) {
         let Some(ms) = self.pauses.take() else {
             return;
         };
         let v = value(json!({ "process": process, "ms": ms }));
-        for f in ["pause-client", "resume-client"] {
-            if f == "resume-client" {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-            }
-            self.record(nemesis(), EventType::Invoke, f, v.clone());
-            self.record(nemesis(), EventType::Info, f, v.clone());
+        self.fault("pause-client", &v);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        self.fault("resume-client", &v);
+    }
+
+    /// A fault the nemesis made happen: its invocation and its `info` completion.
+    fn fault(&self, f: &'static str, v: &Value) {
+        for kind in [EventType::Invoke, EventType::Info] {
+            self.history.record(Record {
+                process: nemesis(),
+                kind,
+                f,
+                key: None,
+                value: v.clone(),
+                node: None,
+                error: None,
+            });
         }
     }
 }

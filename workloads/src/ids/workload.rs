@@ -59,7 +59,6 @@ impl TypedWorkload for UniqueIds {
                 home: index,
                 pacer: Pacer::new(run.seed, index, pace),
                 batch: settings.batch_size,
-                paced: false,
             })
             .collect();
         Box::pin(async move {
@@ -75,8 +74,6 @@ struct Worker {
     home: usize,
     pacer: Pacer,
     batch: u32,
-    /// Whether the pause before the next request is behind it.
-    paced: bool,
 }
 
 /// A request for a batch of this many IDs.
@@ -86,16 +83,8 @@ impl Client for Worker {
     type Op = Generate;
 
     fn next(&mut self, _process: u64, until: Instant) -> Step<Generate> {
-        if std::mem::take(&mut self.paced) {
-            return Step::Invoke(Generate(self.batch));
-        }
-        match self.pacer.next(until) {
-            Some(pause) => {
-                self.paced = true;
-                Step::Sleep(pause)
-            }
-            None => Step::Done,
-        }
+        let batch = self.batch;
+        self.pacer.step(until, || Generate(batch))
     }
 
     fn invocation(&self, op: &Generate) -> worker::Invocation {

@@ -74,7 +74,6 @@ impl TypedWorkload for Register {
                 home: index,
                 pacer: Pacer::new(run.seed, index, pace),
                 seq: 0,
-                paced: false,
             })
             .collect();
         Box::pin(async move {
@@ -115,8 +114,6 @@ struct Worker {
     home: usize,
     pacer: Pacer,
     seq: u64,
-    /// Whether the pause before the next operation is behind it.
-    paced: bool,
 }
 
 fn invocation(inv: &Invocation) -> worker::Invocation {
@@ -149,16 +146,8 @@ impl Client for Worker {
     type Op = Invocation;
 
     fn next(&mut self, _process: u64, until: Instant) -> Step<Invocation> {
-        if std::mem::take(&mut self.paced) {
-            return Step::Invoke(self.shared.draw());
-        }
-        match self.pacer.next(until) {
-            Some(pause) => {
-                self.paced = true;
-                Step::Sleep(pause)
-            }
-            None => Step::Done,
-        }
+        let shared = &self.shared;
+        self.pacer.step(until, || shared.draw())
     }
 
     fn invocation(&self, op: &Invocation) -> worker::Invocation {
