@@ -14,8 +14,9 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use checkers::synth::Rng;
 use nemesis::Action;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use targets::descriptor::{Clock, Descriptor, Program, Readiness};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -62,7 +63,7 @@ impl std::fmt::Debug for Cluster {
 /// binds it; below it, only another run drawing the same way could collide. The probe's
 /// listener is returned: holding it until every port of the cluster is drawn keeps the draws
 /// distinct.
-fn free_port(rng: &mut Rng) -> std::io::Result<std::net::TcpListener> {
+fn free_port(rng: &mut ChaCha8Rng) -> std::io::Result<std::net::TcpListener> {
     let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
@@ -70,7 +71,7 @@ fn free_port(rng: &mut Rng) -> std::io::Result<std::net::TcpListener> {
     let high = ephemeral_low.max(2048);
     let low = high.saturating_sub(12_000).max(1024);
     for _ in 0..200 {
-        let port = low + rng.below(u64::from(high - low)) as u16;
+        let port = rng.random_range(low..high);
         if let Ok(held) = std::net::TcpListener::bind(("127.0.0.1", port)) {
             return Ok(held);
         }
@@ -113,7 +114,7 @@ impl Cluster {
             kinds.extend(std::iter::repeat_n(store.descriptor, store.nodes));
         }
         let mut endpoints = Vec::new();
-        let mut rng = Rng::new(
+        let mut rng = ChaCha8Rng::seed_from_u64(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64)

@@ -9,8 +9,9 @@ use std::sync::atomic::Ordering;
 
 use checkers::Value;
 use checkers::history::{EventType, Name, Process};
-use checkers::synth::Rng;
 use nemesis::{Action, Scheduled};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use tokio::time::Instant;
 
 use super::cluster::Cluster;
@@ -81,7 +82,7 @@ impl Nemesis<'_> {
         match action {
             Action::StartPartition { shape, .. } if shape.needs_leader() => {
                 let leader = self.cluster.leader().await;
-                let mut rng = Rng::new(seed);
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 Action::StartPartition {
                     shape: *shape,
                     grudge: shape.grudge(
