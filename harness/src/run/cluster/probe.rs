@@ -10,29 +10,47 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use reqwest::StatusCode;
 use targets::descriptor::Readiness;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::run::store::RunDir;
 use crate::supervisor::Supervisor;
 
+/// How long one probe may take: a node that is up answers within milliseconds, and one that
+/// does not (paused, wedged, still loading) must not hold up the probes of the others.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+
 /// Asks nodes whether they are ready and whom they follow.
-pub(super) struct Prober;
+pub(super) struct Prober {
+    /// One client for the cluster's life.
+    http: reqwest::Client,
+}
 
 impl Prober {
     pub fn new() -> Result<Prober, String> {
-        Ok(Prober)
+        let http = reqwest::Client::builder()
+            .timeout(PROBE_TIMEOUT)
+            // Straight to the nodes, whatever proxy the environment names.
+            .no_proxy()
+            // A connection per probe, as a health check from outside would open: nodes are
+            // killed and restarted under the harness, and an idle connection kept from a
+            // node's previous life could fail the first probe of its next.
+            .pool_max_idle_per_host(0)
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client for readiness probes: {e}"))?;
+        Ok(Prober { http })
     }
 
     /// Whether the node at `addr` answers `readiness`.
     pub async fn ready(&self, addr: SocketAddr, readiness: Readiness) -> bool {
         match readiness {
             Readiness::Tcp => TcpStream::connect(addr).await.is_ok(),
-            Readiness::HttpGet(path) => http_get(addr, path)
+            Readiness::HttpGet(path) => self
+                .get(addr, path)
                 .await
-                .is_some_and(|(status, _)| status == 200),
+                .is_some_and(|answer| answer.status() == StatusCode::OK),
         }
     }
 
@@ -86,10 +104,12 @@ impl Prober {
     pub async fn leader(&self, asked: &[(SocketAddr, &str)]) -> Option<String> {
         let mut votes: BTreeMap<String, usize> = BTreeMap::new();
         for &(addr, path) in asked {
-            let Some((_, body)) = http_get(addr, path).await else {
+            let Some(answer) = self.get(addr, path).await else {
                 continue;
             };
-            let named = serde_json::from_str::<serde_json::Value>(&body)
+            let named = answer
+                .json::<serde_json::Value>()
+                .await
                 .ok()
                 .and_then(|v| v.get("leader")?.as_str().map(str::to_string));
             if let Some(leader) = named {
@@ -98,25 +118,15 @@ impl Prober {
         }
         votes.into_iter().max_by_key(|(_, n)| *n).map(|(l, _)| l)
     }
-}
 
-/// `GET path` with HTTP/1.0: the status and the body (`None` if no answer within 500 ms).
-async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let attempt = async {
-        let mut s = TcpStream::connect(addr).await.ok()?;
-        let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-        s.write_all(request.as_bytes()).await.ok()?;
-        let mut answer = Vec::new();
-        s.read_to_end(&mut answer).await.ok()?;
-        let text = String::from_utf8_lossy(&answer);
-        let status = text.get(9..12)?.parse().ok()?;
-        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        Some((status, body.to_string()))
-    };
-    tokio::time::timeout(Duration::from_millis(500), attempt)
-        .await
-        .ok()
-        .flatten()
+    /// `GET path` on the node at `addr` (`None` if it does not answer in time).
+    async fn get(&self, addr: SocketAddr, path: &str) -> Option<reqwest::Response> {
+        self.http
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .ok()
+    }
 }
 
 /// The last lines of a node's log, for an error message (on one line).
@@ -133,5 +143,45 @@ fn log_tail(path: &Path) -> String {
     } else {
         let quoted: Vec<&str> = last.into_iter().rev().collect();
         format!("; its log {} ends: {}", path.display(), quoted.join(" | "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A node whose health answer names `n2` as leader, on a port of its own.
+    async fn healthy_node() -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route(
+            "/health",
+            axum::routing::get(|| async { r#"{"leader": "n2"}"# }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
+    #[tokio::test]
+    async fn http_readiness_wants_a_200_and_the_leader_is_read_from_the_answer() {
+        let prober = Prober::new().unwrap();
+        let node = healthy_node().await;
+        assert!(prober.ready(node, Readiness::HttpGet("/health")).await);
+        assert!(!prober.ready(node, Readiness::HttpGet("/missing")).await);
+        assert!(prober.ready(node, Readiness::Tcp).await);
+        let asked = [(node, "/health"), (node, "/health")];
+        assert_eq!(prober.leader(&asked).await.as_deref(), Some("n2"));
+    }
+
+    #[tokio::test]
+    async fn a_node_that_does_not_answer_in_time_is_not_ready() {
+        let prober = Prober::new().unwrap();
+        // Accepts connections (the kernel does, into the backlog) but never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = silent.local_addr().unwrap();
+        let asked = Instant::now();
+        assert!(!prober.ready(addr, Readiness::HttpGet("/health")).await);
+        assert!(asked.elapsed() < PROBE_TIMEOUT * 4, "{:?}", asked.elapsed());
+        assert_eq!(prober.leader(&[(addr, "/health")]).await, None);
     }
 }
