@@ -133,9 +133,8 @@ impl Shape {
 
     /// The grudge of this shape over `nodes` (and `clients`, for the shapes that cut clients
     /// off), around `leader` for the shapes that need one (a random node stands in when no
-    /// leader is known). The random draws come from `rng` alone: ChaCha8 draws the same from
-    /// the same seed on every platform and with every release of `rand_chacha`, so a seed
-    /// replays a run's partitions.
+    /// leader is known). The random draws come from `rng` alone, and ChaCha8's stream from a
+    /// seed is the same on every platform: a seed replays a run's partitions.
     pub fn grudge(
         self,
         nodes: &[String],

@@ -5,10 +5,10 @@
 //! * [`command`]: the command line (flags, scenario files, repeats, signals);
 //! * [`scenario`]: what a test runs;
 //! * [`runner`]: the flow of one test;
-//! * [`cluster`]: nodes, network and faults;
+//! * [`cluster`]: nodes, network and clocks, and the primitive operations faults are made of;
 //! * [`workers`]: the register workload's clients; [`lock_workers`]: the lock workload's;
 //!   [`id_workers`]: the unique-ids workload's;
-//! * [`injector`]: the nemesis at work;
+//! * [`injector`]: the nemesis at work: applies each action to the cluster, heals at the end;
 //! * [`recorder`]: the history as it happens; [`store`]: the results folder;
 //! * [`summary`]: the table at the end.
 
