@@ -132,14 +132,14 @@ fn healing(cluster: &Cluster) -> Vec<Action> {
     if cluster.fabric.modes().any(|(_, _, m)| m != Mode::Open) {
         out.push(Action::StopPartition);
     }
-    let with = |f: &dyn Fn(&str) -> bool| -> Vec<String> {
+    let nodes_that = |f: &dyn Fn(&str) -> bool| -> Vec<String> {
         cluster.nodes.iter().filter(|n| f(n)).cloned().collect()
     };
-    let paused = with(&|n| cluster.supervisor.is_paused(n));
+    let paused = nodes_that(&|n| cluster.supervisor.is_paused(n));
     if !paused.is_empty() {
         out.push(Action::Resume { nodes: paused });
     }
-    let dead = with(&|n| !cluster.supervisor.is_running(n));
+    let dead = nodes_that(&|n| !cluster.supervisor.is_running(n));
     if !dead.is_empty() {
         out.push(Action::Start { nodes: dead });
     }
