@@ -1,13 +1,15 @@
 //! Grudges: who drops whose traffic during a partition (Jepsen's vocabulary).
 //!
 //! A grudge maps each node to the nodes it drops traffic *from*. The functions here are pure:
-//! they take the cluster's node names (and, for the random ones, a seeded [`Rng`]) and return a
-//! grudge that the net layer then applies to its links. A link `a → b` is cut when `b` holds a
+//! they take the cluster's node names (and, for the random ones, a seeded [`ChaCha8Rng`]) and
+//! return a grudge that the net layer then applies to its links. A link `a → b` is cut when `b` holds a
 //! grudge against `a`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use checkers::synth::Rng;
+use rand::Rng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 /// Node → the nodes whose traffic it drops.
@@ -131,17 +133,18 @@ impl Shape {
 
     /// The grudge of this shape over `nodes` (and `clients`, for the shapes that cut clients
     /// off), around `leader` for the shapes that need one (a random node stands in when no
-    /// leader is known).
+    /// leader is known). The random draws come from `rng` alone, and ChaCha8's stream from a
+    /// seed is the same on every platform: a seed replays a run's partitions.
     pub fn grudge(
         self,
         nodes: &[String],
         clients: &[String],
         leader: Option<&str>,
-        rng: &mut Rng,
+        rng: &mut ChaCha8Rng,
     ) -> Grudge {
-        let centre = |rng: &mut Rng| match leader.filter(|l| nodes.iter().any(|n| n == l)) {
+        let centre = |rng: &mut ChaCha8Rng| match leader.filter(|l| nodes.iter().any(|n| n == l)) {
             Some(l) => l.to_string(),
-            None => nodes[rng.below(nodes.len() as u64) as usize].clone(),
+            None => nodes[rng.random_range(..nodes.len())].clone(),
         };
         match self {
             Shape::ClientSplit => client_split(nodes, clients),
@@ -169,7 +172,7 @@ impl Shape {
             Shape::Halves => halves(nodes),
             Shape::RandomHalves => halves(&shuffled(nodes, rng)),
             Shape::IsolateOne => {
-                let i = rng.below(nodes.len() as u64) as usize;
+                let i = rng.random_range(..nodes.len());
                 let rest: Vec<String> = nodes
                     .iter()
                     .enumerate()
@@ -193,12 +196,9 @@ impl Shape {
     }
 }
 
-fn shuffled(nodes: &[String], rng: &mut Rng) -> Vec<String> {
+fn shuffled(nodes: &[String], rng: &mut ChaCha8Rng) -> Vec<String> {
     let mut v = nodes.to_vec();
-    for i in (1..v.len()).rev() {
-        let j = rng.below(i as u64 + 1) as usize;
-        v.swap(i, j);
-    }
+    v.shuffle(rng);
     v
 }
 
@@ -264,6 +264,11 @@ pub fn bridge(nodes: &[String]) -> Grudge {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
+
+    fn seeded(seed: u64) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(seed)
+    }
 
     fn nodes(n: usize) -> Vec<String> {
         (1..=n).map(|i| format!("n{i}")).collect()
@@ -313,7 +318,7 @@ mod tests {
     #[test]
     fn isolate_one_leaves_a_single_node_alone() {
         let ns = nodes(5);
-        let g = Shape::IsolateOne.grudge(&ns, &[], None, &mut Rng::new(3));
+        let g = Shape::IsolateOne.grudge(&ns, &[], None, &mut seeded(3));
         let alone: Vec<&String> = ns.iter().filter(|x| g.visible(&ns, x).len() == 1).collect();
         assert_eq!(alone.len(), 1);
         assert!(symmetric(&g, &ns));
@@ -322,7 +327,7 @@ mod tests {
     #[test]
     fn one_way_cuts_only_one_direction() {
         let ns = nodes(4);
-        let g = Shape::OneWay.grudge(&ns, &[], None, &mut Rng::new(9));
+        let g = Shape::OneWay.grudge(&ns, &[], None, &mut seeded(9));
         let cut: Vec<(String, String)> = ns
             .iter()
             .flat_map(|a| ns.iter().map(move |b| (a.clone(), b.clone())))
@@ -336,7 +341,7 @@ mod tests {
     fn leader_shapes_put_the_leader_in_a_minority() {
         let ns = nodes(5);
         for seed in 0..20 {
-            let mut rng = Rng::new(seed);
+            let mut rng = seeded(seed);
             let g = Shape::LeaderMinority.grudge(&ns, &[], Some("n4"), &mut rng);
             let side = g.visible(&ns, "n4");
             assert_eq!(side.len(), 2, "{side:?}");
@@ -345,7 +350,7 @@ mod tests {
             assert_eq!(g.visible(&ns, "n1").len(), 4);
         }
         // Without a known leader a random node stands in.
-        let g = Shape::IsolateLeader.grudge(&ns, &[], None, &mut Rng::new(1));
+        let g = Shape::IsolateLeader.grudge(&ns, &[], None, &mut seeded(1));
         assert_eq!(
             ns.iter().filter(|n| g.visible(&ns, n).len() == 1).count(),
             1
@@ -374,11 +379,28 @@ mod tests {
         let ns = nodes(5);
         for shape in Shape::BETWEEN_NODES {
             let clients = ["c1".to_string(), "c2".to_string()];
-            let a = shape.grudge(&ns, &clients, None, &mut Rng::new(42));
-            let b = shape.grudge(&ns, &clients, None, &mut Rng::new(42));
+            let a = shape.grudge(&ns, &clients, None, &mut seeded(42));
+            let b = shape.grudge(&ns, &clients, None, &mut seeded(42));
             assert_eq!(a, b, "{}", shape.name());
             assert!(!a.is_empty(), "{}", shape.name());
             assert_eq!(Shape::parse(shape.name()), Some(shape));
+        }
+    }
+
+    #[test]
+    fn random_shapes_vary_with_the_seed() {
+        let ns = nodes(5);
+        for shape in [
+            Shape::RandomHalves,
+            Shape::IsolateOne,
+            Shape::MajoritiesRing,
+            Shape::Bridge,
+            Shape::OneWay,
+        ] {
+            let drawn: BTreeSet<String> = (0..20)
+                .map(|seed| format!("{:?}", shape.grudge(&ns, &[], None, &mut seeded(seed))))
+                .collect();
+            assert!(drawn.len() > 1, "{} ignores the seed", shape.name());
         }
     }
 }

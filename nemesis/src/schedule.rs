@@ -15,7 +15,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use checkers::synth::Rng;
+use rand::Rng;
+use rand::SeedableRng;
+use rand::seq::IndexedRandom;
+use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::grudge::{Grudge, Shape};
@@ -220,7 +223,9 @@ pub fn schedule(
     time_limit: Duration,
     seed: u64,
 ) -> Vec<Scheduled> {
-    let mut rng = Rng::new(seed ^ 0x6e65_6d65_7369_7321);
+    // Mixed with "nemesis!": a standing partition drawn from the bare seed does not repeat the
+    // schedule's first draws.
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6e65_6d65_7369_7321);
     let mut out = Vec::new();
     if plan.faults.is_empty() || nodes.is_empty() || plan.interval.is_zero() {
         return out;
@@ -230,11 +235,11 @@ pub fn schedule(
     } else {
         plan.shapes.clone()
     };
-    let victims = |rng: &mut Rng, one: bool| -> Vec<String> {
+    let victims = |rng: &mut ChaCha8Rng, one: bool| -> Vec<String> {
         if !plan.targets.is_empty() {
             plan.targets.clone()
         } else if one {
-            vec![nodes[rng.below(nodes.len() as u64) as usize].clone()]
+            vec![nodes[rng.random_range(..nodes.len())].clone()]
         } else {
             minority(nodes, rng)
         }
@@ -250,11 +255,11 @@ pub fn schedule(
     };
     let mut at = plan.interval;
     while at + plan.interval <= time_limit {
-        let kind = slots[rng.below(slots.len() as u64) as usize];
+        let kind = slots[rng.random_range(..slots.len())];
         let (start, stop) = action(kind, plan, nodes, clients, &shapes, &victims, &mut rng);
         out.push(Scheduled { at, action: start });
         if hosts(&kind) && !inside.is_empty() {
-            let instant = inside[rng.below(inside.len() as u64) as usize];
+            let instant = inside[rng.random_range(..inside.len())];
             let (action, _) = action(instant, plan, nodes, clients, &shapes, &victims, &mut rng);
             out.push(Scheduled {
                 at: at + plan.interval / 2,
@@ -279,12 +284,12 @@ fn action(
     nodes: &[String],
     clients: &[String],
     shapes: &[Shape],
-    victims: &dyn Fn(&mut Rng, bool) -> Vec<String>,
-    rng: &mut Rng,
+    victims: &dyn Fn(&mut ChaCha8Rng, bool) -> Vec<String>,
+    rng: &mut ChaCha8Rng,
 ) -> (Action, Option<Action>) {
     match kind {
         FaultKind::Partition => {
-            let shape = shapes[rng.below(shapes.len() as u64) as usize];
+            let shape = shapes[rng.random_range(..shapes.len())];
             // Leader shapes are drawn again when they start, around the leader of the
             // moment; this is what they would be with no leader known.
             let grudge = shape.grudge(nodes, clients, None, rng);
@@ -342,15 +347,10 @@ fn action(
 }
 
 /// A random non-empty minority of the nodes (one node when there are one or two).
-fn minority(nodes: &[String], rng: &mut Rng) -> Vec<String> {
+fn minority(nodes: &[String], rng: &mut ChaCha8Rng) -> Vec<String> {
     let most = ((nodes.len() - 1) / 2).max(1);
-    let count = 1 + rng.below(most as u64) as usize;
-    let mut pool = nodes.to_vec();
-    let mut picked = Vec::with_capacity(count);
-    for _ in 0..count {
-        let i = rng.below(pool.len() as u64) as usize;
-        picked.push(pool.swap_remove(i));
-    }
+    let count = rng.random_range(1..=most);
+    let mut picked: Vec<String> = nodes.choose_multiple(rng, count).cloned().collect();
     picked.sort();
     picked
 }

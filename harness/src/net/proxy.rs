@@ -26,7 +26,8 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use checkers::synth::Rng;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// What a link does with traffic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,7 +232,7 @@ async fn pump(
 ) -> Pumped {
     let mut queue: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
     let mut buf = vec![0u8; CHUNK];
-    let mut rng = Rng::new(from.peer_addr().map_or(1, |a| u64::from(a.port())));
+    let mut rng = ChaCha8Rng::seed_from_u64(from.peer_addr().map_or(1, |a| u64::from(a.port())));
     let mut eof = false;
     let end = 'pump: loop {
         let link = *state.borrow_and_update();
@@ -294,7 +295,7 @@ async fn pump(
                 Ok(0) => eof = true,
                 Ok(n) => {
                     let mut at = Instant::now() + link.latency;
-                    if link.loss > 0.0 && rng.chance(link.loss) {
+                    if link.loss > 0.0 && rng.random::<f64>() < link.loss {
                         at += RETRANSMIT;
                     }
                     queue.push_back((at, buf[..n].to_vec()));

@@ -2,16 +2,18 @@
 //! history as the nemesis process (an invocation, then an `info` completion, as Jepsen does), so
 //! that reports can shade the faults.
 //!
-//! Actions on nodes and links go to the cluster; a client pause goes to the workload's
-//! clients, the next of which to reach a pause point takes it (and records it, when it
-//! happens).
+//! Actions on nodes, links and clocks become the cluster's primitive operations (a kill is the
+//! supervisor's SIGKILL, a partition the fabric's cut links, …); healing asks the cluster what
+//! is still hurt and undoes it the same way. A client pause goes to the workload's clients, the
+//! next of which to reach a pause point takes it (and records it, when it happens).
 
 use std::sync::atomic::Ordering;
 
 use checkers::Value;
 use checkers::history::EventType;
-use checkers::synth::Rng;
 use nemesis::{Action, Scheduled};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use tokio::time::Instant;
 
 use workloads::client_pauses::ClientPauses;
@@ -20,6 +22,7 @@ use workloads::history::{Record, Tally, nemesis};
 use super::cluster::Cluster;
 use super::recorder::Recorder;
 use super::store::RunDir;
+use crate::net::Mode;
 
 /// Applies one action to the cluster and records it.
 pub fn inject(cluster: &Cluster, recorder: &Recorder, dir: &RunDir, action: &Action) {
@@ -33,7 +36,7 @@ pub fn inject(cluster: &Cluster, recorder: &Recorder, dir: &RunDir, action: &Act
         node: None,
         error: None,
     });
-    let trouble = cluster.apply(action);
+    let trouble = apply(cluster, action);
     dir.log(&format!(
         "nemesis {} {}{}",
         action.f(),
@@ -55,9 +58,92 @@ pub fn inject(cluster: &Cluster, recorder: &Recorder, dir: &RunDir, action: &Act
 
 /// Undoes every fault still in place.
 pub fn heal(cluster: &Cluster, recorder: &Recorder, dir: &RunDir) {
-    for action in cluster.healing() {
+    for action in healing(cluster) {
         inject(cluster, recorder, dir, &action);
     }
+}
+
+/// Applies one action to the cluster; returns a note on anything that did not go as planned.
+fn apply(cluster: &Cluster, action: &Action) -> Option<String> {
+    let supervisor = &cluster.supervisor;
+    let each = |nodes: &[String], f: &dyn Fn(&str) -> bool, verb: &str| {
+        let missed: Vec<&str> = nodes.iter().map(String::as_str).filter(|n| !f(n)).collect();
+        (!missed.is_empty()).then(|| format!("could not {verb} {}", missed.join(", ")))
+    };
+    match action {
+        Action::StartPartition { grudge, .. } => {
+            cluster.partition(grudge);
+            None
+        }
+        Action::StopPartition => {
+            cluster.fabric.heal();
+            None
+        }
+        Action::Kill { nodes } => each(nodes, &|n| supervisor.kill(n), "kill"),
+        Action::Start { nodes } => each(
+            nodes,
+            &|n| supervisor.is_running(n) || supervisor.restart(n).is_ok(),
+            "restart",
+        ),
+        Action::Pause { nodes } => each(nodes, &|n| supervisor.pause(n), "pause"),
+        Action::Resume { nodes } => each(nodes, &|n| supervisor.resume(n), "resume"),
+        Action::Restart { nodes } => each(
+            nodes,
+            &|n| {
+                supervisor.kill(n);
+                supervisor.restart(n).is_ok()
+            },
+            "restart",
+        ),
+        Action::ClockBump { offsets_ms } => {
+            let missed: Vec<&str> = offsets_ms
+                .iter()
+                .filter(|(n, ms)| !cluster.clocks.set(n, **ms))
+                .map(|(n, _)| n.as_str())
+                .collect();
+            (!missed.is_empty())
+                .then(|| format!("could not move the clock of {}", missed.join(", ")))
+        }
+        Action::ClockStrobe {
+            nodes,
+            ms,
+            period_ms,
+        } => {
+            cluster.clocks.start_strobe(nodes, *ms, *period_ms);
+            None
+        }
+        Action::ClockReset { nodes } => {
+            cluster.clocks.stop_strobe();
+            each(nodes, &|n| cluster.clocks.set(n, 0), "reset the clock of")
+        }
+        // Clients are the workload's: `Nemesis::run` hands this one to them.
+        Action::PauseClient { .. } => Some("no client to pause".into()),
+    }
+}
+
+/// The actions that undo every fault now in place: heal the network, resume paused nodes,
+/// restart killed ones, reset skewed clocks.
+fn healing(cluster: &Cluster) -> Vec<Action> {
+    let mut out = Vec::new();
+    if cluster.fabric.modes().any(|(_, _, m)| m != Mode::Open) {
+        out.push(Action::StopPartition);
+    }
+    let nodes_that = |f: &dyn Fn(&str) -> bool| -> Vec<String> {
+        cluster.nodes.iter().filter(|n| f(n)).cloned().collect()
+    };
+    let paused = nodes_that(&|n| cluster.supervisor.is_paused(n));
+    if !paused.is_empty() {
+        out.push(Action::Resume { nodes: paused });
+    }
+    let dead = nodes_that(&|n| !cluster.supervisor.is_running(n));
+    if !dead.is_empty() {
+        out.push(Action::Start { nodes: dead });
+    }
+    let skewed = cluster.clocks.skewed();
+    if !skewed.is_empty() {
+        out.push(Action::ClockReset { nodes: skewed });
+    }
+    out
 }
 
 /// What the nemesis acts on.
@@ -79,7 +165,7 @@ impl Nemesis<'_> {
         match action {
             Action::StartPartition { shape, .. } if shape.needs_leader() => {
                 let leader = self.cluster.leader().await;
-                let mut rng = Rng::new(seed);
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 Action::StartPartition {
                     shape: *shape,
                     grudge: shape.grudge(

@@ -5,8 +5,8 @@
 //! * [`command`]: the command line (flags, scenario files, repeats, signals);
 //! * [`scenario`]: what a test runs;
 //! * [`runner`]: the flow of one test;
-//! * [`cluster`]: nodes, network and faults;
-//! * [`injector`]: the nemesis at work;
+//! * [`cluster`]: nodes, network and clocks, and the primitive operations faults are made of;
+//! * [`injector`]: the nemesis at work: applies each action to the cluster, heals at the end;
 //! * [`recorder`]: the history as it happens; [`store`]: the results folder;
 //! * [`summary`]: the table at the end.
 

@@ -276,7 +276,7 @@ pub async fn run(
         .as_deref()
         .and_then(Shape::parse)
     {
-        let mut rng = checkers::synth::Rng::new(scenario.seed);
+        let mut rng: rand_chacha::ChaCha8Rng = rand::SeedableRng::seed_from_u64(scenario.seed);
         let grudge = shape.grudge(&cluster.nodes, &clients, None, &mut rng);
         injector::inject(
             &cluster,

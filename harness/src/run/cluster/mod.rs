@@ -1,0 +1,329 @@
+//! A running cluster: its nodes as processes, its network as proxies, and the primitive
+//! operations the injector hurts them with.
+//!
+//! Starting one: draw free loopback ports for every node ([`ports`]), start the fabric's
+//! proxies in front of them, give every node a clock offset file ([`clocks`]), start each node
+//! from its target descriptor, told its peers' *link* addresses so that all traffic crosses
+//! the fabric ([`launch`]), and wait until every node answers its readiness probe ([`probe`]).
+//! A node that exits during startup, or is not ready in time, is a setup error that names it
+//! and quotes the end of its log; everything started so far is torn down when the cluster is
+//! dropped.
+//!
+//! Once it runs, the injector turns nemesis actions into the operations here: the supervisor's
+//! kill, pause, resume and restart of a node, [`Cluster::partition`] and the fabric's heal,
+//! and the clocks' bumps and strobe.
+
+mod clocks;
+mod launch;
+mod ports;
+mod probe;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nemesis::Grudge;
+use targets::descriptor::{Descriptor, Readiness};
+
+pub use clocks::Clocks;
+use launch::Launcher;
+use probe::Prober;
+
+use super::store::RunDir;
+use crate::net::{CLIENT, Endpoint, Fabric, LinkState, Mode};
+use crate::supervisor::Supervisor;
+
+/// How long a node may take to become ready.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A cluster under test.
+pub struct Cluster {
+    /// Every node: the target's, then its store's (`s1`, …) if it has one. Faults hit them all.
+    pub nodes: Vec<String>,
+    /// The target's own nodes, which the workload's clients talk to.
+    pub serving: Vec<String>,
+    pub fabric: Fabric,
+    pub supervisor: Supervisor,
+    pub clocks: Clocks,
+    endpoints: Vec<Endpoint>,
+    /// Each node's descriptor, in the order of `nodes`.
+    kinds: Vec<&'static Descriptor>,
+    /// How a partition cuts links.
+    cut: Mode,
+    proxied: bool,
+    prober: Prober,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("nodes", &self.nodes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a cluster needs to start.
+pub struct Setup<'a> {
+    pub descriptor: &'static Descriptor,
+    pub nodes: usize,
+    pub bugs: &'a [String],
+    pub cut: Mode,
+    pub link: LinkState,
+    pub dir: &'a RunDir,
+    /// Settings the descriptor offers (persistence, …) to switch on.
+    pub options: &'a [String],
+    /// The clients that get links of their own ([`crate::net::CLIENT`] alone when they
+    /// share them).
+    pub clients: &'a [String],
+    /// How long a node may take to become ready ([`READY_TIMEOUT`] in runs).
+    pub ready_timeout: Duration,
+    /// Route traffic through the fabric (always, in runs; benchmarks measure without).
+    pub proxied: bool,
+    /// The faultline binary, for bundled targets (`faultline node …`).
+    pub faultline: PathBuf,
+}
+
+impl Cluster {
+    /// Starts the cluster and waits until every node is ready.
+    pub async fn start(setup: Setup<'_>) -> Result<Cluster, String> {
+        let d = setup.descriptor;
+        let serving: Vec<String> = (1..=setup.nodes).map(|i| format!("n{i}")).collect();
+        let mut nodes = serving.clone();
+        let mut kinds = vec![d; setup.nodes];
+        if let Some(store) = d.store {
+            nodes.extend((1..=store.nodes).map(|i| format!("s{i}")));
+            kinds.extend(std::iter::repeat_n(store.descriptor, store.nodes));
+        }
+        let endpoints = ports::endpoints(&nodes, &kinds)?;
+        // Nodes that use a store reach it as its clients, each through links of their own.
+        let mut clients = setup.clients.to_vec();
+        if d.store.is_some() {
+            clients.extend(serving.iter().cloned());
+        }
+        let fabric = Fabric::start(&endpoints, &clients)
+            .await
+            .map_err(|e| format!("cannot start the network proxies: {e}"))?;
+        fabric.shape(setup.link.latency, setup.link.loss);
+        let clocks = Clocks::create(&setup.dir.path.join("clocks"), &nodes)?;
+        let cluster = Cluster {
+            nodes,
+            serving,
+            fabric,
+            supervisor: Supervisor::new(),
+            clocks,
+            endpoints,
+            kinds,
+            cut: setup.cut,
+            proxied: setup.proxied,
+            prober: Prober::new()?,
+        };
+        let launcher = Launcher::new(
+            d,
+            setup.bugs,
+            setup.options,
+            setup.dir,
+            &setup.faultline,
+            &cluster.kinds,
+        )?;
+        for (e, &kind) in cluster.endpoints.iter().zip(&cluster.kinds) {
+            let others = || cluster.nodes.iter().filter(|n| **n != e.node);
+            let peers = others()
+                .filter_map(|n| Some((n.as_str(), cluster.peer_addr(&e.node, n)?)))
+                .collect();
+            let store = if cluster.serving.contains(&e.node) {
+                others()
+                    .filter(|n| !cluster.serving.contains(n))
+                    .filter_map(|n| Some((n.as_str(), cluster.link_addr(&e.node, n)?)))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let clock_file = cluster
+                .clocks
+                .file(&e.node)
+                .ok_or_else(|| format!("node {} has no clock file", e.node))?;
+            let node = launch::Node {
+                endpoint: e,
+                kind,
+                peers,
+                store,
+                clock_file,
+            };
+            launcher.start(&cluster.supervisor, &node)?;
+        }
+        let probes: Vec<(&str, SocketAddr, Readiness)> = cluster
+            .endpoints
+            .iter()
+            .zip(&cluster.kinds)
+            .map(|(e, k)| (e.node.as_str(), e.client, k.ready))
+            .collect();
+        cluster
+            .prober
+            .await_ready(&probes, &cluster.supervisor, setup.dir, setup.ready_timeout)
+            .await?;
+        Ok(cluster)
+    }
+
+    /// The descriptor's readiness probe, straight to the node (not through the fabric).
+    pub async fn probe(&self, node: &str) -> bool {
+        match self.endpoint_and_kind(node) {
+            Some((e, kind)) => self.prober.ready(e.client, kind.ready).await,
+            None => false,
+        }
+    }
+
+    /// The leader most running nodes name in their health answers (targets whose health
+    /// answer names one: `{"leader": "n3"}`), straight to the nodes.
+    pub async fn leader(&self) -> Option<String> {
+        let asked: Vec<(SocketAddr, &str)> = self
+            .endpoints
+            .iter()
+            .zip(&self.kinds)
+            .filter(|(e, _)| {
+                self.supervisor.is_running(&e.node) && !self.supervisor.is_paused(&e.node)
+            })
+            .filter_map(|(e, kind)| match kind.ready {
+                Readiness::HttpGet(path) => Some((e.client, path)),
+                Readiness::Tcp => None,
+            })
+            .collect();
+        self.prober.leader(&asked).await
+    }
+
+    /// Cuts the links `grudge` names, the way the run's scenario cuts them.
+    pub fn partition(&self, grudge: &Grudge) {
+        self.fabric.apply(grudge, self.cut);
+    }
+
+    /// Where clients reach `node` (through its client link).
+    pub fn client_addr(&self, node: &str) -> Option<SocketAddr> {
+        if self.proxied {
+            self.fabric.addr(CLIENT, node)
+        } else {
+            self.endpoint(node).map(|e| e.client)
+        }
+    }
+
+    /// Where `from` reaches its peer `to` (through their link).
+    fn peer_addr(&self, from: &str, to: &str) -> Option<SocketAddr> {
+        if self.proxied {
+            self.fabric.addr(from, to)
+        } else {
+            self.endpoint(to).and_then(|e| e.peer)
+        }
+    }
+
+    /// Where `from`, a node using the store, reaches the store's node `to` as a client.
+    fn link_addr(&self, from: &str, to: &str) -> Option<SocketAddr> {
+        if self.proxied {
+            self.fabric.addr(from, to)
+        } else {
+            self.endpoint(to).map(|e| e.client)
+        }
+    }
+
+    fn endpoint(&self, node: &str) -> Option<&Endpoint> {
+        self.endpoint_and_kind(node).map(|(e, _)| e)
+    }
+
+    fn endpoint_and_kind(&self, node: &str) -> Option<(&Endpoint, &'static Descriptor)> {
+        self.endpoints
+            .iter()
+            .zip(&self.kinds)
+            .find(|(e, _)| e.node == node)
+            .map(|(e, k)| (e, *k))
+    }
+
+    /// Kills every node (the fabric goes when the cluster is dropped).
+    pub fn shutdown(&self) {
+        self.clocks.stop_strobe();
+        self.supervisor.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use targets::descriptor::{Clock, Descriptor, IdLayout, Program, Protocol, Readiness};
+
+    const SH: Descriptor = Descriptor {
+        name: "sh",
+        summary: "test double",
+        program: Program::External {
+            program: "/bin/sh",
+            package: "dash",
+        },
+        args: &["-c", "echo starting {node} >&2; exit 3"],
+        ready: Readiness::Tcp,
+        protocol: Protocol::HttpKv,
+        faults: &[],
+        bugs: &[],
+        options: &[],
+        peers: true,
+        clock: Clock::Fixed,
+        defaults: "",
+        store: None,
+        id_layout: IdLayout::Opaque,
+    };
+
+    const SLEEPER: Descriptor = Descriptor {
+        // 3600, not the supervisor tests' 60: the survivor check below must not count the
+        // sleepers of tests running beside it.
+        args: &["-c", "echo waiting forever >&2; exec sleep 3600"],
+        ..SH
+    };
+
+    fn dir(tag: &str) -> (std::path::PathBuf, RunDir) {
+        let root = std::env::temp_dir().join(format!("cluster-{tag}-{}", std::process::id()));
+        let dir = RunDir::create(&root, "t").unwrap();
+        (root, dir)
+    }
+
+    fn setup<'a>(descriptor: &'static Descriptor, dir: &'a RunDir) -> Setup<'a> {
+        Setup {
+            descriptor,
+            nodes: 2,
+            bugs: &[],
+            cut: Mode::Blackhole,
+            link: LinkState::default(),
+            dir,
+            options: &[],
+            clients: &[],
+            ready_timeout: Duration::from_millis(600),
+            proxied: true,
+            faultline: PathBuf::from("/nonexistent"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_node_that_exits_while_starting_is_named_with_its_log() {
+        let (root, dir) = dir("exit");
+        let err = Cluster::start(setup(&SH, &dir)).await.unwrap_err();
+        assert!(err.starts_with("node n"), "{err}");
+        assert!(err.contains("exited while starting"), "{err}");
+        assert!(err.contains("starting n"), "quotes the log: {err}");
+        assert!(!err.contains('\n'));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_node_never_ready_times_out_and_nothing_is_left_running() {
+        let (root, dir) = dir("slow");
+        let err = Cluster::start(setup(&SLEEPER, &dir)).await.unwrap_err();
+        assert!(err.contains("was not ready within"), "{err}");
+        assert!(err.contains("waiting forever"), "{err}");
+        // The sleepers were children of this process: none may survive the failed start.
+        let survivors = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.contains("sleep\u{0}3600"))
+                    && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                        .is_ok_and(|s| !s.contains(") Z "))
+            })
+            .count();
+        assert_eq!(survivors, 0);
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}

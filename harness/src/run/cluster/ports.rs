@@ -1,0 +1,95 @@
+//! Ports for a cluster's nodes: a client port for every node and a peer port for every node
+//! whose target has peers, drawn at random from loopback ports that are free now.
+//!
+//! The draws are held (bound) until the whole cluster's are made, so that no two nodes get
+//! the same port, and released together for the nodes to bind.
+
+use std::net::{SocketAddr, TcpListener};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use targets::descriptor::Descriptor;
+
+use crate::net::Endpoint;
+
+/// Where each of `nodes` (of the matching `kinds`) will listen.
+pub(super) fn endpoints(
+    nodes: &[String],
+    kinds: &[&'static Descriptor],
+) -> Result<Vec<Endpoint>, String> {
+    // Seeded from the clock and the process, not the run's seed: two runs side by side with
+    // the same seed must not draw the same ports.
+    let mut rng = ChaCha8Rng::seed_from_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+            ^ u64::from(std::process::id()),
+    );
+    let mut held = Vec::new();
+    let mut endpoints = Vec::new();
+    for (name, kind) in nodes.iter().zip(kinds) {
+        let mut port = |what| -> Result<SocketAddr, String> {
+            let listener =
+                free_port(&mut rng).map_err(|e| format!("cannot find a free {what} port: {e}"))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            held.push(listener);
+            Ok(addr)
+        };
+        endpoints.push(Endpoint {
+            node: name.clone(),
+            client: port("client")?,
+            peer: if kind.peers {
+                Some(port("peer")?)
+            } else {
+                None
+            },
+        });
+    }
+    Ok(endpoints)
+}
+
+/// A free loopback port for a node, drawn at random from just below the kernel's ephemeral
+/// range. Ports from that range go to every `bind(0)` — this harness's own proxies included —
+/// so a node port probed there and released could be handed to someone else before the node
+/// binds it; below it, only another run drawing the same way could collide. The probe's
+/// listener is returned: holding it until every port of the cluster is drawn keeps the draws
+/// distinct.
+fn free_port(rng: &mut ChaCha8Rng) -> std::io::Result<TcpListener> {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let high = ephemeral_low.max(2048);
+    let low = high.saturating_sub(12_000).max(1024);
+    for _ in 0..200 {
+        let port = rng.random_range(low..high);
+        if let Ok(held) = TcpListener::bind(("127.0.0.1", port)) {
+            return Ok(held);
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "no free port in {low}..{high}"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use targets::descriptor::{RAFT_KV, REDIS_LOCK};
+
+    #[test]
+    fn every_node_gets_distinct_ports_and_peer_ports_only_with_peers() {
+        let nodes: Vec<String> = ["n1", "n2", "n3"].map(String::from).to_vec();
+        let endpoints = endpoints(&nodes, &[&RAFT_KV, &RAFT_KV, &REDIS_LOCK]).unwrap();
+        assert!(endpoints[0].peer.is_some() && endpoints[1].peer.is_some());
+        assert_eq!(endpoints[2].peer, None);
+        let ports: std::collections::BTreeSet<u16> = endpoints
+            .iter()
+            .flat_map(|e| [Some(e.client), e.peer])
+            .flatten()
+            .map(|a| a.port())
+            .collect();
+        assert_eq!(ports.len(), 5);
+        assert!(endpoints.iter().all(|e| e.client.ip().is_loopback()));
+    }
+}
