@@ -877,7 +877,7 @@ fn config_params(stats: &Stats) -> Vec<(&'static str, String)> {
         ("dir", stats.data_dir.clone()),
         ("databases", "1".into()),
         ("maxmemory", "0".into()),
-        ("maxclients", super::server::MAX_CLIENTS.to_string()),
+        ("maxclients", super::ctx::MAX_CLIENTS.to_string()),
         ("proto-max-bulk-len", resp::MAX_BULK.to_string()),
         ("client-query-buffer-limit", resp::MAX_QUERY.to_string()),
         ("lua-time-limit", lua::TIME_LIMIT.as_millis().to_string()),
@@ -951,7 +951,7 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
                 "connected_clients:{}",
                 stats.connected_clients.load(Ordering::Relaxed)
             ),
-            format!("maxclients:{}", super::server::MAX_CLIENTS),
+            format!("maxclients:{}", super::ctx::MAX_CLIENTS),
         ],
     );
     let aof = stats.appendonly != Appendonly::No;

@@ -27,6 +27,10 @@ use super::db::Db;
 /// The version this server reports in `INFO` and `HELLO`: the Redis it imitates.
 pub const REDIS_VERSION: &str = "7.0.0";
 
+/// The most clients connected at once (Redis's `maxclients` default): the server refuses more,
+/// and `CONFIG GET` / `INFO` report it.
+pub const MAX_CLIENTS: usize = 10_000;
+
 /// The error for an argument that should be an integer and is not, from a command or from
 /// `EVAL`'s key count alike.
 pub const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";

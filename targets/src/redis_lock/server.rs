@@ -31,12 +31,10 @@ use tokio::task::JoinSet;
 
 use super::aof::Aof;
 use super::command::{self, Engine, Session};
-use super::ctx::{Appendonly, Stats};
+use super::ctx::{Appendonly, MAX_CLIENTS, Stats};
 use crate::clock::WallClock;
 use crate::shell::{Error, Logger};
 
-/// The most clients connected at once (Redis's `maxclients` default).
-pub const MAX_CLIENTS: usize = 10_000;
 /// How often the active expiry sweep runs (Redis's `hz 10`).
 pub const SWEEP_EVERY: Duration = Duration::from_millis(100);
 /// The most keys one round of the sweep removes while holding the lock.
