@@ -8,8 +8,8 @@ use checkers::history::{Operation, Outcome};
 use maud::{Markup, PreEscaped, html};
 
 use super::data::{Data, secs};
-use super::model::clip;
 use super::svg::{C, LEFT, TimeScale, WIDTH, fault_shading, time_axis};
+use super::text::clip;
 
 /// Operations per page.
 pub const PAGE_OPS: usize = 5000;
