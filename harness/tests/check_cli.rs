@@ -61,7 +61,10 @@ fn json_output_has_the_documented_shape() {
     assert_eq!(checkers.len(), 1);
     let c = &checkers[0];
     assert_eq!(c["name"], "linearizable");
-    assert_eq!((&c["valid"], &c["informational"]), (&false.into(), &false.into()));
+    assert_eq!(
+        (&c["valid"], &c["informational"]),
+        (&false.into(), &false.into())
+    );
     assert_eq!(c["analysis"]["model"], "kv");
     let parts = c["analysis"]["partitions"].as_array().unwrap();
     assert_eq!(parts.len(), 10);
