@@ -158,7 +158,7 @@ fn bad_input_is_one_line_and_exit_3_with_nothing_started() {
     let results = results_dir("bad");
     let cases: [(&[&str], &str); 5] = [
         (&["--target", "nope"], "unknown target `nope`"),
-        (&["--workload", "bank"], "does not serve workload `bank`"),
+        (&["--workload", "bank"], "unknown workload `bank`"),
         (
             &["--nemesis", "partition,meteor"],
             "unknown nemesis `meteor`",

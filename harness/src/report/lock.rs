@@ -274,8 +274,8 @@ fn gantt(data: &Data<'_>, lock: &Lock, t0: u64, t1: u64, highlight: &[(u64, u64)
                 @if let Some(r) = row(a.process) {
                     @let y = TOP + r as f64 * ROW;
                     @let (x0, x1) = (scale.x(a.start), scale.x(a.end.unwrap_or(scale.t1)));
-                    rect class=(format!("att {}", super::timeline::outcome_class(a.outcome))) x=(C(x0)) y=(C(y + 16.0)) width=(C((x1 - x0).max(1.0))) height="3" {
-                        title { "client " (a.process) " acquire (" (super::timeline::outcome_class(a.outcome)) ") " (secs(a.start)) }
+                    rect class=(format!("att {}", a.outcome.word())) x=(C(x0)) y=(C(y + 16.0)) width=(C((x1 - x0).max(1.0))) height="3" {
+                        title { "client " (a.process) " acquire (" (a.outcome.word()) ") " (secs(a.start)) }
                     }
                 }
             }
