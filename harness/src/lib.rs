@@ -6,6 +6,7 @@
 
 pub mod bytes;
 pub mod check;
+pub mod civil;
 pub mod cli;
 pub mod clock_shim;
 pub mod exit;

@@ -376,7 +376,7 @@ pub fn dur(ns: u64) -> String {
 /// `2026-11-26 05:37:02.123 UTC` for a Unix time in ms.
 pub fn utc(ms: i64) -> String {
     let millis = ms.rem_euclid(1000);
-    let (year, month, day, rem) = crate::run::store::civil(ms.div_euclid(1000));
+    let (year, month, day, rem) = crate::civil::civil(ms.div_euclid(1000));
     format!(
         "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{millis:03} UTC",
         rem / 3600,
