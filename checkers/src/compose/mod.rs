@@ -126,6 +126,8 @@ mod tests {
         };
         let both = check(&h, &ops, ids, &decoded).unwrap();
         let names: Vec<&str> = both.iter().map(CheckerResult::name).collect();
+        let declared: Vec<&str> = ids.iter().map(|c| c.name()).collect();
+        assert_eq!(names, declared);
         assert_eq!(names, ["unique-ids", "monotonic"]);
     }
 }
