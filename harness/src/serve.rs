@@ -319,7 +319,7 @@ fn index(root: &Path) -> Markup {
                                 td { (r.scenario) }
                                 td class=(verdict) { (verdict) }
                                 td { (r.results.as_ref().map(|x| format!("{} ({} ok)", x.history.stats.counts.ops, x.history.stats.counts.ok)).unwrap_or_default()) }
-                                td { (r.results.as_ref().map(|x| anomalies(&x.history)).map(|a| if a.is_empty() { "none".into() } else { a }).unwrap_or_default()) }
+                                td { (r.results.as_ref().map(anomalies_of).unwrap_or_default()) }
                                 td {
                                     @if r.report {
                                         a href=(format!("{base}{}", crate::report::FILE)) { "report" }
@@ -335,6 +335,16 @@ fn index(root: &Path) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// The run's anomalies in a few words (the suite's summary), or "none".
+fn anomalies_of(r: &RunResults) -> String {
+    let found = anomalies(&r.history);
+    if found.is_empty() {
+        "none".into()
+    } else {
+        found
     }
 }
 

@@ -1,5 +1,5 @@
 //! Values from a history as short text, for the report's tables, stories and tooltips (and
-//! `faultline serve`'s index).
+//! the suite's anomaly summaries).
 
 use checkers::Value;
 
