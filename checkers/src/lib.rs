@@ -9,10 +9,13 @@
 //! * [`unique_ids`]: every acknowledged ID distinct.
 //! * [`lock`]: lock safety — clients' belief windows never overlap, the protected resource
 //!   never sees two holders or a fencing token go backwards.
+//! * [`compose`]: the checkers by name, composed: a history given to several checkers, their
+//!   verdicts merged; the names `faultline check --model` accepts.
 //! * [`synth`]: seeded synthetic histories, for tests and benchmarks.
 //! * [`stats`]: counts, availability, latencies.
 //! * [`verdict`]: valid / invalid / unknown, and how verdicts combine.
 
+pub mod compose;
 pub mod error;
 pub mod history;
 pub mod import;

@@ -1,12 +1,12 @@
 //! Counts, availability and latencies of a history's client operations — what every checker
 //! reports beside its verdict.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::history::{History, Operation, Outcome};
 
 /// Operation counts by outcome.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Counts {
     pub ops: usize,
     pub ok: usize,
@@ -16,7 +16,7 @@ pub struct Counts {
 }
 
 /// Latency quantiles in nanoseconds of harness time, over completed operations.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Latency {
     pub p50: u64,
     pub p99: u64,
@@ -24,7 +24,7 @@ pub struct Latency {
 }
 
 /// A history's statistics.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Stats {
     #[serde(flatten)]
     pub counts: Counts,

@@ -1,6 +1,6 @@
 //! Verdicts: Jepsen's `valid?` — true, false, or unknown — and how they combine.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Whether a history satisfied a checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -48,6 +48,26 @@ impl Serialize for Validity {
     }
 }
 
+/// Reads what [`Serialize`] writes: `true`, `false` or `"unknown"`.
+impl<'de> Deserialize<'de> for Validity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Validity, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Bool(bool),
+            Word(String),
+        }
+        match Written::deserialize(d)? {
+            Written::Bool(true) => Ok(Validity::Valid),
+            Written::Bool(false) => Ok(Validity::Invalid),
+            Written::Word(w) if w == "unknown" => Ok(Validity::Unknown),
+            Written::Word(w) => Err(serde::de::Error::custom(format!(
+                "expected true, false or \"unknown\", found \"{w}\""
+            ))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Validity::*;
@@ -62,5 +82,8 @@ mod tests {
             serde_json::to_string(&[Valid, Invalid, Unknown]).unwrap(),
             r#"[true,false,"unknown"]"#
         );
+        let read: Vec<Validity> = serde_json::from_str(r#"[true,false,"unknown"]"#).unwrap();
+        assert_eq!(read, [Valid, Invalid, Unknown]);
+        assert!(serde_json::from_str::<Validity>(r#""maybe""#).is_err());
     }
 }

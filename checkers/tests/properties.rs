@@ -79,7 +79,7 @@ fn run_checker(model: &str, history: &History, options: &Options) -> Report {
 fn has_counterexample(report: &Report, history: &History) -> bool {
     let names_an_ok_op = |c: &Counterexample| {
         let invocation = &history.events[c.op.index as usize];
-        c.op.outcome == "ok"
+        c.op.outcome == Outcome::Ok
             && invocation.kind == EventType::Invoke
             && *invocation.f == c.op.f
             && c.prefix

@@ -10,7 +10,7 @@
 
 use checkers::history::read_jsonl;
 use checkers::unique_ids::{
-    self, MAX_REGRESSIONS, Options, Report, Snowflake, SnowflakeLayout, WorkerIds,
+    self, MAX_REGRESSIONS, Monotonicity, Options, Report, Snowflake, SnowflakeLayout, WorkerIds,
 };
 use checkers::{InputError, Validity, Value};
 use proptest::prelude::*;
@@ -73,9 +73,30 @@ impl Hist {
         unique_ids::check_with(&h, &ops, options)
     }
 
-    /// Checked with the default snowflake layout.
-    fn check(&self) -> Report {
-        self.check_with(&snowflake()).expect("no input error")
+    /// Checked with the default snowflake layout, by both checkers: uniqueness, and each
+    /// worker's order.
+    fn check(&self) -> Checked {
+        let h = read_jsonl("ids.jsonl", &self.lines.join("\n")).expect("a well-formed history");
+        let ops = h.operations().expect("well-paired");
+        let layout = SnowflakeLayout::default();
+        Checked {
+            report: self.check_with(&snowflake()).expect("no input error"),
+            monotonicity: Some(unique_ids::monotonicity(&h, &ops, layout).expect("no input error")),
+        }
+    }
+}
+
+/// The two checkers' reports on one history.
+struct Checked {
+    report: Report,
+    monotonicity: Option<Monotonicity>,
+}
+
+impl std::ops::Deref for Checked {
+    type Target = Report;
+
+    fn deref(&self) -> &Report {
+        &self.report
     }
 }
 
@@ -85,11 +106,11 @@ fn snowflake() -> Options {
     }
 }
 
-fn regressed(r: &Report) -> usize {
+fn regressed(r: &Checked) -> usize {
     r.monotonicity.as_ref().expect("decoded").regressed
 }
 
-fn workers(r: &Report) -> Vec<(u64, usize, usize)> {
+fn workers(r: &Checked) -> Vec<(u64, usize, usize)> {
     r.monotonicity
         .as_ref()
         .expect("decoded")
@@ -134,14 +155,12 @@ fn without_a_layout_nothing_is_decoded() {
     h.call(0, &[id(0, 1, 0)]).call(1, &[id(0, 1, 0)]);
     let r = h.check_with(&Options::default()).unwrap();
     assert_eq!(r.valid, Validity::Invalid);
-    assert!(r.monotonicity.is_none());
     assert_eq!(r.duplicates[0].decoded, None);
     // And `check` is the same check.
     let text = h.lines.join("\n");
     let hist = read_jsonl("ids.jsonl", &text).unwrap();
     let plain = unique_ids::check(&hist, &hist.operations().unwrap()).unwrap();
     assert_eq!((plain.valid, plain.duplicated), (Validity::Invalid, 1));
-    assert!(plain.monotonicity.is_none());
 }
 
 #[test]
@@ -484,13 +503,15 @@ fn the_report_serialises_with_the_documented_fields() {
     let (high, low) = (id(1000, 1, 0), id(400, 1, 0));
     let mut h = Hist::default();
     h.call(0, &[high]).call(1, &[low]).call(2, &[low]);
-    let json = serde_json::to_value(h.check()).unwrap();
+    let checked = h.check();
+    let json = serde_json::to_value(&checked.report).unwrap();
     assert_eq!(json["valid"], false);
+    assert!(json.get("monotonicity").is_none(), "a checker of its own");
     assert_eq!(
         json["duplicates"][0]["decoded"],
         serde_json::json!({"timestamp_ms": T0 + 400, "worker": 1, "sequence": 0})
     );
-    let m = &json["monotonicity"];
+    let m = &serde_json::to_value(&checked.monotonicity).unwrap();
     assert_eq!(
         m["layout"],
         serde_json::json!({"epoch_ms": 1_577_836_800_000i64, "timestamp_bits": 41, "worker_bits": 10, "sequence_bits": 12})
@@ -509,9 +530,11 @@ fn the_report_serialises_with_the_documented_fields() {
     assert_eq!(g["back_by"], (high - low).to_string());
     assert_eq!(g["back_ms"], 600);
     assert_eq!(m["regressions"][1]["back_by"], "0");
-    // Without decoding, neither `decoded` nor `monotonicity` appears.
+    // And reads back as written.
+    let back: Monotonicity = serde_json::from_value(m.clone()).unwrap();
+    assert_eq!(&serde_json::to_value(&back).unwrap(), m);
+    // Without decoding, `decoded` does not appear.
     let json = serde_json::to_value(h.check_with(&Options::default()).unwrap()).unwrap();
-    assert!(json.get("monotonicity").is_none());
     assert!(json["duplicates"][0].get("decoded").is_none());
 }
 

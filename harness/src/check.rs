@@ -1,33 +1,31 @@
 //! `faultline check`: check stored histories — faultline's own, Jepsen's, Porcupine's.
 //!
-//! Each file is read (format detected or forced), its operations paired, and the chosen checker
-//! run (the model is inferred from the operation names unless given). Results go to the console
-//! as text, or as JSON in the shape of results.json (docs/results-schema.md); the exit code is
-//! the worst verdict (DESIGN.md).
+//! Each file is read (format detected or forced), its operations paired, and given to its
+//! checkers: a `--model` name's, or those the operation names suggest
+//! (`checkers::compose`). Results go to the console as text, or as JSON in the shape of
+//! results.json (module `results`, docs/results-schema.md); the exit code is the worst
+//! verdict (DESIGN.md).
+//!
+//! [`check_one`] is also how a run's history is checked ([`run_options`]: the runner at the
+//! end of a run, the report when it checks a stored run again), and [`render_checker`] how
+//! every checker's analysis reads on the console.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use checkers::compose::{self, Analysis, Checker, CheckerResult, Model};
 use checkers::history::History;
 use checkers::import::{Format, read_history};
 use checkers::linear::{self, Options};
 use checkers::stats::Stats;
-use checkers::{InputError, Validity, Value, lock, unique_ids};
+use checkers::{InputError, Validity, Value, unique_ids};
 use clap::Args;
-use serde::Serialize;
+use clap::builder::PossibleValuesParser;
+use targets::descriptor::{Descriptor, IdLayout};
 
 use crate::bytes::parse_bytes;
 use crate::exit::Exit;
-
-/// The checkers `--model` can name.
-pub const MODELS: [&str; 6] = [
-    "register",
-    "cas-register",
-    "kv",
-    "mutex",
-    "unique-ids",
-    "lock",
-];
+use crate::results::{CheckResults, HistoryResult, VERSION};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -36,7 +34,7 @@ pub struct CheckArgs {
     pub histories: Vec<PathBuf>,
     /// What to check against: register, cas-register, kv, mutex, unique-ids or lock (lock
     /// safety) [default: inferred from the operations' names].
-    #[arg(long, value_parser = MODELS)]
+    #[arg(long, value_parser = PossibleValuesParser::new(Model::names()))]
     pub model: Option<String>,
     /// The files' format: jsonl, edn, jepsen-log or porcupine-kv [default: detected].
     #[arg(long, value_parser = ["jsonl", "edn", "jepsen-log", "porcupine-kv"])]
@@ -68,34 +66,27 @@ pub struct CheckArgs {
     pub snowflake: bool,
 }
 
-/// results.json for `check`.
-#[derive(Serialize, Debug)]
-pub struct CheckResults {
-    pub valid: Validity,
-    pub histories: Vec<HistoryResult>,
-}
-
-/// One history's result.
-#[derive(Serialize, Debug)]
-pub struct HistoryResult {
-    pub file: String,
-    pub format: &'static str,
-    pub valid: Validity,
-    /// `linearizable`, `unique-ids` or `lock-safety`.
-    pub checker: &'static str,
-    pub model: String,
-    pub stats: Stats,
-    pub elapsed_ms: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub linearizable: Option<linear::Report>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unique_ids: Option<unique_ids::Report>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lock: Option<lock::Report>,
-}
-
 /// A usage or input problem, already worded for the user.
 type Failure = String;
+
+/// How long the checkers may take on a run's history.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How a run's history is checked: within [`CHECK_TIMEOUT`], and with the IDs of target `d`
+/// decoded as it lays them out (snowflakes: duplicates show their fields, and each worker's
+/// order is checked).
+pub fn run_options(d: Option<&Descriptor>) -> compose::Options {
+    compose::Options {
+        linear: Options {
+            timeout: Some(CHECK_TIMEOUT),
+            ..Options::default()
+        },
+        initial: None,
+        snowflake: d
+            .filter(|d| d.id_layout == IdLayout::Snowflake)
+            .map(|_| unique_ids::SnowflakeLayout::default()),
+    }
+}
 
 /// Runs `faultline check`.
 pub fn run(args: &CheckArgs) -> Exit {
@@ -129,16 +120,23 @@ fn check_all(args: &CheckArgs) -> Result<CheckResults, Failure> {
             format!("--initial-value: expected a JSON value, found `{json}` ({e})")
         })?),
     };
-    let options = Options {
-        threads: args.threads.unwrap_or(Options::default().threads).max(1),
-        timeout: args.timeout.map(Duration::from_secs_f64),
-        max_memory: args.max_memory,
-        all_keys: args.all_keys,
-        split: !args.no_split,
-    };
-    let ids = unique_ids::Options {
+    let options = compose::Options {
+        linear: Options {
+            threads: args.threads.unwrap_or(Options::default().threads).max(1),
+            timeout: args.timeout.map(Duration::from_secs_f64),
+            max_memory: args.max_memory,
+            all_keys: args.all_keys,
+            split: !args.no_split,
+        },
+        initial,
         snowflake: args.snowflake.then(unique_ids::SnowflakeLayout::default),
     };
+    // clap admits only the models' names.
+    let checkers = args
+        .model
+        .as_deref()
+        .and_then(Model::named)
+        .map(|m| m.checkers);
     let mut histories = Vec::new();
     for path in &args.histories {
         let file = path.display().to_string();
@@ -148,99 +146,53 @@ fn check_all(args: &CheckArgs) -> Result<CheckResults, Failure> {
             .or_else(|| Format::detect(&file, &text))
             .unwrap_or(Format::Jsonl);
         let history = read_history(&file, &text, format).map_err(|e| e.to_string())?;
-        histories.push(
-            check_one(
-                &history,
-                detected,
-                args.model.as_deref(),
-                initial.clone(),
-                &options,
-                &ids,
-            )
-            .map_err(|e| e.to_string())?,
-        );
+        histories
+            .push(check_one(&history, detected, checkers, &options).map_err(|e| e.to_string())?);
     }
     Ok(CheckResults {
+        version: VERSION,
         valid: Validity::all(histories.iter().map(|h| h.valid)),
         histories,
     })
 }
 
-/// Checks one history with the named checker, or the one its operation names suggest.
+/// Checks one history with `checkers`, or those its operation names suggest.
 pub fn check_one(
     history: &History,
     format: Format,
-    model: Option<&str>,
-    initial: Option<Value>,
-    options: &Options,
-    ids: &unique_ids::Options,
+    checkers: Option<&[Checker]>,
+    options: &compose::Options,
 ) -> Result<HistoryResult, InputError> {
     let started = Instant::now();
     let ops = history.operations()?;
-    let name = match model {
-        Some(m) => m,
-        None => infer(&ops).ok_or_else(|| {
-            let mut names: Vec<&str> = ops.iter().map(|o| &*o.f).collect();
-            names.sort_unstable();
-            names.dedup();
-            InputError::new(
-                &history.source,
-                0,
-                format!(
-                    "cannot tell which model fits operations {names:?}: name one with --model ({})",
-                    MODELS.join(", ")
-                ),
-            )
-        })?,
+    let checkers = match checkers {
+        Some(c) => c,
+        None => compose::infer(&ops)
+            .ok_or_else(|| {
+                let mut names: Vec<&str> = ops.iter().map(|o| &*o.f).collect();
+                names.sort_unstable();
+                names.dedup();
+                InputError::new(
+                    &history.source,
+                    0,
+                    format!(
+                        "cannot tell which model fits operations {names:?}: name one with --model ({})",
+                        Model::names().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?
+            .checkers,
     };
     let stats = Stats::of(history, &ops);
-    let mut result = HistoryResult {
+    let results = compose::check(history, &ops, checkers, options)?;
+    Ok(HistoryResult {
         file: history.source.clone(),
-        format: format.name(),
-        valid: Validity::Valid,
-        checker: "linearizable",
-        model: name.to_string(),
+        format: format.name().to_string(),
+        valid: compose::merge(&results),
         stats,
-        elapsed_ms: 0.0,
-        linearizable: None,
-        unique_ids: None,
-        lock: None,
-    };
-    if name == "unique-ids" {
-        let report = unique_ids::check_with(history, &ops, ids)?;
-        result.checker = "unique-ids";
-        result.valid = report.valid;
-        result.unique_ids = Some(report);
-    } else if name == "lock" {
-        let report = lock::check(history, &ops)?;
-        result.checker = "lock-safety";
-        result.valid = report.valid;
-        result.lock = Some(report);
-    } else {
-        let model = linear::by_name(name, initial).ok_or_else(|| {
-            InputError::new(&history.source, 0, format!("no model called `{name}`"))
-        })?;
-        let report = linear::check(&*model, history, &ops, options)?;
-        result.valid = report.valid;
-        result.linearizable = Some(report);
-    }
-    result.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-    Ok(result)
-}
-
-/// The checker for a history whose model was not named: from its operations' names.
-fn infer(ops: &[checkers::history::Operation]) -> Option<&'static str> {
-    if ops.is_empty() {
-        return Some("cas-register");
-    }
-    if ops.iter().all(|o| &*o.f == "generate") {
-        return Some("unique-ids");
-    }
-    let lockish = |f: &str| matches!(f, "acquire" | "release" | "renew" | "write");
-    if ops.iter().all(|o| lockish(&o.f)) && ops.iter().any(|o| &*o.f == "write") {
-        return Some("lock");
-    }
-    linear::infer(&mut ops.iter().map(|o| &*o.f))
+        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+        checkers: results,
+    })
 }
 
 /// The console rendering: a line per history, the anomalies, and a tally.
@@ -254,21 +206,15 @@ pub fn render(results: &CheckResults) -> String {
             "{}: {} ({}, {} ops: {} ok, {} fail, {} info; {:.2} ms)",
             h.file,
             h.valid.word(),
-            h.model,
+            h.label(),
             c.ops,
             c.ok,
             c.fail,
             c.info,
             h.elapsed_ms
         );
-        if let Some(report) = &h.linearizable {
-            out.push_str(&report.render_text());
-        }
-        if let Some(report) = &h.unique_ids {
-            out.push_str(&render_unique_ids(report));
-        }
-        if let Some(report) = &h.lock {
-            out.push_str(&report.render_text());
+        for c in &h.checkers {
+            out.push_str(&render_checker(c));
         }
     }
     if results.histories.len() > 1 {
@@ -300,8 +246,40 @@ fn clip(text: &str) -> String {
     }
 }
 
-/// A unique-ids report as text: counts, duplicates, refusals, per-worker order.
-pub(crate) fn render_unique_ids(r: &unique_ids::Report) -> String {
+/// One checker's analysis as text, indented under its history's line.
+pub fn render_checker(c: &CheckerResult) -> String {
+    match &c.analysis {
+        Analysis::Linearizable(r) => r.render_text(),
+        Analysis::LockSafety(r) => r.render_text(),
+        Analysis::Mutex(r) => render_mutex(r),
+        Analysis::UniqueIds(r) => render_unique_ids(r),
+        Analysis::Monotonic(m) => render_monotonicity(m),
+    }
+}
+
+/// The mutex checker's verdict, with the op it could not linearize (its full counterexample
+/// is in the JSON).
+fn render_mutex(r: &linear::Report) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  as a linearizable mutex: {} (information only: an expired lease frees the lock without a release)",
+        r.valid.word()
+    );
+    for p in &r.partitions {
+        if let Some(cex) = &p.counterexample {
+            let _ = writeln!(out, "    cannot linearize  {}", cex.op.describe());
+        }
+        if let Some(why) = &p.reason {
+            let _ = writeln!(out, "    {why}");
+        }
+    }
+    out
+}
+
+/// A unique-ids report as text: counts, duplicates, refusals.
+fn render_unique_ids(r: &unique_ids::Report) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(
@@ -340,29 +318,34 @@ pub(crate) fn render_unique_ids(r: &unique_ids::Report) -> String {
             r.duplicates.len() - SHOWN
         );
     }
-    if let Some(m) = &r.monotonicity {
+    out
+}
+
+/// Each worker's order as text: regressions per worker, and the first few.
+fn render_monotonicity(m: &unique_ids::Monotonicity) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  per worker: {} IDs went backwards after a later request began ({})",
+        m.regressed,
+        m.workers
+            .iter()
+            .map(|w| format!("worker {}: {} of {}", w.worker, w.regressed, w.ids))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for g in m.regressions.iter().take(SHOWN) {
         let _ = writeln!(
             out,
-            "  per worker: {} IDs went backwards after a later request began ({})",
-            m.regressed,
-            m.workers
-                .iter()
-                .map(|w| format!("worker {}: {} of {}", w.worker, w.regressed, w.ids))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "    worker {}: {} then {}, {} ms back\n      {}\n      {}",
+            g.worker,
+            g.earlier_id,
+            g.later_id,
+            g.back_ms,
+            clip(&g.earlier.describe()),
+            clip(&g.later.describe())
         );
-        for g in m.regressions.iter().take(SHOWN) {
-            let _ = writeln!(
-                out,
-                "    worker {}: {} then {}, {} ms back\n      {}\n      {}",
-                g.worker,
-                g.earlier_id,
-                g.later_id,
-                g.back_ms,
-                clip(&g.earlier.describe()),
-                clip(&g.later.describe())
-            );
-        }
     }
     out
 }

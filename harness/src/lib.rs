@@ -6,13 +6,16 @@
 
 pub mod bytes;
 pub mod check;
+pub mod civil;
 pub mod cli;
 pub mod clock_shim;
 pub mod exit;
 pub mod list;
 pub mod net;
 pub mod report;
+pub mod results;
 pub mod run;
+pub mod scenario;
 pub mod serve;
 pub mod suite;
 pub mod supervisor;

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use checkers::compose::Checker;
 use nemesis::{FaultKind, Shape};
 use targets::descriptor;
 use workloads::registry;
@@ -33,10 +34,14 @@ pub fn render() -> String {
         let _ = writeln!(out, "  {:<12} {}", w.name(), w.summary());
         let _ = writeln!(
             out,
-            "  {:<12} settings: {}; checked as: {}",
+            "  {:<12} settings: {}; checked by: {}",
             "",
             w.fields().join(", "),
-            w.model()
+            w.checkers()
+                .iter()
+                .map(|c| checker_words(*c))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     out.push_str("nemeses:\n");
@@ -58,4 +63,16 @@ pub fn render() -> String {
         let _ = writeln!(out, "  {:<12} {what}", kind.name());
     }
     out
+}
+
+/// `linearizable (cas-register)`, `mutex (information only)`.
+fn checker_words(c: Checker) -> String {
+    let mut s = c.name().to_string();
+    if let Checker::Linearizable(model) = c {
+        s.push_str(&format!(" ({model})"));
+    }
+    if c.informational() {
+        s.push_str(" (information only)");
+    }
+    s
 }

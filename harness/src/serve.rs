@@ -17,7 +17,8 @@ use clap::Args;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::exit::Exit;
-use crate::report::model::{Results, Verdict};
+use crate::results::RunResults;
+use crate::suite::outcome::anomalies;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -214,7 +215,8 @@ fn content_type(path: &Path) -> &'static str {
 struct Run {
     scenario: String,
     stamp: String,
-    results: Option<Results>,
+    /// `None` when results.json is missing, or of an older faultline (another version).
+    results: Option<RunResults>,
     report: bool,
 }
 
@@ -262,7 +264,7 @@ fn runs(root: &Path) -> Vec<Run> {
             }
             let results = std::fs::read_to_string(&results_file)
                 .ok()
-                .and_then(|text| serde_json::from_str::<Results>(&text).ok());
+                .and_then(|text| serde_json::from_str::<RunResults>(&text).ok());
             out.push(Run {
                 scenario: s.file_name().to_string_lossy().into_owned(),
                 stamp: t.file_name().to_string_lossy().into_owned(),
@@ -316,8 +318,8 @@ fn index(root: &Path) -> Markup {
                                 td { (when(&r.stamp)) }
                                 td { (r.scenario) }
                                 td class=(verdict) { (verdict) }
-                                td { (r.results.as_ref().map(|x| format!("{} ({} ok)", x.history.stats.ops, x.history.stats.ok)).unwrap_or_default()) }
-                                td { (r.results.as_ref().map(anomalies).unwrap_or_default()) }
+                                td { (r.results.as_ref().map(|x| format!("{} ({} ok)", x.history.stats.counts.ops, x.history.stats.counts.ok)).unwrap_or_default()) }
+                                td { (r.results.as_ref().map(anomalies_of).unwrap_or_default()) }
                                 td {
                                     @if r.report {
                                         a href=(format!("{base}{}", crate::report::FILE)) { "report" }
@@ -336,43 +338,14 @@ fn index(root: &Path) -> Markup {
     }
 }
 
-fn anomalies(r: &Results) -> String {
-    let h = &r.history;
-    if let Some(l) = &h.linearizable {
-        let bad: Vec<String> = l
-            .partitions
-            .iter()
-            .filter(|p| p.valid == Verdict::Invalid)
-            .map(|p| {
-                p.key
-                    .as_ref()
-                    .map_or_else(|| "history".into(), crate::report::model::text)
-            })
-            .collect();
-        return if bad.is_empty() {
-            "none".into()
-        } else {
-            format!("not linearizable: key {}", bad.join(", "))
-        };
+/// The run's anomalies in a few words (the suite's summary), or "none".
+fn anomalies_of(r: &RunResults) -> String {
+    let found = anomalies(&r.history);
+    if found.is_empty() {
+        "none".into()
+    } else {
+        found
     }
-    if let Some(l) = &h.lock {
-        let c = l.anomaly_counts;
-        if c.overlap + c.interleaved + c.fencing == 0 {
-            return "none".into();
-        }
-        return format!(
-            "{} overlap, {} interleaved, {} fencing",
-            c.overlap, c.interleaved, c.fencing
-        );
-    }
-    if let Some(u) = &h.unique_ids {
-        return if u.duplicated == 0 {
-            "none".into()
-        } else {
-            format!("{} duplicated IDs", u.duplicated)
-        };
-    }
-    String::new()
 }
 
 /// A folder's entries, linked.

@@ -52,19 +52,30 @@ fn json_output_has_the_documented_shape() {
     let out = faultline(&["check", "--json", "--all-keys", &corpus("kv/c10-bad.txt")]);
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(json["version"], faultline::results::VERSION);
     assert_eq!(json["valid"], false);
     let h = &json["histories"][0];
     assert_eq!(h["format"], "porcupine-kv");
-    assert_eq!(h["checker"], "linearizable");
-    assert_eq!(h["model"], "kv");
     assert_eq!(h["stats"]["ops"], 405);
-    let parts = h["linearizable"]["partitions"].as_array().unwrap();
+    let checkers = h["checkers"].as_array().unwrap();
+    assert_eq!(checkers.len(), 1);
+    let c = &checkers[0];
+    assert_eq!(c["name"], "linearizable");
+    assert_eq!(
+        (&c["valid"], &c["informational"]),
+        (&false.into(), &false.into())
+    );
+    assert_eq!(c["analysis"]["model"], "kv");
+    let parts = c["analysis"]["partitions"].as_array().unwrap();
     assert_eq!(parts.len(), 10);
     let bad = parts.iter().find(|p| p["valid"] == false).unwrap();
     let cex = &bad["counterexample"];
     assert!(cex["op"]["process"].is_u64());
     assert!(cex["prefix"].is_array());
     assert!(cex["state"].is_string());
+    // And it reads back as the one typed model every reader uses.
+    let typed: faultline::results::CheckResults = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&typed).unwrap(), json);
 }
 
 #[test]

@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::run_scenario;
+use common::{analysis, run_scenario};
 
 fn report(r: &serde_json::Value) -> &serde_json::Value {
-    &r["history"]["unique_ids"]
+    analysis(r, "unique-ids")
 }
 
 #[test]
@@ -22,7 +22,7 @@ fn a_snowflake_without_its_clock_guard_repeats_ids_when_its_clock_steps_back() {
     assert!(first["decoded"]["worker"].as_u64().unwrap() >= 1, "{first}");
     assert!(first["ops"].as_array().unwrap().len() >= 2, "{first}");
     // The step back shows in the workers' order too, by about the jump.
-    let regressions = report["monotonicity"]["regressions"].as_array().unwrap();
+    let regressions = analysis(&r, "monotonic")["regressions"].as_array().unwrap();
     assert!(!regressions.is_empty(), "{report}");
     assert!(
         regressions

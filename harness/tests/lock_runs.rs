@@ -5,11 +5,11 @@
 
 mod common;
 
-use common::run_scenario;
+use common::{analysis, run_scenario};
 
 /// The kinds of the lock anomalies found.
 fn kinds(r: &serde_json::Value) -> Vec<String> {
-    r["history"]["lock"]["anomalies"]
+    analysis(r, "lock-safety")["anomalies"]
         .as_array()
         .unwrap()
         .iter()
@@ -18,7 +18,7 @@ fn kinds(r: &serde_json::Value) -> Vec<String> {
 }
 
 fn counts(r: &serde_json::Value) -> &serde_json::Value {
-    &r["history"]["lock"]["counts"]
+    &analysis(r, "lock-safety")["counts"]
 }
 
 /// Kleppmann's scenario: with clients split as in his post, n3's clock jumps forward and its
@@ -32,7 +32,7 @@ fn redlock_breaks_when_a_clock_jumps(target: &str) {
         "{:?}",
         kinds(&r)
     );
-    let anomalies = r["history"]["lock"]["anomalies"].as_array().unwrap();
+    let anomalies = analysis(&r, "lock-safety")["anomalies"].as_array().unwrap();
     let overlap = anomalies.iter().find(|a| a["kind"] == "overlap").unwrap();
     assert!(
         overlap["description"]

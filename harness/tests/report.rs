@@ -370,6 +370,34 @@ impl Drop for Server {
     }
 }
 
+/// results.json for a stored run of scenario `name` whose history is `dir/history.jsonl`, as a
+/// run leaves it: the history checked by `faultline check --json`, the scenario resolved.
+fn stored_results(dir: &Path, name: &str, workload: &str) -> String {
+    use faultline::results::{CheckResults, RunResults, VERSION};
+    let out = faultline()
+        .args(["check", "--json", "--timeout", "60"])
+        .arg(dir.join("history.jsonl"))
+        .output()
+        .unwrap();
+    let check: CheckResults = serde_json::from_slice(&out.stdout).unwrap();
+    let file = format!("name = \"{name}\"\nworkload = \"{workload}\"\nseed = 1\n");
+    let scenario = faultline::scenario::ScenarioFile::parse("scenario.toml", &file)
+        .unwrap()
+        .resolve(0);
+    let history = check.histories.into_iter().next().unwrap();
+    serde_json::to_string(&RunResults {
+        version: VERSION,
+        valid: history.valid,
+        command: format!("faultline run --workload {workload} --seed 1"),
+        scenario,
+        dir: dir.to_path_buf(),
+        duration_s: 0.0,
+        faults: 0,
+        history,
+    })
+    .unwrap()
+}
+
 /// One HTTP/1.1 request; the status code and the body.
 fn get(addr: &str, method: &str, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -393,28 +421,23 @@ fn get(addr: &str, method: &str, path: &str) -> (u16, String) {
 #[test]
 fn serve_lists_runs_newest_first_and_refuses_paths_out_of_the_results() {
     let root = results_dir("serve");
-    let runs = [
-        (
-            "older-lock",
-            "20260101T000000",
-            "false",
-            r#""lock":{"anomaly_counts":{"overlap":1,"interleaved":0,"fencing":0}}"#,
-        ),
-        (
-            "newer-kv",
-            "20260102T000000",
-            "true",
-            r#""linearizable":{"valid":true,"partitions":[]}"#,
-        ),
+    let register = [
+        r#"{"time":1,"process":0,"type":"invoke","f":"write","value":1}"#.to_string(),
+        r#"{"time":2,"process":0,"type":"ok","f":"write","value":1}"#.to_string(),
+        r#"{"time":3,"process":0,"type":"invoke","f":"read","value":null}"#.to_string(),
+        r#"{"time":4,"process":0,"type":"ok","f":"read","value":1}"#.to_string(),
     ];
-    for (name, stamp, valid, report) in runs {
+    let runs = [
+        ("older-lock", "20260101T000000", lock_history(), "lock"),
+        ("newer-kv", "20260102T000000", register.to_vec(), "register"),
+    ];
+    for (name, stamp, history, workload) in runs {
         let dir = root.join(name).join(stamp);
         std::fs::create_dir_all(dir.join("nodes")).unwrap();
+        std::fs::write(dir.join("history.jsonl"), history.join("\n") + "\n").unwrap();
         std::fs::write(
             dir.join("results.json"),
-            format!(
-                r#"{{"valid":{valid},"scenario":{{"name":"{name}"}},"history":{{"stats":{{"ops":3,"ok":2}},{report}}}}}"#
-            ),
+            stored_results(&dir, name, workload),
         )
         .unwrap();
         std::fs::write(dir.join("report.html"), format!("<p>{name}</p>")).unwrap();
@@ -448,7 +471,13 @@ fn serve_lists_runs_newest_first_and_refuses_paths_out_of_the_results() {
     let older = index.find("older-lock").unwrap();
     assert!(newer < older, "newest first");
     assert!(index.contains(r#"href="/newer-kv/20260102T000000/report.html""#));
-    assert!(index.contains("1 overlap, 0 interleaved, 0 fencing"));
+    assert!(
+        index.contains(r#"<td class="invalid">invalid</td>"#),
+        "{index}"
+    );
+    assert!(index.contains(r#"<td class="valid">valid</td>"#), "{index}");
+    assert!(index.contains("1 overlap"), "{index}");
+    assert!(index.contains("2 (2 ok)"), "{index}");
     assert!(index.contains("2026-01-02 00:00:00 UTC"));
     // `latest` is a link to a run already listed: a header and two runs.
     assert_eq!(index.matches("<tr>").count(), 3, "{index}");
@@ -501,22 +530,8 @@ fn a_million_operations_render_in_under_30_seconds() {
     .unwrap();
     // Stored results, as a run leaves them: the time measured is the report's alone.
     let checked = std::time::Instant::now();
-    let check = faultline()
-        .args(["check", "--json", "--timeout", "60"])
-        .arg(dir.join("history.jsonl"))
-        .output()
-        .unwrap();
-    let check: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
-    let results = serde_json::json!({
-        "valid": check["valid"],
-        "scenario": {"name": "million", "target": "raft-kv", "workload": "register"},
-        "command": "faultline run (synthetic)",
-        "dir": dir,
-        "duration_s": 0.0,
-        "faults": 0,
-        "history": check["histories"][0],
-    });
-    std::fs::write(dir.join("results.json"), results.to_string()).unwrap();
+    let results = stored_results(&dir, "million", "register");
+    std::fs::write(dir.join("results.json"), results).unwrap();
     eprintln!("checked in {:.1} s", checked.elapsed().as_secs_f64());
     let started = Instant::now();
     let html = report(&dir);

@@ -101,7 +101,7 @@ fn a_register_history_with_a_stale_read() {
     insta::assert_json_snapshot!("register_stale_read", json, {
         ".histories[].file" => "[history.jsonl]",
         ".histories[].elapsed_ms" => "[elapsed_ms]",
-        ".histories[].linearizable.partitions[].micros" => "[micros]",
+        ".histories[].checkers[].analysis.partitions[].micros" => "[micros]",
     });
 }
 

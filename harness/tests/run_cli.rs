@@ -12,7 +12,7 @@ use std::time::Duration;
 use nemesis::{FaultKind, Plan, schedule};
 
 use common::{
-    assert_all_gone, assert_exit, faultline, node_ports, results_dir, results_json, run,
+    analysis, assert_all_gone, assert_exit, faultline, node_ports, results_dir, results_json, run,
     run_scenario, survivors, wait_for,
 };
 
@@ -93,7 +93,7 @@ fn stale_reads_are_caught_under_partitions() {
     let (code, r) = run_scenario("raft-kv-stale-reads", "raft-kv", "12");
     assert_eq!(code, Some(1), "{r}");
     assert_eq!(r["valid"], false);
-    let keys = r["history"]["linearizable"]["partitions"]
+    let keys = analysis(&r, "linearizable")["partitions"]
         .as_array()
         .unwrap();
     assert!(

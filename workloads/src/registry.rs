@@ -1,5 +1,5 @@
 //! Every workload faultline knows: the one list the harness reads (`faultline list`, `run`,
-//! the scenario fields, `check --model`, the suite and the reports). Adding a workload is
+//! the scenario fields, the suite and the reports). Adding a workload is
 //! adding its module and one line here.
 
 use crate::workload::Workload;

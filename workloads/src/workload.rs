@@ -1,5 +1,5 @@
 //! What a workload is, to the harness: a name, the protocols it has clients for, its own
-//! scenario fields, the checker its histories go to, and a way to run its clients against a
+//! scenario fields, the checkers its histories go to, and a way to run its clients against a
 //! cluster. The harness loop knows workloads only through [`Workload`] and the registry
 //! ([`crate::registry`]).
 //!
@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
+use checkers::compose::Checker;
 use targets::descriptor::Protocol;
 use tokio::time::Instant;
 
@@ -77,8 +78,9 @@ pub trait TypedWorkload: Sync + 'static {
     /// The protocols it has a client for.
     const PROTOCOLS: &'static [Protocol];
     const LINKS: Links;
-    /// The checker (`faultline check --model`) its histories go to.
-    const MODEL: &'static str;
+    /// The checkers its histories go to (`checkers::compose`): the history's verdict is
+    /// their merge.
+    const CHECKERS: &'static [Checker];
     /// Its fields that `faultline run` has a flag for (`--lock-algorithm`, …), so that the
     /// command repeating a run can say them.
     const FLAGS: &'static [&'static str] = &[];
@@ -93,7 +95,7 @@ pub trait Workload: Sync {
     fn summary(&self) -> &'static str;
     fn protocols(&self) -> &'static [Protocol];
     fn links(&self) -> Links;
-    fn model(&self) -> &'static str;
+    fn checkers(&self) -> &'static [Checker];
     /// Its scenario fields, as a scenario file spells them.
     fn fields(&self) -> &'static [&'static str];
     fn flags(&self) -> &'static [&'static str];
@@ -125,8 +127,8 @@ impl<W: TypedWorkload> Workload for W {
         W::LINKS
     }
 
-    fn model(&self) -> &'static str {
-        W::MODEL
+    fn checkers(&self) -> &'static [Checker] {
+        W::CHECKERS
     }
 
     fn fields(&self) -> &'static [&'static str] {

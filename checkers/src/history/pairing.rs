@@ -5,12 +5,15 @@
 //! take effect at any time after its invocation, or never); an invocation with no completion at
 //! all is treated the same way.
 
+use serde::{Deserialize, Serialize};
+
 use super::{Event, EventType, History, Name, Process};
 use crate::error::InputError;
 use crate::value::Value;
 
-/// How an operation ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// How an operation ended; written `ok`, `fail` or `info`, as the history's `type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// It happened; its completion carries what came back.
     Ok,
@@ -18,6 +21,17 @@ pub enum Outcome {
     Fail,
     /// Unknown (an `info` completion, or no completion at all).
     Info,
+}
+
+impl Outcome {
+    /// `ok`, `fail` or `info`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Fail => "fail",
+            Outcome::Info => "info",
+        }
+    }
 }
 
 /// An invocation and its completion.

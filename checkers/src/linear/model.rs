@@ -58,9 +58,6 @@ pub trait Model: Sync {
     }
 }
 
-/// The models `--model` accepts, besides the checkers that are not linearizability.
-pub const NAMES: [&str; 4] = ["register", "cas-register", "kv", "mutex"];
-
 /// The model called `name`; `initial` overrides a register's initial value (nil).
 pub fn by_name(name: &str, initial: Option<Value>) -> Option<Box<dyn Model>> {
     Some(match name {

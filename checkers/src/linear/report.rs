@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::search::Counters;
 use crate::history::{History, Operation, Outcome};
@@ -12,26 +12,30 @@ use crate::value::Value;
 use crate::verdict::Validity;
 
 /// One operation, as a report shows it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct OpSummary {
     pub process: u64,
     pub f: String,
     /// What was asked.
     pub value: Value,
     /// What came back (for `ok` ops whose result differs from what was asked, and for those
-    /// that asked nothing, such as reads).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// that asked nothing, such as reads): a read of nothing is `Some(Nil)`, written `null`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub output: Option<Value>,
     /// `ok`, `fail` or `info` (an op that never completed is `info`).
     #[serde(rename = "type")]
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     /// History index of the invocation, and of the completion if any.
     pub index: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complete_index: Option<u64>,
     /// Harness-clock times (ns) of invocation and completion.
     pub time: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complete_time: Option<u64>,
     /// Source line of the invocation.
     pub line: u32,
@@ -54,11 +58,7 @@ impl OpSummary {
             f: op.f.to_string(),
             value: inv.value.clone(),
             output,
-            outcome: match op.outcome {
-                Outcome::Ok => "ok",
-                Outcome::Fail => "fail",
-                Outcome::Info => "info",
-            },
+            outcome: op.outcome,
             index: inv.index,
             complete_index: comp.map(|c| c.index),
             time: inv.time,
@@ -76,7 +76,7 @@ impl OpSummary {
         if let Some(out) = &self.output {
             let _ = write!(s, " → {out}");
         }
-        let _ = write!(s, " ({}", self.outcome);
+        let _ = write!(s, " ({}", self.outcome.word());
         if self.line > 0 {
             let _ = write!(s, ", line {}", self.line);
         } else {
@@ -87,15 +87,20 @@ impl OpSummary {
     }
 }
 
+/// A field that is there, even as `null`: `Some(Nil)`, where serde would read `None`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 /// One step of a linearization: the op and the state after it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Step {
     pub op: OpSummary,
     pub state: String,
 }
 
 /// Why a key is not linearizable.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Counterexample {
     /// The op that no linearization of the prefix can be extended with.
     pub op: OpSummary,
@@ -108,14 +113,14 @@ pub struct Counterexample {
 }
 
 /// One partition's result.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PartitionReport {
     /// The key (absent for a history without keys, or checked as one map-valued state).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<Value>,
     pub valid: Validity,
     /// Why the verdict is unknown, or why the key was not checked.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Operations searched: `ok` ones, and `info` ones kept after pruning.
     pub ok_ops: usize,
@@ -131,7 +136,7 @@ pub struct PartitionReport {
     pub steps: u64,
     /// CPU time spent on this key, in microseconds.
     pub micros: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counterexample: Option<Counterexample>,
 }
 
@@ -146,7 +151,7 @@ impl PartitionReport {
 }
 
 /// The linearizability checker's result for one history.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
     pub valid: Validity,
     pub model: String,

@@ -3,13 +3,13 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::history::{EventType, History, Process};
 use crate::value::Value;
 
 /// One fault, as an anomaly shows it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Fault {
     /// `start-partition`, `kill`, `clock-bump`, `pause-client`, …
     pub f: String,
@@ -18,10 +18,10 @@ pub struct Fault {
     pub index: u64,
     /// Harness-clock times (ns) of the invocation and of its completion.
     pub time: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complete_time: Option<u64>,
     /// What went wrong applying it, if the nemesis said.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Source line of the first event.
     pub line: u32,

@@ -3,7 +3,6 @@
 //! ```text
 //! operations ──read (read.rs)──▶ holdings and their belief windows (windows.rs) ──▶ overlaps
 //!            └─────────────────▶ accepted writes, by order (resource.rs) ─────────▶ interleaving, fencing
-//!            └─ acquire/release ──▶ linear::check, mutex model (information only)
 //! nemesis events ──(faults.rs)──▶ the faults each anomaly names
 //! ```
 //!
@@ -25,23 +24,23 @@
 //! are counted, never anomalies.
 //!
 //! **The verdict** is lock safety alone: invalid iff an anomaly was found, else valid (never
-//! unknown). The acquire/release operations are also checked as a linearizable mutex
-//! (`linear::check`, model `mutex`) and the result reported in [`Report::mutex`], but it does
-//! not change `valid`: a lease that expires frees the lock without a release, which a mutex
-//! cannot express, so that check is expected to be invalid whenever a lease expires.
+//! unknown). The acquire/release operations alone can also be checked as a linearizable
+//! mutex ([`mutex`], `mutex.rs`): a checker of its own, and information only — a lease that
+//! expires frees the lock without a release, which a mutex cannot express, so that check is
+//! expected to be invalid whenever a lease expires.
 //!
 //! Each anomaly names both clients, their windows, the instances each acquired, their tokens,
 //! and the nemesis events from the earlier window's opening to the later one's closing.
 
 mod faults;
+mod mutex;
 mod read;
 mod report;
 mod resource;
 mod windows;
 
-use std::time::Duration;
-
 pub use faults::{Fault, collect as nemesis_faults};
+pub use mutex::{MUTEX_BUDGET, mutex};
 pub use report::{
     Anomaly, AnomalyCounts, Close, Counts, Holder, Kind, MAX_PER_KIND, Report, Tally, Window,
     WriteCounts, WriteSummary,
@@ -52,37 +51,8 @@ use windows::{Holding, Span, Tracker};
 
 use crate::error::InputError;
 use crate::history::{History, Operation, Outcome};
-use crate::linear::{self, OpSummary};
+use crate::linear::OpSummary;
 use crate::verdict::Validity;
-
-/// How to check.
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// How to run the mutex check; `None` skips it.
-    pub mutex: Option<linear::Options>,
-}
-
-impl Default for Options {
-    /// The mutex check on one thread, within 10 s and 1 GiB (it is information only, and must
-    /// not hold up the verdict).
-    fn default() -> Options {
-        Options {
-            mutex: Some(linear::Options {
-                threads: 1,
-                timeout: Some(Duration::from_secs(10)),
-                max_memory: 1 << 30,
-                all_keys: false,
-                split: true,
-            }),
-        }
-    }
-}
-
-/// Checks the lock workload's operations `ops` (the client operations of `history`) with the
-/// default options.
-pub fn check(history: &History, ops: &[Operation]) -> Result<Report, InputError> {
-    check_with(history, ops, &Options::default())
-}
 
 /// Checks the lock workload's operations `ops` (the client operations of `history`).
 ///
@@ -90,11 +60,7 @@ pub fn check(history: &History, ops: &[Operation]) -> Result<Report, InputError>
 /// `write`, on an `ok` value without what the checker needs (an acquire's or renew's
 /// `validity_ms`, a write's `order`), on an accepted write by a client that never acquired,
 /// on two accepted writes with the same `order`, and on a history without times.
-pub fn check_with(
-    history: &History,
-    ops: &[Operation],
-    options: &Options,
-) -> Result<Report, InputError> {
+pub fn check(history: &History, ops: &[Operation]) -> Result<Report, InputError> {
     if !history.timed {
         return Err(read::error(
             history,
@@ -105,7 +71,6 @@ pub fn check_with(
     let mut counts = Counts::default();
     let mut tracker = Tracker::default();
     let mut writes: Vec<Write> = Vec::new();
-    let mut mutex_ops: Vec<Operation> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let invoked = op.invocation(history).time;
         let done = op.completion(history).map_or(invoked, |c| c.time);
@@ -117,7 +82,6 @@ pub fn check_with(
                 if op.outcome == Outcome::Ok {
                     tracker.acquired(p, i, done, read::acquired(history, op)?);
                 }
-                mutex_ops.push(op.clone());
             }
             "renew" => {
                 tally(&mut counts.renewals, op.outcome);
@@ -130,7 +94,6 @@ pub fn check_with(
             "release" => {
                 tally(&mut counts.releases, op.outcome);
                 tracker.release_invoked(p, invoked);
-                mutex_ops.push(op.clone());
             }
             "write" => {
                 counts.writes.attempted += 1;
@@ -210,15 +173,6 @@ pub fn check_with(
     resource_anomalies.sort_by_key(|a: &Anomaly| a.kind == Kind::Fencing);
     anomalies.extend(resource_anomalies);
 
-    let mutex = match &options.mutex {
-        Some(opts) => Some(linear::check(
-            &linear::model::Mutex,
-            history,
-            &mutex_ops,
-            opts,
-        )?),
-        None => None,
-    };
     Ok(Report {
         valid: if anomalies.is_empty() {
             Validity::Valid
@@ -229,7 +183,6 @@ pub fn check_with(
         fenced,
         anomaly_counts,
         anomalies,
-        mutex,
     })
 }
 

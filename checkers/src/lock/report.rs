@@ -4,10 +4,10 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::faults::Fault;
-use crate::linear::{self, OpSummary};
+use crate::linear::OpSummary;
 use crate::value::Value;
 use crate::verdict::Validity;
 
@@ -19,7 +19,7 @@ const SHOWN_PER_KIND: usize = 10;
 const FAULTS_NAMED: usize = 6;
 
 /// How operations of one kind ended.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Tally {
     /// Invocations.
     pub attempted: usize,
@@ -30,7 +30,7 @@ pub struct Tally {
 }
 
 /// How the writes to the protected resource ended.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct WriteCounts {
     pub attempted: usize,
     /// `ok`: the resource accepted (and logged) it.
@@ -42,7 +42,7 @@ pub struct WriteCounts {
 }
 
 /// Counts of the operations read, and of what the checker built from them.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Counts {
     pub acquires: Tally,
     pub releases: Tally,
@@ -56,7 +56,7 @@ pub struct Counts {
 }
 
 /// Anomalies found, by kind (the report keeps at most [`MAX_PER_KIND`] of each).
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AnomalyCounts {
     pub overlap: usize,
     pub interleaved: usize,
@@ -64,7 +64,7 @@ pub struct AnomalyCounts {
 }
 
 /// What ended a belief window.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Close {
     /// The validity the acquire computed ran out.
@@ -93,7 +93,7 @@ impl Close {
 
 /// A belief window (or, for a resource anomaly, the span of a holding's windows), on the
 /// harness clock: from `start` (included) to `end` (excluded).
-#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Window {
     pub start_ns: u64,
     pub end_ns: u64,
@@ -116,7 +116,7 @@ impl Window {
 }
 
 /// One side of an anomaly: a client and the holding (acquire) it acted under.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Holder {
     pub process: u64,
     /// The random value the client set.
@@ -133,11 +133,11 @@ pub struct Holder {
 }
 
 /// One accepted write, as an anomaly shows it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct WriteSummary {
     pub process: u64,
     pub token: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<i64>,
     /// Its place among the accepted writes (1, 2, …).
     pub order: u64,
@@ -149,7 +149,7 @@ pub struct WriteSummary {
 }
 
 /// The kinds of anomaly.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// Two clients' belief windows overlap.
@@ -172,7 +172,7 @@ impl Kind {
 }
 
 /// A violation of mutual exclusion.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Anomaly {
     pub kind: Kind,
     /// One line for a human.
@@ -183,10 +183,10 @@ pub struct Anomaly {
     /// The other: the later window; the interrupting holding; the stale token accepted later.
     pub second: Holder,
     /// How long both windows were open (overlaps only).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlap_ns: Option<u64>,
     /// The accepted writes that show it, in order (resource anomalies only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub writes: Vec<WriteSummary>,
     /// Nemesis events from the earlier window's opening to the later one's closing (for a
     /// resource anomaly, also to the last write shown).
@@ -194,9 +194,9 @@ pub struct Anomaly {
 }
 
 /// The lock checker's result.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
-    /// Lock safety: invalid iff an anomaly was found. The mutex check below does not count.
+    /// Lock safety: invalid iff an anomaly was found.
     pub valid: Validity,
     pub counts: Counts,
     /// Whether any acquire or accepted write carried a fencing token (then the fencing check
@@ -206,17 +206,10 @@ pub struct Report {
     /// At most [`MAX_PER_KIND`] of each kind; overlaps, then interleavings, then fencing, each
     /// in time order.
     pub anomalies: Vec<Anomaly>,
-    /// The acquire/release operations alone, checked as a linearizable mutex: information
-    /// only. A lease that expires frees the lock without a release, so this is expected to be
-    /// invalid whenever one does; it never changes `valid`. Absent when not run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mutex: Option<linear::Report>,
 }
 
 impl Report {
-    /// A console rendering: the counts, each anomaly (at most ten of each kind), and the mutex
-    /// check's verdict with the op it could not linearize (its full counterexample is in the
-    /// JSON).
+    /// A console rendering: the counts, and each anomaly (at most ten of each kind).
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         let c = &self.counts;
@@ -260,21 +253,6 @@ impl Report {
                     total - shown.len(),
                     kind.name()
                 );
-            }
-        }
-        if let Some(m) = &self.mutex {
-            let _ = writeln!(
-                out,
-                "  as a linearizable mutex: {} (information only: an expired lease frees the lock without a release)",
-                m.valid.word()
-            );
-            for p in &m.partitions {
-                if let Some(cex) = &p.counterexample {
-                    let _ = writeln!(out, "    cannot linearize  {}", cex.op.describe());
-                }
-                if let Some(why) = &p.reason {
-                    let _ = writeln!(out, "    {why}");
-                }
             }
         }
         out

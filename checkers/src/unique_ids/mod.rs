@@ -10,12 +10,12 @@
 //! Given a [`SnowflakeLayout`] ([`check_with`], [`Options::snowflake`]), every ID must be a
 //! 64-bit number — a non-negative integer or a string of decimal digits — that fits the
 //! layout; anything else is an input error naming the line of the completion that returned
-//! it. IDs are then compared as numbers (`7` and `"7"` are the same ID), each duplicate
-//! carries its ID's decoded timestamp, worker and sequence ([`Duplicate::decoded`]), and the
-//! report gains a [`Monotonicity`] section.
+//! it. IDs are then compared as numbers (`7` and `"7"` are the same ID), and each duplicate
+//! carries its ID's decoded timestamp, worker and sequence ([`Duplicate::decoded`]).
 //!
-//! **Monotonicity.** A worker — the worker field of the ID, not the client process that
-//! received it — should hand out increasing IDs. The order in which a worker issued its IDs is
+//! **Monotonicity** ([`monotonicity`]) is a checker of its own, for IDs with a layout. A
+//! worker — the worker field of the ID, not the client process that received it — should hand
+//! out increasing IDs. The order in which a worker issued its IDs is
 //! taken to be the order in which the ops that returned them completed (the history's event
 //! order), and within one batch the list order. That order is only approximate: a worker that
 //! serves two clients at once may issue ID 1 to one and ID 2 to the other, and the answer with
@@ -26,9 +26,9 @@
 //! were concurrent with each other, and so have no known order, with the greatest of their last
 //! IDs. An ID that is not greater is a [`Regression`], reported with both ops and both IDs and
 //! by how much it went back (`back_by`, and `back_ms` of decoded timestamp), and counted per
-//! worker. A regression is information (a clock that stepped back, say) and does not by itself
-//! make the history invalid; a regression that returns the same ID again is also a duplicate,
-//! and that is invalid.
+//! worker. A regression is information (a clock that stepped back, say), never a cause of an
+//! invalid verdict; a regression that returns the same ID again is also a duplicate, which
+//! the unique-ids checker finds invalid.
 
 mod monotonic;
 mod snowflake;
@@ -39,7 +39,7 @@ pub use snowflake::{Snowflake, SnowflakeLayout};
 use std::collections::BTreeMap;
 
 use hashbrown::HashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
 use crate::history::{History, Operation, Outcome};
@@ -58,18 +58,18 @@ pub struct Options {
 }
 
 /// An ID returned more than once.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Duplicate {
     pub id: Value,
     /// The ID's fields, when checked with a snowflake layout.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decoded: Option<Snowflake>,
     /// Every operation that returned it, in invocation order.
     pub ops: Vec<OpSummary>,
 }
 
 /// The unique-ids checker's result.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
     pub valid: Validity,
     /// `generate` invocations.
@@ -84,12 +84,9 @@ pub struct Report {
     /// against a backward clock costs, for one.
     pub failed: BTreeMap<String, usize>,
     /// The smallest and largest ID.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<[Value; 2]>,
     pub duplicates: Vec<Duplicate>,
-    /// Per-worker monotonicity, when checked with a snowflake layout.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub monotonicity: Option<Monotonicity>,
 }
 
 /// Orders IDs: numbers (and decimal strings) by value, then other strings.
@@ -134,25 +131,15 @@ pub fn check_with(
     options: &Options,
 ) -> Result<Report, InputError> {
     if let Some(layout) = &options.snowflake {
-        layout
-            .validate()
-            .map_err(|e| InputError::new(&history.source, 0, format!("unique-ids checker: {e}")))?;
+        validate(history, layout)?;
     }
     // Per distinct ID: the value first returned, and the ops that returned it.
     let mut seen: HashMap<Key<'_>, (&Value, Vec<u32>)> = HashMap::new();
-    let mut issued: Vec<Issued<'_>> = Vec::new();
     let (mut attempted, mut acknowledged, mut ids) = (0, 0, 0);
     let mut failed = BTreeMap::new();
     let mut range: Option<(&Value, &Value)> = None;
     for (i, op) in ops.iter().enumerate() {
-        let line = op.invocation(history).line as usize;
-        if &*op.f != "generate" {
-            return Err(InputError::new(
-                &history.source,
-                line,
-                format!("unique-ids checker: expected f generate, found `{}`", op.f),
-            ));
-        }
+        expect_generate(history, op)?;
         attempted += 1;
         if op.outcome == Outcome::Fail {
             let error = op
@@ -165,53 +152,11 @@ pub fn check_with(
             continue;
         }
         acknowledged += 1;
-        let line = op.completion(history).map_or(line, |c| c.line as usize);
-        let value = op.output(history).unwrap_or(&Value::Nil);
-        let batch: &[Value] = match value {
-            Value::List(items) => items,
-            other => std::slice::from_ref(other),
-        };
+        let (line, batch) = generated(history, op)?;
         for id in batch {
-            if !matches!(id, Value::Int(_) | Value::Str(_)) {
-                return Err(InputError::new(
-                    &history.source,
-                    line,
-                    format!(
-                        "unique-ids checker: expected the generated ID (an integer or a string), found {id}"
-                    ),
-                ));
-            }
             let key = match &options.snowflake {
                 None => Key::Value(id),
-                Some(layout) => {
-                    let number = snowflake::number(id).map_err(|expected| {
-                        InputError::new(
-                            &history.source,
-                            line,
-                            format!(
-                                "unique-ids checker: expected a snowflake ID ({expected}), found {id}"
-                            ),
-                        )
-                    })?;
-                    let fields = layout.decode(number).ok_or_else(|| {
-                        InputError::new(
-                            &history.source,
-                            line,
-                            format!(
-                                "unique-ids checker: ID {number} does not fit the snowflake layout ({} bits: expected at most {})",
-                                layout.total_bits(),
-                                layout.max_id()
-                            ),
-                        )
-                    })?;
-                    issued.push(Issued {
-                        op: i as u32,
-                        id,
-                        number,
-                        fields,
-                    });
-                    Key::Number(number)
-                }
+                Some(layout) => Key::Number(decode(history, line, id, layout)?.0),
             };
             ids += 1;
             range = Some(match range {
@@ -242,9 +187,6 @@ pub fn check_with(
         })
         .collect();
     duplicates.sort_by(|a, b| order(&a.id).cmp(&order(&b.id)));
-    let monotonicity = options
-        .snowflake
-        .map(|layout| monotonic::analyse(history, ops, layout, &issued));
     Ok(Report {
         valid: if duplicates.is_empty() {
             Validity::Valid
@@ -258,8 +200,110 @@ pub fn check_with(
         failed,
         range: range.map(|(lo, hi)| [lo.clone(), hi.clone()]),
         duplicates,
-        monotonicity,
     })
+}
+
+/// Whether each worker of `layout`'s IDs issued them in increasing order (the module
+/// documentation says which pairs are compared). Information: it has no verdict of its own.
+///
+/// Fails as [`check_with`] does with a snowflake layout: on an operation that is not
+/// `generate`, on an ID that is not a 64-bit number that fits the layout, on a layout that
+/// does not make sense.
+pub fn monotonicity(
+    history: &History,
+    ops: &[Operation],
+    layout: SnowflakeLayout,
+) -> Result<Monotonicity, InputError> {
+    validate(history, &layout)?;
+    let mut issued: Vec<Issued<'_>> = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        expect_generate(history, op)?;
+        if op.outcome != Outcome::Ok {
+            continue;
+        }
+        let (line, batch) = generated(history, op)?;
+        for id in batch {
+            let (number, fields) = decode(history, line, id, &layout)?;
+            issued.push(Issued {
+                op: i as u32,
+                id,
+                number,
+                fields,
+            });
+        }
+    }
+    Ok(monotonic::analyse(history, ops, layout, &issued))
+}
+
+fn validate(history: &History, layout: &SnowflakeLayout) -> Result<(), InputError> {
+    layout
+        .validate()
+        .map_err(|e| InputError::new(&history.source, 0, format!("unique-ids checker: {e}")))
+}
+
+fn expect_generate(history: &History, op: &Operation) -> Result<(), InputError> {
+    if &*op.f == "generate" {
+        return Ok(());
+    }
+    Err(InputError::new(
+        &history.source,
+        op.invocation(history).line as usize,
+        format!("unique-ids checker: expected f generate, found `{}`", op.f),
+    ))
+}
+
+/// The IDs an `ok` generate returned (one, or a batch), each an integer or a string, and the
+/// line of its completion (for errors about them).
+fn generated<'h>(history: &'h History, op: &Operation) -> Result<(usize, &'h [Value]), InputError> {
+    let line = op
+        .completion(history)
+        .map_or(op.invocation(history).line, |c| c.line) as usize;
+    let value = op.output(history).unwrap_or(&Value::Nil);
+    let batch: &[Value] = match value {
+        Value::List(items) => items,
+        other => std::slice::from_ref(other),
+    };
+    if let Some(id) = batch
+        .iter()
+        .find(|id| !matches!(id, Value::Int(_) | Value::Str(_)))
+    {
+        return Err(InputError::new(
+            &history.source,
+            line,
+            format!(
+                "unique-ids checker: expected the generated ID (an integer or a string), found {id}"
+            ),
+        ));
+    }
+    Ok((line, batch))
+}
+
+/// `id` as a number and its fields in `layout`, or an error naming `line`.
+fn decode(
+    history: &History,
+    line: usize,
+    id: &Value,
+    layout: &SnowflakeLayout,
+) -> Result<(u64, Snowflake), InputError> {
+    let number = snowflake::number(id).map_err(|expected| {
+        InputError::new(
+            &history.source,
+            line,
+            format!("unique-ids checker: expected a snowflake ID ({expected}), found {id}"),
+        )
+    })?;
+    let fields = layout.decode(number).ok_or_else(|| {
+        InputError::new(
+            &history.source,
+            line,
+            format!(
+                "unique-ids checker: ID {number} does not fit the snowflake layout ({} bits: expected at most {})",
+                layout.total_bits(),
+                layout.max_id()
+            ),
+        )
+    })?;
+    Ok((number, fields))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Per-worker monotonicity of snowflake IDs: information, never a cause of invalid.
 
 use hashbrown::HashMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::snowflake::{Snowflake, SnowflakeLayout};
 use crate::history::{History, Operation};
@@ -23,7 +23,7 @@ pub(super) struct Issued<'h> {
 /// Whether each worker's IDs increase in the order it issued them.
 ///
 /// See the [module documentation](super) for the order and for which pairs are compared.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Monotonicity {
     /// The layout the IDs were decoded with.
     pub layout: SnowflakeLayout,
@@ -37,7 +37,7 @@ pub struct Monotonicity {
 }
 
 /// One worker's tally.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct WorkerIds {
     /// The worker field of its IDs.
     pub worker: u64,
@@ -48,7 +48,7 @@ pub struct WorkerIds {
 }
 
 /// An ID that is not greater than one its worker had certainly issued before it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Regression {
     pub worker: u64,
     /// The op that returned the earlier (greater or equal) ID.
@@ -60,7 +60,7 @@ pub struct Regression {
     pub later_id: Value,
     /// `earlier_id - later_id` (0 for the same ID twice). A decimal string, like 64-bit IDs,
     /// so that no JSON reader rounds it.
-    #[serde(serialize_with = "decimal")]
+    #[serde(serialize_with = "decimal", deserialize_with = "from_decimal")]
     pub back_by: u64,
     /// How far the decoded timestamp went back, ms (0 when only the sequence did).
     pub back_ms: i64,
@@ -68,6 +68,12 @@ pub struct Regression {
 
 fn decimal<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(n)
+}
+
+fn from_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    String::deserialize(d)?
+        .parse()
+        .map_err(serde::de::Error::custom)
 }
 
 /// One op's IDs from one worker, in batch order.

@@ -5,7 +5,6 @@ use maud::{Markup, html};
 
 use super::data::{Data, PerSecond, dur};
 use super::svg::{C, LEFT, TimeScale, WIDTH, fault_shading, time_axis};
-use super::timeline::outcome_class;
 
 /// Most points the scatter draws.
 pub const MAX_POINTS: usize = 20_000;
@@ -74,7 +73,7 @@ pub fn scatter(data: &Data<'_>) -> Markup {
     let body = html! {
         g class="points" {
             @for (t, latency, outcome) in &points {
-                circle class=(outcome_class(*outcome)) cx=(C(scale.x(*t))) cy=(C(y.y(*latency))) r="1.6" {}
+                circle class=(outcome.word()) cx=(C(scale.x(*t))) cy=(C(y.y(*latency))) r="1.6" {}
             }
         }
     };

@@ -7,6 +7,8 @@ use checkers::Value;
 use checkers::history::{Event, History, Operation, Outcome};
 use checkers::lock::Fault;
 
+use super::text::text;
+
 /// The kinds of fault a period shades, each with its colour (a CSS class).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FaultKind {
@@ -94,10 +96,6 @@ pub struct Data<'h> {
     pub clocks: Vec<(u64, String, Clock)>,
 }
 
-fn bare(v: &Value) -> String {
-    v.as_str().map_or_else(|| v.to_string(), str::to_string)
-}
-
 /// The node names an action's value lists (`["n1","n2"]`, or `{"nodes": [..]}`).
 fn nodes_of(v: &Value) -> Vec<String> {
     let list = match v {
@@ -108,7 +106,7 @@ fn nodes_of(v: &Value) -> Vec<String> {
             _ => return Vec::new(),
         },
     };
-    list.iter().map(bare).collect()
+    list.iter().map(text).collect()
 }
 
 fn number(v: Option<&Value>) -> Option<i64> {
@@ -206,7 +204,7 @@ fn periods(actions: &[Fault], end: u64) -> Periods {
         let t = a.time;
         match a.f.as_str() {
             "start-partition" => {
-                let shape = a.value.get("shape").map(bare);
+                let shape = a.value.get("shape").map(text);
                 partitions += 1;
                 let who = format!("partition {partitions}");
                 let label = match shape {
@@ -249,7 +247,7 @@ fn periods(actions: &[Fault], end: u64) -> Periods {
             "clock-bump" => {
                 if let Some(Value::Map(offsets)) = a.value.get("offsets_ms") {
                     for (node, off) in offsets.iter() {
-                        let node = bare(node);
+                        let node = text(node);
                         let ms = number(Some(off)).unwrap_or(0);
                         close(&mut open, &mut periods, (FaultKind::Clock, node.clone()), t);
                         clocks.push((t, node.clone(), Clock::Offset(ms)));
@@ -281,7 +279,7 @@ fn periods(actions: &[Fault], end: u64) -> Periods {
                 }
             }
             "pause-client" => {
-                let who = a.value.get("process").map(bare).unwrap_or_default();
+                let who = a.value.get("process").map(text).unwrap_or_default();
                 let ms = number(a.value.get("ms"));
                 let label = match ms {
                     Some(ms) => format!("client {who} paused {ms} ms"),
@@ -296,7 +294,7 @@ fn periods(actions: &[Fault], end: u64) -> Periods {
                 open.insert((FaultKind::ClientPause, who), (label, t));
             }
             "resume-client" => {
-                let who = a.value.get("process").map(bare).unwrap_or_default();
+                let who = a.value.get("process").map(text).unwrap_or_default();
                 close(&mut open, &mut periods, (FaultKind::ClientPause, who), t);
             }
             other => {
@@ -378,7 +376,7 @@ pub fn dur(ns: u64) -> String {
 /// `2026-11-26 05:37:02.123 UTC` for a Unix time in ms.
 pub fn utc(ms: i64) -> String {
     let millis = ms.rem_euclid(1000);
-    let (year, month, day, rem) = crate::run::store::civil(ms.div_euclid(1000));
+    let (year, month, day, rem) = crate::civil::civil(ms.div_euclid(1000));
     format!(
         "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{millis:03} UTC",
         rem / 3600,

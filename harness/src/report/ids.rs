@@ -2,10 +2,13 @@
 //! returned it, the node that answered, the ID's snowflake fields when decoded, and the clock
 //! offsets the nemesis had put in force when the request was made.
 
+use checkers::Value;
+use checkers::linear::OpSummary as Op;
+use checkers::unique_ids::Report;
 use maud::{Markup, html};
 
 use super::data::{Data, secs, utc};
-use super::model::{Op, UniqueIds, clip, text};
+use super::text::{clip, text};
 
 /// Duplicates shown.
 pub const SHOWN: usize = 50;
@@ -35,13 +38,13 @@ fn clocks(data: &Data<'_>, t: u64) -> String {
 
 fn batch(op: &Op) -> String {
     match &op.output {
-        Some(serde_json::Value::Array(items)) => format!("a batch of {}", items.len()),
+        Some(Value::List(items)) => format!("a batch of {}", items.len()),
         Some(v) => clip(&text(v), 40),
         None => String::new(),
     }
 }
 
-pub fn render(data: &Data<'_>, r: &UniqueIds) -> Markup {
+pub fn render(data: &Data<'_>, r: &Report) -> Markup {
     html! {
         p {
             "Unique IDs: " b { (r.valid.word()) } " — " (r.attempted) " requests, " (r.acknowledged) " acknowledged, "

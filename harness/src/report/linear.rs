@@ -4,11 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use checkers::Validity;
+use checkers::linear::{Counterexample, OpSummary as Op, Report};
 use maud::{Markup, html};
 
 use super::data::secs;
-use super::model::{Counterexample, LinearReport, Op, Verdict, clip, text};
 use super::svg::{C, LEFT, TimeScale, WIDTH, time_axis};
+use super::text::{clip, text};
 
 /// How many invalid keys are drawn.
 const KEYS_SHOWN: usize = 10;
@@ -18,7 +20,7 @@ const PREFIX_ROWS: usize = 50;
 
 fn op_text(op: &Op) -> String {
     let mut s = format!("process {}: {}", op.process, op.f);
-    if !op.value.is_null() {
+    if !op.value.is_nil() {
         s.push(' ');
         s.push_str(&clip(&op.value.to_string(), 80));
     }
@@ -26,7 +28,7 @@ fn op_text(op: &Op) -> String {
         s.push_str(" → ");
         s.push_str(&clip(&out.to_string(), 80));
     }
-    s.push_str(&format!(" ({}, line {})", op.outcome, op.line));
+    s.push_str(&format!(" ({}, line {})", op.outcome.word(), op.line));
     s
 }
 
@@ -70,7 +72,7 @@ fn drawing(cex: &Counterexample) -> Markup {
                 @let y = 10.0 + row(o.process) as f64 * 18.0;
                 @let a = scale.x(o.time);
                 @let b = scale.x(o.complete_time.unwrap_or(scale.t1));
-                rect class=(format!("{class} {}", if o.complete_time.is_none() { "open" } else { o.outcome.as_str() })) x=(C(a)) y=(C(y)) width=(C((b - a).max(1.5))) height="13" {
+                rect class=(format!("{class} {}", if o.complete_time.is_none() { "open" } else { o.outcome.word() })) x=(C(a)) y=(C(y)) width=(C((b - a).max(1.5))) height="13" {
                     title { (op_text(o)) }
                 }
                 @if !label.is_empty() {
@@ -92,7 +94,7 @@ fn table(cex: &Counterexample) -> Markup {
                 td { (op.f) }
                 td class="v" { (clip(&text(&op.value), 120)) }
                 td class="v" { (op.output.as_ref().map(|o| clip(&text(o), 120)).unwrap_or_default()) }
-                td class=(op.outcome) { (op.outcome) }
+                td class=(op.outcome.word()) { (op.outcome.word()) }
                 td { (secs(op.time)) }
                 td { (op.complete_time.map(secs).unwrap_or_else(|| "never".into())) }
                 td { (op.line) }
@@ -119,16 +121,16 @@ fn table(cex: &Counterexample) -> Markup {
     }
 }
 
-pub fn render(r: &LinearReport) -> Markup {
+pub fn render(r: &Report) -> Markup {
     let invalid: Vec<_> = r
         .partitions
         .iter()
-        .filter(|p| p.valid == Verdict::Invalid)
+        .filter(|p| p.valid == Validity::Invalid)
         .collect();
     let unknown: Vec<_> = r
         .partitions
         .iter()
-        .filter(|p| p.valid == Verdict::Unknown)
+        .filter(|p| p.valid == Validity::Unknown)
         .collect();
     html! {
         p {

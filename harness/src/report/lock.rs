@@ -12,11 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use checkers::Value;
 use checkers::history::Outcome;
+use checkers::lock::{Anomaly, Close, Fault, Holder, Kind, Report};
 use maud::{Markup, html};
 
 use super::data::{Clock, Data, dur, secs};
-use super::model::{Anomaly, Fault, Holder, LockReport, clip, text};
 use super::svg::{C, LEFT, TimeScale, WIDTH, fault_shading, time_axis};
+use super::text::{clip, text};
 
 /// Anomalies told and drawn one by one (the rest are listed).
 const DRAWN: usize = 20;
@@ -273,8 +274,8 @@ fn gantt(data: &Data<'_>, lock: &Lock, t0: u64, t1: u64, highlight: &[(u64, u64)
                 @if let Some(r) = row(a.process) {
                     @let y = TOP + r as f64 * ROW;
                     @let (x0, x1) = (scale.x(a.start), scale.x(a.end.unwrap_or(scale.t1)));
-                    rect class=(format!("att {}", super::timeline::outcome_class(a.outcome))) x=(C(x0)) y=(C(y + 16.0)) width=(C((x1 - x0).max(1.0))) height="3" {
-                        title { "client " (a.process) " acquire (" (super::timeline::outcome_class(a.outcome)) ") " (secs(a.start)) }
+                    rect class=(format!("att {}", a.outcome.word())) x=(C(x0)) y=(C(y + 16.0)) width=(C((x1 - x0).max(1.0))) height="3" {
+                        title { "client " (a.process) " acquire (" (a.outcome.word()) ") " (secs(a.start)) }
                     }
                 }
             }
@@ -308,31 +309,35 @@ fn gantt(data: &Data<'_>, lock: &Lock, t0: u64, t1: u64, highlight: &[(u64, u64)
     }
 }
 
-fn bare(v: &serde_json::Value) -> String {
-    text(v)
+fn closed_words(by: Close) -> &'static str {
+    match by {
+        Close::Validity => "when the validity it computed ran out",
+        Close::RenewedValidity => "when its renewed validity ran out",
+        Close::Release => "when it released it",
+        Close::FailedRenewal => "when a renewal failed",
+        Close::NextAcquire => "when it went to acquire again",
+    }
 }
 
-fn closed_words(by: &str) -> &'static str {
-    match by {
-        "validity" => "when the validity it computed ran out",
-        "renewed-validity" | "renewed validity" => "when its renewed validity ran out",
-        "release" => "when it released it",
-        "failed-renewal" | "failed renewal" => "when a renewal failed",
-        "next-acquire" | "next acquire" => "when it went to acquire again",
-        _ => "",
+/// A fault's value as a number (offsets are written as integers or floats).
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(x) => Some(*x),
+        _ => None,
     }
 }
 
 /// A fault in a few words: `node n3's clock jumped +5000 ms`.
 fn fault_words(data: &Data<'_>, f: &Fault) -> String {
-    let nodes = |v: &serde_json::Value| -> Vec<String> {
+    let nodes = |v: &Value| -> Vec<String> {
         match v {
-            serde_json::Value::Array(items) => items.iter().map(bare).collect(),
-            serde_json::Value::Object(m) => match m.get("nodes") {
-                Some(serde_json::Value::Array(items)) => items.iter().map(bare).collect(),
+            Value::List(items) => items.iter().map(text).collect(),
+            Value::Map(_) => match v.get("nodes") {
+                Some(Value::List(items)) => items.iter().map(text).collect(),
                 _ => Vec::new(),
             },
-            serde_json::Value::String(s) => vec![s.clone()],
+            Value::Str(s) => vec![s.to_string()],
             _ => Vec::new(),
         }
     };
@@ -348,10 +353,11 @@ fn fault_words(data: &Data<'_>, f: &Fault) -> String {
         "clock-bump" => {
             let before = data.clocks_at(f.time);
             let mut parts = Vec::new();
-            if let Some(serde_json::Value::Object(offsets)) = f.value.get("offsets_ms") {
-                for (node, off) in offsets {
-                    let new = off.as_f64().unwrap_or(0.0).round() as i64;
-                    let prev = match before.get(node) {
+            if let Some(Value::Map(offsets)) = f.value.get("offsets_ms") {
+                for (node, off) in offsets.iter() {
+                    let node = text(node);
+                    let new = number(off).unwrap_or(0.0).round() as i64;
+                    let prev = match before.get(&node) {
                         Some(Clock::Offset(ms)) => *ms,
                         _ => 0,
                     };
@@ -373,18 +379,18 @@ fn fault_words(data: &Data<'_>, f: &Fault) -> String {
         }
         "clock-reset" => each("had its clock set back to the true time"),
         "clock-strobe" => {
-            let ms = f.value.get("ms").and_then(|v| v.as_i64()).unwrap_or(0);
+            let ms = f.value.get("ms").and_then(Value::as_int).unwrap_or(0);
             let period = f
                 .value
                 .get("period_ms")
-                .and_then(|v| v.as_i64())
+                .and_then(Value::as_int)
                 .unwrap_or(0);
             each(&format!(
                 "began flipping its clock between 0 and {ms:+} ms every {period} ms"
             ))
         }
         "start-partition" => match f.value.get("shape") {
-            Some(s) => format!("the network was partitioned ({})", bare(s)),
+            Some(s) => format!("the network was partitioned ({})", text(s)),
             None => "the network was partitioned".into(),
         },
         "stop-partition" => "the partition healed".into(),
@@ -394,14 +400,14 @@ fn fault_words(data: &Data<'_>, f: &Fault) -> String {
         "pause" => each("was paused (SIGSTOP)"),
         "resume" => each("was resumed"),
         "pause-client" => {
-            let who = f.value.get("process").map(bare).unwrap_or_default();
+            let who = f.value.get("process").map(text).unwrap_or_default();
             match f.value.get("ms") {
-                Some(ms) => format!("client {who} was paused for {} ms", bare(ms)),
+                Some(ms) => format!("client {who} was paused for {} ms", text(ms)),
                 None => format!("client {who} was paused"),
             }
         }
         "resume-client" => {
-            let who = f.value.get("process").map(bare).unwrap_or_default();
+            let who = f.value.get("process").map(text).unwrap_or_default();
             format!("client {who} resumed")
         }
         other => format!("the nemesis did {other} {}", clip(&f.value.to_string(), 60)),
@@ -414,7 +420,7 @@ fn via(h: &Holder) -> String {
     } else {
         format!(
             " via {}",
-            h.nodes.iter().map(bare).collect::<Vec<_>>().join(" ")
+            h.nodes.iter().map(text).collect::<Vec<_>>().join(" ")
         )
     }
 }
@@ -438,7 +444,7 @@ pub fn story(data: &Data<'_>, a: &Anomaly) -> String {
             "believed it held it until {}",
             secs(h.window.end_ns.max(h.window.start_ns))
         );
-        let why = closed_words(&h.window.closed_by);
+        let why = closed_words(h.window.closed_by);
         if !why.is_empty() {
             s.push_str(&format!(" ({why})"));
         }
@@ -474,8 +480,8 @@ pub fn story(data: &Data<'_>, a: &Anomaly) -> String {
             format!("At {} {}.", secs(f.time), fault_words(data, f)),
         ));
     }
-    let end = match a.kind.as_str() {
-        "overlap" => format!(
+    let end = match a.kind {
+        Kind::Overlap => format!(
             ": for {} both believed they held it.",
             dur(a.overlap_ns.unwrap_or(0))
         ),
@@ -517,8 +523,8 @@ pub fn story(data: &Data<'_>, a: &Anomaly) -> String {
     }
     events.sort_by_key(|e| (e.0, e.1));
     let mut out: Vec<String> = events.into_iter().map(|e| e.2).collect();
-    match a.kind.as_str() {
-        "interleaved" => out.push(format!(
+    match a.kind {
+        Kind::Interleaved => out.push(format!(
             "Both clients wrote as holders of the lock, and the resource could not tell{}.",
             if a.first.token.is_none() {
                 " (there was no fencing token)"
@@ -526,7 +532,7 @@ pub fn story(data: &Data<'_>, a: &Anomaly) -> String {
                 ""
             }
         )),
-        "fencing" => out.push(
+        Kind::Fencing => out.push(
             "The resource accepted a lower fencing token after a higher one: fencing did not protect it."
                 .into(),
         ),
@@ -549,7 +555,7 @@ fn zoom(a: &Anomaly) -> (u64, u64) {
     (t0.saturating_sub(pad), t1 + pad)
 }
 
-pub fn render(data: &Data<'_>, r: &LockReport) -> Markup {
+pub fn render(data: &Data<'_>, r: &Report) -> Markup {
     let lock = read(data);
     let c = r.anomaly_counts;
     html! {
@@ -569,7 +575,7 @@ pub fn render(data: &Data<'_>, r: &LockReport) -> Markup {
         }
         @for (i, a) in r.anomalies.iter().take(DRAWN).enumerate() {
             div class="anomaly" {
-                h3 { "Anomaly " (i + 1) ": " (a.kind) }
+                h3 { "Anomaly " (i + 1) ": " (a.kind.name()) }
                 p class="story" { (story(data, a)) }
                 @let (t0, t1) = zoom(a);
                 (gantt(data, &lock, t0, t1, &[(a.first.process, a.first.window.start_ns), (a.second.process, a.second.window.start_ns)]))
@@ -580,7 +586,7 @@ pub fn render(data: &Data<'_>, r: &LockReport) -> Markup {
             h3 { "More anomalies" }
             ul {
                 @for a in r.anomalies.iter().skip(DRAWN) {
-                    li { (a.kind) ": " (a.description) }
+                    li { (a.kind.name()) ": " (a.description) }
                 }
             }
         }

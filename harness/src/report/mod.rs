@@ -2,14 +2,16 @@
 //! repeat the run, a paged timeline of every operation with the faults shaded, latency and
 //! rate over time, each anomaly drawn and told, and links to the logs.
 //!
-//! The runner writes it at the end of every run ([`write`]); `faultline report RUN_DIR`
-//! rebuilds it from the stored history and results ([`rebuild`]), re-checking the history
-//! when results.json is missing.
+//! The runner writes it at the end of every run ([`write`]), from the run's typed results
+//! (`crate::results`); `faultline report RUN_DIR` rebuilds it from the stored history and
+//! results.json ([`rebuild`]), re-checking the history when results.json is missing, is of
+//! another version, or does not read.
 //!
-//! * [`model`]: results.json as the report reads it;
 //! * `data`: what the history says — operations, fault periods, clocks, per-second series;
 //! * `timeline`, `charts`: the drawings every run gets;
-//! * `linear`, `lock`, `ids`: the anomaly views of each checker;
+//! * `linear`, `lock`, `ids`: the anomaly views of the checkers, each reading the checker's
+//!   own report type;
+//! * `text`: values from a history as short text;
 //! * `page`: the document around them.
 //!
 //! HTML and SVG come from maud templates, which escape every string they are given: nothing
@@ -20,24 +22,22 @@ mod data;
 mod ids;
 mod linear;
 mod lock;
-pub mod model;
 mod page;
 mod svg;
+pub mod text;
 mod timeline;
 
 use std::path::{Path, PathBuf};
 
 use checkers::history::{History, read_jsonl};
 use checkers::import::Format;
-use checkers::linear::Options;
 use clap::Args;
 
-use crate::check::check_one;
+use crate::check::{check_one, run_options};
 use crate::exit::Exit;
-use crate::run::runner::{CHECK_TIMEOUT, RunResults, id_options};
-use crate::run::scenario::ScenarioFile;
+use crate::results::{RunResults, VERSION};
+use crate::scenario::ScenarioFile;
 
-pub use model::Results;
 pub use timeline::PAGE_OPS;
 
 /// The report's file name in a run folder.
@@ -67,34 +67,24 @@ pub fn run(args: &ReportArgs) -> Exit {
     }
 }
 
-/// Renders the report of the run in `dir` whose history is `history` and whose results (the
-/// shape of results.json) are `results`.
-pub fn render(dir: &Path, history: &History, results: &Results) -> Result<String, String> {
+/// Renders the report of the run in `dir` whose history is `history` and whose results are
+/// `results`.
+pub fn render(dir: &Path, history: &History, results: &RunResults) -> Result<String, String> {
     let data = data::Data::new(history)?;
     Ok(page::render(dir, &data, results))
 }
 
-/// Writes `dir/report.html`; `results` is results.json's content.
-pub fn write(
-    dir: &Path,
-    history: &History,
-    results: &serde_json::Value,
-) -> Result<PathBuf, String> {
-    let results = Results::deserialize_from(results)?;
-    let html = render(dir, history, &results)?;
+/// Writes `dir/report.html`.
+pub fn write(dir: &Path, history: &History, results: &RunResults) -> Result<PathBuf, String> {
+    let html = render(dir, history, results)?;
     let path = dir.join(FILE);
     std::fs::write(&path, html).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
 }
 
-impl Results {
-    fn deserialize_from(v: &serde_json::Value) -> Result<Results, String> {
-        serde::Deserialize::deserialize(v).map_err(|e| format!("unexpected results: {e}"))
-    }
-}
-
 /// Rebuilds `dir/report.html` from `history.jsonl`, `scenario.toml` and `results.json` (the
-/// history is checked again if results.json is missing or unreadable, or `recheck`).
+/// history is checked again if results.json is missing, unreadable or of another version —
+/// an older faultline's —, or `recheck`).
 pub fn rebuild(dir: &Path, recheck: bool) -> Result<PathBuf, String> {
     let canonical = dir.canonicalize();
     let dir = canonical.as_deref().unwrap_or(dir);
@@ -106,37 +96,28 @@ pub fn rebuild(dir: &Path, recheck: bool) -> Result<PathBuf, String> {
     drop(text);
     let stored = std::fs::read_to_string(dir.join("results.json"))
         .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .filter(|v| v.get("history").is_some());
+        .and_then(|t| serde_json::from_str::<RunResults>(&t).ok());
     let results = match stored {
-        Some(v) if !recheck => v,
+        Some(r) if !recheck => r,
         _ => recheck_run(dir, &history)?,
     };
     write(dir, &history, &results)
 }
 
 /// What results.json would hold for the stored run: the scenario from scenario.toml, the
-/// history checked again.
-fn recheck_run(dir: &Path, history: &History) -> Result<serde_json::Value, String> {
+/// history checked again by the workload's checkers.
+fn recheck_run(dir: &Path, history: &History) -> Result<RunResults, String> {
     let toml_path = dir.join("scenario.toml");
-    let scenario = match std::fs::read_to_string(&toml_path) {
-        Ok(text) => Some(ScenarioFile::parse(&toml_path.display().to_string(), &text)?.resolve(0)),
-        Err(_) => None,
-    };
-    let model = scenario
-        .as_ref()
-        .and_then(|s| s.workload())
-        .map(|w| w.model());
-    let ids = scenario
-        .as_ref()
-        .and_then(|s| targets::descriptor::find(&s.target))
-        .map(id_options)
-        .unwrap_or_default();
-    let options = Options {
-        timeout: Some(CHECK_TIMEOUT),
-        ..Options::default()
-    };
-    let checked = check_one(history, Format::Jsonl, model, None, &options, &ids)
+    let text = std::fs::read_to_string(&toml_path).map_err(|e| {
+        format!(
+            "{}: cannot read ({e}): the history cannot be checked again without its scenario",
+            toml_path.display()
+        )
+    })?;
+    let scenario = ScenarioFile::parse(&toml_path.display().to_string(), &text)?.resolve(0);
+    let checkers = scenario.workload().map(|w| w.checkers());
+    let options = run_options(targets::descriptor::find(&scenario.target));
+    let checked = check_one(history, Format::Jsonl, checkers, &options)
         .map_err(|e| format!("checking the history: {e}"))?;
     let faults = data::Data::new(history)?
         .actions
@@ -155,26 +136,14 @@ fn recheck_run(dir: &Path, history: &History) -> Result<serde_json::Value, Strin
         })
         .count() as u64;
     let end = history.events.iter().map(|e| e.time).max().unwrap_or(0);
-    let Some(scenario) = scenario else {
-        // No scenario: the results without one.
-        return Ok(serde_json::json!({
-            "valid": checked.valid,
-            "scenario": null,
-            "command": format!("faultline check {}", history.source),
-            "dir": dir,
-            "duration_s": end as f64 / 1e9,
-            "faults": faults,
-            "history": checked,
-        }));
-    };
-    let results = RunResults {
+    Ok(RunResults {
+        version: VERSION,
         valid: checked.valid,
-        command: scenario.command(&dir.join("scenario.toml")),
+        command: scenario.command(&toml_path),
         scenario,
         dir: dir.to_path_buf(),
         duration_s: end as f64 / 1e9,
         faults,
         history: checked,
-    };
-    serde_json::to_value(&results).map_err(|e| e.to_string())
+    })
 }

@@ -3,12 +3,13 @@
 
 use std::path::Path;
 
+use checkers::Validity;
+use checkers::compose::{Analysis, CheckerResult};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use serde_json::Value as Json;
 
 use super::data::{Data, dur, per_second};
-use super::model::{Results, Verdict, text};
 use super::{charts, ids, linear, lock, svg, timeline};
+use crate::results::RunResults;
 
 const CSS: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d232b;background:#fafbfc}
@@ -72,94 +73,131 @@ h.querySelector('.view').innerHTML=s.textContent;h.dataset.page=k;
 h.querySelector('.pageno').textContent='page '+k+' of '+n;h.querySelector('.pagerange').textContent=s.dataset.range;}
 "#;
 
-fn field<'a>(scenario: &'a Json, key: &str) -> Option<&'a Json> {
-    scenario.get(key).filter(|v| !v.is_null())
-}
-
-fn show(v: Option<&Json>) -> String {
+/// A scenario setting as text: lists joined, strings bare.
+fn show(v: &toml::Value) -> String {
     match v {
-        None => "—".into(),
-        Some(Json::Array(items)) if items.is_empty() => "none".into(),
-        Some(Json::Array(items)) => items.iter().map(text).collect::<Vec<_>>().join(", "),
-        Some(other) => text(other),
+        toml::Value::Array(items) if items.is_empty() => "none".into(),
+        toml::Value::Array(items) => items.iter().map(show).collect::<Vec<_>>().join(", "),
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
-fn anomaly_summary(r: &Results) -> String {
-    let h = &r.history;
-    if let Some(l) = &h.linearizable {
-        let bad = l
-            .partitions
-            .iter()
-            .filter(|p| p.valid == Verdict::Invalid)
-            .count();
-        let unknown = l
-            .partitions
-            .iter()
-            .filter(|p| p.valid == Verdict::Unknown)
-            .count();
-        return format!(
-            "{bad} of {} keys not linearizable, {unknown} unknown",
-            l.partitions.len()
-        );
+/// A list of names, or "none".
+fn names(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
     }
-    if let Some(l) = &h.lock {
-        let c = l.anomaly_counts;
-        let plural =
-            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        return format!(
-            "{}, {}, {} broken fencing",
-            plural(c.overlap, "overlap", "overlaps"),
-            plural(c.interleaved, "interleaved holder", "interleaved holders"),
-            c.fencing
-        );
-    }
-    if let Some(u) = &h.unique_ids {
-        return format!("{} duplicated IDs of {}", u.duplicated, u.ids);
-    }
-    "—".into()
 }
 
-fn summary(r: &Results) -> Markup {
+/// One decisive checker's anomalies in a few words (informational checkers have none).
+fn anomaly_summary(c: &CheckerResult) -> Option<String> {
+    if c.informational {
+        return None;
+    }
+    Some(match &c.analysis {
+        Analysis::Linearizable(l) => {
+            let count = |v: Validity| l.partitions.iter().filter(|p| p.valid == v).count();
+            format!(
+                "{} of {} keys not linearizable, {} unknown",
+                count(Validity::Invalid),
+                l.partitions.len(),
+                count(Validity::Unknown)
+            )
+        }
+        Analysis::LockSafety(l) => {
+            let c = l.anomaly_counts;
+            let plural = |n: usize, one: &str, many: &str| {
+                format!("{n} {}", if n == 1 { one } else { many })
+            };
+            format!(
+                "{}, {}, {} broken fencing",
+                plural(c.overlap, "overlap", "overlaps"),
+                plural(c.interleaved, "interleaved holder", "interleaved holders"),
+                c.fencing
+            )
+        }
+        Analysis::UniqueIds(u) => format!("{} duplicated IDs of {}", u.duplicated, u.ids),
+        Analysis::Monotonic(_) | Analysis::Mutex(_) => return None,
+    })
+}
+
+/// `linearizable (cas-register): invalid`; `mutex: invalid (information only)`.
+fn checker_line(c: &CheckerResult) -> String {
+    let mut s = c.name().to_string();
+    if let Analysis::Linearizable(l) = &c.analysis {
+        s.push_str(&format!(" ({})", l.model));
+    }
+    s.push_str(&format!(": {}", c.valid.word()));
+    if c.informational {
+        s.push_str(" (information only)");
+    }
+    s
+}
+
+fn summary(r: &RunResults) -> Markup {
     let s = &r.scenario;
     let st = &r.history.stats;
-    let nemesis = show(field(s, "nemesis"));
-    let faults = match r.faults {
-        Some(n) => format!("{nemesis} ({n} injected)"),
-        None => nemesis,
-    };
+    let c = st.counts;
+    let faults = format!("{} ({} injected)", names(&s.nemesis), r.faults);
+    let anomalies: Vec<String> = r
+        .history
+        .checkers
+        .iter()
+        .filter_map(anomaly_summary)
+        .collect();
+    let resolved = toml::Table::try_from(s).unwrap_or_default();
     html! {
         table class="kv" {
             tr { td { "verdict" } td { span class=(format!("verdict {}", r.valid.word())) style="color:#fff" { (r.valid.word()) } } }
-            tr { td { "anomalies" } td { (anomaly_summary(r)) } }
-            tr { td { "checker" } td { (r.history.checker) " (model " (r.history.model) ")" } }
-            tr { td { "target" } td { (show(field(s, "target"))) } }
-            tr { td { "workload" } td { (show(field(s, "workload"))) } }
-            tr { td { "nodes" } td { (show(field(s, "nodes"))) } }
+            tr { td { "anomalies" } td { (if anomalies.is_empty() { "—".to_string() } else { anomalies.join("; ") }) } }
+            tr { td { "checkers" } td { (r.history.checkers.iter().map(checker_line).collect::<Vec<_>>().join(" · ")) } }
+            tr { td { "target" } td { (s.target) } }
+            tr { td { "workload" } td { (s.workload) } }
+            tr { td { "nodes" } td { (s.nodes) } }
             tr { td { "faults" } td { (faults) } }
-            tr { td { "seed" } td { (show(field(s, "seed"))) } }
-            tr { td { "time limit" } td { (show(field(s, "time-limit"))) " s" } }
-            tr { td { "duration" } td { (r.duration_s.map(|d| format!("{d:.1} s")).unwrap_or_else(|| "—".into())) } }
-            tr { td { "operations" } td { (st.ops) ": " (st.ok) " ok, " (st.fail) " fail, " (st.info) " info" } }
+            tr { td { "seed" } td { (s.seed) } }
+            tr { td { "time limit" } td { (s.time_limit) " s" } }
+            tr { td { "duration" } td { (format!("{:.1} s", r.duration_s)) } }
+            tr { td { "operations" } td { (c.ops) ": " (c.ok) " ok, " (c.fail) " fail, " (c.info) " info" } }
             tr { td { "availability" } td { (format!("{:.1}%", st.availability * 100.0)) } }
             @if let Some(l) = st.latency {
                 tr { td { "latency" } td { "p50 " (dur(l.p50)) " · p99 " (dur(l.p99)) " · max " (dur(l.max)) } }
             }
-            tr { td { "results" } td class="mono" { (r.dir) } }
+            tr { td { "results" } td class="mono" { (r.dir.display().to_string()) } }
         }
         h3 { "Reproduce" }
         pre { code { (r.command) } }
-        @if let Json::Object(fields) = s {
-            details {
-                summary { "The resolved scenario" }
-                table class="kv" {
-                    @for (k, v) in fields {
-                        tr { td { (k) } td class="mono" { (show(Some(v))) } }
-                    }
+        details {
+            summary { "The resolved scenario" }
+            table class="kv" {
+                @for (k, v) in &resolved {
+                    tr { td { (k) } td class="mono" { (show(v)) } }
                 }
             }
         }
     }
+}
+
+/// What an informational checker found, in a sentence.
+fn informational(c: &CheckerResult) -> String {
+    let what = match &c.analysis {
+        Analysis::Mutex(_) => {
+            "the acquires and releases as a linearizable mutex (an expired lease frees the lock without a release, which no mutex allows)".to_string()
+        }
+        Analysis::Monotonic(m) => format!(
+            "each worker's IDs in real-time order: {} went backwards",
+            m.regressed
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "Information only, not part of the verdict — {}: {}.",
+        what,
+        c.valid.word()
+    )
 }
 
 fn files(dir: &Path) -> Markup {
@@ -190,15 +228,11 @@ fn files(dir: &Path) -> Markup {
 }
 
 /// The whole page.
-pub fn render(dir: &Path, data: &Data<'_>, r: &Results) -> String {
-    let name = r
-        .scenario
-        .get("name")
-        .map(text)
-        .unwrap_or_else(|| "run".into());
+pub fn render(dir: &Path, data: &Data<'_>, r: &RunResults) -> String {
+    let name = &r.scenario.name;
     let per = per_second(data);
-    let h = &r.history;
-    let has_anomalies = h.linearizable.is_some() || h.lock.is_some() || h.unique_ids.is_some();
+    let checkers = &r.history.checkers;
+    let has_anomalies = !checkers.is_empty();
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -243,9 +277,18 @@ pub fn render(dir: &Path, data: &Data<'_>, r: &Results) -> String {
                     @if has_anomalies {
                         section id="anomalies" {
                             h2 { "Anomalies" }
-                            @if let Some(l) = &h.linearizable { (linear::render(l)) }
-                            @if let Some(l) = &h.lock { (lock::render(data, l)) }
-                            @if let Some(u) = &h.unique_ids { (ids::render(data, u)) }
+                            // The decisive checkers' views first, then what the others say.
+                            @for c in checkers.iter().filter(|c| !c.informational) {
+                                @match &c.analysis {
+                                    Analysis::Linearizable(l) => (linear::render(l)),
+                                    Analysis::LockSafety(l) => (lock::render(data, l)),
+                                    Analysis::UniqueIds(u) => (ids::render(data, u)),
+                                    Analysis::Monotonic(_) | Analysis::Mutex(_) => {},
+                                }
+                            }
+                            @for c in checkers.iter().filter(|c| c.informational) {
+                                p class="note" { (informational(c)) }
+                            }
                         }
                     }
                     section id="files" {

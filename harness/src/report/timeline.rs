@@ -8,8 +8,8 @@ use checkers::history::{Operation, Outcome};
 use maud::{Markup, PreEscaped, html};
 
 use super::data::{Data, secs};
-use super::model::clip;
 use super::svg::{C, LEFT, TimeScale, WIDTH, fault_shading, time_axis};
+use super::text::clip;
 
 /// Operations per page.
 pub const PAGE_OPS: usize = 5000;
@@ -18,14 +18,6 @@ const ROW: f64 = 14.0;
 const BAR: f64 = 10.0;
 /// Space above the rows for fault labels.
 const TOP: f64 = 16.0;
-
-pub fn outcome_class(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Ok => "ok",
-        Outcome::Fail => "fail",
-        Outcome::Info => "info",
-    }
-}
 
 /// What an op did, for its tooltip: `p3 cas [1,2] → ok, 1.204 s +3.1 ms`.
 pub fn describe(data: &Data<'_>, op: &Operation) -> String {
@@ -46,7 +38,7 @@ pub fn describe(data: &Data<'_>, op: &Operation) -> String {
         s.push_str(" → ");
         s.push_str(&clip(&c.value.to_string(), 60));
     }
-    s.push_str(&format!(" ({}", outcome_class(op.outcome)));
+    s.push_str(&format!(" ({}", op.outcome.word()));
     if let Some(e) = comp.and_then(|c| c.error.as_deref()) {
         s.push_str(": ");
         s.push_str(&clip(e, 60));
@@ -91,7 +83,7 @@ pub fn page(data: &Data<'_>, ops: &[Operation]) -> Markup {
                     @for op in row {
                         @let a = scale.x(data.start(op));
                         @let b = scale.x(data.done(op).unwrap_or(scale.t1));
-                        rect class=(if op.complete.is_none() { "open" } else { outcome_class(op.outcome) })
+                        rect class=(if op.complete.is_none() { "open" } else { op.outcome.word() })
                             x=(C(a)) width=(C((b - a).max(0.8))) height=(BAR) {
                             title { (describe(data, op)) }
                         }

@@ -8,9 +8,9 @@ use checkers::Validity;
 use clap::Args;
 
 use super::runner;
-use super::scenario::{Common, ScenarioFile};
 use super::summary;
 use crate::exit::Exit;
+use crate::scenario::{Common, ScenarioFile};
 
 #[derive(Args, Debug, Default)]
 pub struct RunArgs {

@@ -3,7 +3,6 @@
 //! checked.
 //!
 //! * [`command`]: the command line (flags, scenario files, repeats, signals);
-//! * [`scenario`]: what a test runs;
 //! * [`runner`]: the flow of one test;
 //! * [`cluster`]: nodes, network and clocks, and the primitive operations faults are made of;
 //! * [`injector`]: the nemesis at work: applies each action to the cluster, heals at the end;
@@ -15,6 +14,5 @@ pub mod command;
 pub mod injector;
 pub mod recorder;
 pub mod runner;
-pub mod scenario;
 pub mod store;
 pub mod summary;

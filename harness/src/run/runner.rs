@@ -15,19 +15,16 @@
 //! error, a panic, or the future being dropped on Ctrl-C — and dropping them kills the nodes
 //! and closes the proxies.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use checkers::Validity;
 use checkers::import::Format;
-use checkers::linear::Options;
 use indicatif::{ProgressBar, ProgressStyle};
 use nemesis::Action;
 use nemesis::{FaultKind, Plan, Shape};
-use serde::Serialize;
-use targets::descriptor::{self, Descriptor, IdLayout, Switch};
+use targets::descriptor::{self, Descriptor, Switch};
 use tokio::time::Instant;
 use workloads::client_pauses::ClientPauses;
 use workloads::history::Tally;
@@ -37,26 +34,11 @@ use workloads::{Links, Node, Run, Workload, registry};
 use super::cluster::{Cluster, Setup};
 use super::injector;
 use super::recorder::Recorder;
-use super::scenario::Scenario;
 use super::store::RunDir;
-use crate::check::{HistoryResult, check_one};
+use crate::check::{check_one, run_options};
 use crate::net::{CLIENT, LinkState, Mode};
-
-/// How long the checker may take on a run's history.
-pub const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// results.json for a run.
-#[derive(Debug, Serialize)]
-pub struct RunResults {
-    pub valid: Validity,
-    pub scenario: Scenario,
-    /// The command that repeats this run.
-    pub command: String,
-    pub dir: PathBuf,
-    pub duration_s: f64,
-    pub faults: u64,
-    pub history: HistoryResult,
-}
+use crate::results::{RunResults, VERSION};
+use crate::scenario::Scenario;
 
 /// The workloads that have a client for `d`'s protocol.
 pub fn workloads_of(d: &Descriptor) -> Vec<&'static str> {
@@ -383,20 +365,15 @@ pub async fn run(
             dir.history().display()
         ));
     }
-    let options = Options {
-        timeout: Some(CHECK_TIMEOUT),
-        ..Options::default()
-    };
     let checked = check_one(
         &history,
         Format::Jsonl,
-        Some(workload.model()),
-        None,
-        &options,
-        &id_options(d),
+        Some(workload.checkers()),
+        &run_options(Some(d)),
     )
     .map_err(|e| format!("checking the history: {e}"))?;
     let results = RunResults {
+        version: VERSION,
         valid: checked.valid,
         command: scenario.command(&dir.path.join("scenario.toml")),
         scenario,
@@ -409,24 +386,12 @@ pub async fn run(
     dir.write("results.json", &json)
         .map_err(|e| format!("cannot write results.json: {e}"))?;
     // The report is a view of what is stored: a failure to draw it costs the run nothing.
-    match serde_json::to_value(&results)
-        .map_err(|e| e.to_string())
-        .and_then(|v| crate::report::write(&dir.path, &history, &v))
-    {
+    match crate::report::write(&dir.path, &history, &results) {
         Ok(_) => dir.log("report.html written"),
         Err(e) => dir.log(&format!("report.html not written: {e}")),
     }
     dir.log(&format!("verdict: {}", results.valid.word()));
     Ok(results)
-}
-
-/// How the checker reads `d`'s IDs: snowflakes are decoded (duplicates show their fields,
-/// workers their regressions).
-pub fn id_options(d: &Descriptor) -> checkers::unique_ids::Options {
-    checkers::unique_ids::Options {
-        snowflake: (d.id_layout == IdLayout::Snowflake)
-            .then(checkers::unique_ids::SnowflakeLayout::default),
-    }
 }
 
 /// For each of `concurrency` clients, the nodes it talks to, at the addresses of its links

@@ -8,28 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use crate::civil::civil;
+
 /// A run's folder.
 #[derive(Clone, Debug)]
 pub struct RunDir {
     pub path: PathBuf,
     log: Arc<Mutex<File>>,
     started: Instant,
-}
-
-/// The UTC date and time of a Unix time in seconds: (year, month, day, seconds into the day).
-pub(crate) fn civil(secs: i64) -> (i64, i64, i64, i64) {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, rem)
 }
 
 /// `YYYYMMDDTHHMMSS` in UTC.

@@ -3,7 +3,8 @@
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use super::runner::RunResults;
+use crate::check::render_checker;
+use crate::results::RunResults;
 
 fn ms(ns: u64) -> String {
     let ms = ns as f64 / 1e6;
@@ -47,14 +48,8 @@ pub fn render(r: &RunResults) -> String {
     let mut table = b.build();
     table.with(Style::rounded());
     let mut out = format!("{table}\n");
-    if let Some(report) = &h.linearizable {
-        out.push_str(&report.render_text());
-    }
-    if let Some(report) = &h.lock {
-        out.push_str(&report.render_text());
-    }
-    if let Some(report) = &h.unique_ids {
-        out.push_str(&crate::check::render_unique_ids(report));
+    for c in &h.checkers {
+        out.push_str(&render_checker(c));
     }
     out
 }

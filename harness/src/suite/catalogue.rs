@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use checkers::Validity;
 
 use crate::run::runner;
-use crate::run::scenario::{Common, Scenario, ScenarioFile, key_line};
+use crate::scenario::{Common, Scenario, ScenarioFile, key_line};
 
 /// One scenario of the catalogue.
 #[derive(Clone, Debug)]

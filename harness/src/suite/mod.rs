@@ -23,9 +23,10 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use crate::exit::Exit;
+use crate::results::RunResults;
 use crate::run::command::{fresh_seed, interrupted};
-use crate::run::runner::{self, RunResults};
-use crate::run::scenario::Scenario;
+use crate::run::runner;
+use crate::scenario::Scenario;
 use catalogue::Entry;
 use outcome::{Case, Outcome};
 
@@ -108,13 +109,6 @@ pub(crate) fn say(bar: &ProgressBar, line: &str) {
     bar.suspend(|| println!("{line}"));
 }
 
-/// The JSON of results.json, for [`outcome::anomalies`].
-pub(crate) fn anomalies_of(results: &RunResults) -> String {
-    serde_json::to_value(results)
-        .map(|v| outcome::anomalies(&v))
-        .unwrap_or_default()
-}
-
 /// Runs `faultline suite`.
 pub fn run(args: &SuiteArgs) -> Exit {
     let seed = fresh_seed();
@@ -170,7 +164,7 @@ pub fn run(args: &SuiteArgs) -> Exit {
             case.outcome = match executed {
                 Executed::Done(r) => Outcome::Checked {
                     verdict: r.valid,
-                    anomalies: anomalies_of(&r),
+                    anomalies: outcome::anomalies(&r.history),
                     dir: r.dir,
                 },
                 Executed::Failed(e) => Outcome::Failed(e),

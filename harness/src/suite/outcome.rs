@@ -1,10 +1,14 @@
 //! What one run of a suite gave, against what its scenario expects; and the short anomaly
-//! summary read from a run's results.json.
+//! summary of a run's results (the suite's table and JUnit, the sweep).
 
 use std::path::PathBuf;
 
 use checkers::Validity;
-use serde_json::Value;
+use checkers::compose::Analysis;
+use checkers::lock::Kind;
+
+use crate::report::text::text;
+use crate::results::HistoryResult;
 
 /// One run of one scenario (a JUnit test case).
 #[derive(Clone, Debug, PartialEq)]
@@ -73,65 +77,61 @@ impl Case {
     }
 }
 
-/// A short summary of a run's anomalies, from its results.json: `key 2 not linearizable`,
-/// `2 overlap, 1 interleaved` (lock safety), `14 duplicated IDs`; "" when there are none.
-pub fn anomalies(results: &Value) -> String {
-    let h = &results["history"];
+/// A short summary of a history's anomalies, from its decisive checkers: `key 2 not
+/// linearizable`, `2 overlap, 1 interleaved` (lock safety), `14 duplicated IDs`; "" when
+/// there are none. Informational checkers find no anomalies.
+pub fn anomalies(history: &HistoryResult) -> String {
     let mut parts = Vec::new();
-    if let Some(partitions) = h["linearizable"]["partitions"].as_array() {
-        let with = |v: &Value| {
-            partitions
-                .iter()
-                .filter(|p| p["valid"] == *v)
-                .collect::<Vec<_>>()
-        };
-        let invalid = with(&Value::Bool(false));
-        let keys: Vec<String> = invalid
-            .iter()
-            .filter_map(|p| p.get("key").map(short_value))
-            .collect();
-        match (invalid.len(), keys.len()) {
-            (0, _) => {}
-            (_, 0) => parts.push("not linearizable".to_string()),
-            (_, 1) => parts.push(format!("key {} not linearizable", keys[0])),
-            _ => parts.push(format!("keys {} not linearizable", list(&keys, 4))),
-        }
-        let unknown = with(&Value::String("unknown".into())).len();
-        if unknown > 0 && invalid.is_empty() {
-            parts.push(format!(
-                "{unknown} {} unknown",
-                if unknown == 1 { "key" } else { "keys" }
-            ));
-        }
-    }
-    if let Some(counts) = h["lock"]["anomaly_counts"].as_object() {
-        // The checker's order (overlaps, interleavings, fencing), then any newer kind.
-        const ORDER: [&str; 3] = ["overlap", "interleaved", "fencing"];
-        let mut kinds: Vec<&String> = counts.keys().collect();
-        kinds.sort_by_key(|k| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
-        for kind in kinds {
-            match counts[kind.as_str()].as_u64() {
-                Some(n) if n > 0 => parts.push(format!("{n} {kind}")),
-                _ => {}
+    for c in history.checkers.iter().filter(|c| !c.informational) {
+        match &c.analysis {
+            Analysis::Linearizable(l) => {
+                let with = |v: Validity| {
+                    l.partitions
+                        .iter()
+                        .filter(|p| p.valid == v)
+                        .collect::<Vec<_>>()
+                };
+                let invalid = with(Validity::Invalid);
+                let keys: Vec<String> = invalid
+                    .iter()
+                    .filter_map(|p| p.key.as_ref().map(text))
+                    .collect();
+                match (invalid.len(), keys.len()) {
+                    (0, _) => {}
+                    (_, 0) => parts.push("not linearizable".to_string()),
+                    (_, 1) => parts.push(format!("key {} not linearizable", keys[0])),
+                    _ => parts.push(format!("keys {} not linearizable", list(&keys, 4))),
+                }
+                let unknown = with(Validity::Unknown).len();
+                if unknown > 0 && invalid.is_empty() {
+                    parts.push(format!(
+                        "{unknown} {} unknown",
+                        if unknown == 1 { "key" } else { "keys" }
+                    ));
+                }
             }
+            Analysis::LockSafety(l) => {
+                // The checker's order: overlaps, interleavings, fencing.
+                let c = l.anomaly_counts;
+                for (kind, n) in [
+                    (Kind::Overlap, c.overlap),
+                    (Kind::Interleaved, c.interleaved),
+                    (Kind::Fencing, c.fencing),
+                ] {
+                    if n > 0 {
+                        parts.push(format!("{n} {}", kind.name()));
+                    }
+                }
+            }
+            Analysis::UniqueIds(u) if u.duplicated > 0 => parts.push(format!(
+                "{} duplicated {}",
+                u.duplicated,
+                if u.duplicated == 1 { "ID" } else { "IDs" }
+            )),
+            Analysis::UniqueIds(_) | Analysis::Monotonic(_) | Analysis::Mutex(_) => {}
         }
-    }
-    if let Some(n) = h["unique_ids"]["duplicated"].as_u64()
-        && n > 0
-    {
-        parts.push(format!(
-            "{n} duplicated {}",
-            if n == 1 { "ID" } else { "IDs" }
-        ));
     }
     parts.join(", ")
-}
-
-fn short_value(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// At most `n` items, then "…".
@@ -146,31 +146,117 @@ fn list(items: &[String], n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use checkers::Value;
+    use checkers::compose::CheckerResult;
+    use checkers::linear::{PartitionReport, Report};
+    use checkers::stats::Stats;
+
+    /// A history whose only results are `checkers`.
+    fn checked(checkers: Vec<CheckerResult>) -> HistoryResult {
+        let h = checkers::history::read_jsonl("h.jsonl", "").unwrap();
+        HistoryResult {
+            file: "h.jsonl".into(),
+            format: "jsonl".into(),
+            valid: checkers::compose::merge(&checkers),
+            stats: Stats::of(&h, &[]),
+            elapsed_ms: 0.0,
+            checkers,
+        }
+    }
+
+    fn decisive(valid: Validity, analysis: Analysis) -> CheckerResult {
+        CheckerResult {
+            valid,
+            informational: false,
+            analysis,
+        }
+    }
+
+    /// A linearizability result with one partition per `(key, verdict)`.
+    fn linear(keys: &[(Option<Value>, Validity)]) -> CheckerResult {
+        let partitions = keys
+            .iter()
+            .map(|(key, valid)| PartitionReport {
+                key: key.clone(),
+                valid: *valid,
+                reason: None,
+                ok_ops: 0,
+                info_ops: 0,
+                failed_ops: 0,
+                pruned_info_ops: 0,
+                configurations: 0,
+                revisits: 0,
+                forced_reads: 0,
+                dead_ends: 0,
+                steps: 0,
+                micros: 0,
+                counterexample: None,
+            })
+            .collect();
+        let report = Report {
+            valid: Validity::all(keys.iter().map(|k| k.1)),
+            model: "cas-register".into(),
+            split: true,
+            partitions,
+        };
+        decisive(report.valid, Analysis::Linearizable(report))
+    }
 
     #[test]
     fn anomalies_are_summed_up_per_checker() {
-        let lin = json!({"history": {"linearizable": {"partitions": [
-            {"key": 1, "valid": true}, {"key": 2, "valid": false}, {"key": 3, "valid": "unknown"}
-        ]}}});
+        use Validity::*;
+        let int = |i: i64| Some(Value::Int(i));
+        let lin = checked(vec![linear(&[
+            (int(1), Valid),
+            (int(2), Invalid),
+            (int(3), Unknown),
+        ])]);
         assert_eq!(anomalies(&lin), "key 2 not linearizable");
-        let two = json!({"history": {"linearizable": {"partitions": [
-            {"key": "a", "valid": false}, {"key": "b", "valid": false}
-        ]}}});
+        let two = checked(vec![linear(&[
+            (Some(Value::str("a")), Invalid),
+            (Some(Value::str("b")), Invalid),
+        ])]);
         assert_eq!(anomalies(&two), "keys a, b not linearizable");
-        let unkeyed = json!({"history": {"linearizable": {"partitions": [{"valid": false}]}}});
+        let unkeyed = checked(vec![linear(&[(None, Invalid)])]);
         assert_eq!(anomalies(&unkeyed), "not linearizable");
-        let unknown = json!({"history": {"linearizable": {"partitions": [
-            {"key": 1, "valid": "unknown"}, {"key": 2, "valid": "unknown"}
-        ]}}});
+        let unknown = checked(vec![linear(&[(int(1), Unknown), (int(2), Unknown)])]);
         assert_eq!(anomalies(&unknown), "2 keys unknown");
-        let lock = json!({"history": {"lock": {"anomaly_counts":
-            {"overlap": 2, "interleaved": 1, "fencing": 0}}}});
+        let lock = checkers::lock::Report {
+            valid: Invalid,
+            counts: Default::default(),
+            fenced: false,
+            anomaly_counts: checkers::lock::AnomalyCounts {
+                overlap: 2,
+                interleaved: 1,
+                fencing: 0,
+            },
+            anomalies: Vec::new(),
+        };
+        let lock = checked(vec![decisive(Invalid, Analysis::LockSafety(lock))]);
         assert_eq!(anomalies(&lock), "2 overlap, 1 interleaved");
-        let ids = json!({"history": {"unique_ids": {"duplicated": 14}}});
-        assert_eq!(anomalies(&ids), "14 duplicated IDs");
-        let valid = json!({"history": {"unique_ids": {"duplicated": 0}}});
-        assert_eq!(anomalies(&valid), "");
+        let ids = |duplicated: usize| {
+            let report = checkers::unique_ids::Report {
+                valid: if duplicated > 0 { Invalid } else { Valid },
+                attempted: 0,
+                acknowledged: 0,
+                ids: 0,
+                duplicated,
+                failed: Default::default(),
+                range: None,
+                duplicates: Vec::new(),
+            };
+            checked(vec![decisive(report.valid, Analysis::UniqueIds(report))])
+        };
+        assert_eq!(anomalies(&ids(14)), "14 duplicated IDs");
+        assert_eq!(anomalies(&ids(0)), "");
+    }
+
+    #[test]
+    fn informational_checkers_find_no_anomalies() {
+        use Validity::*;
+        let mut mutex = linear(&[(None, Invalid)]);
+        mutex.informational = true;
+        assert_eq!(anomalies(&checked(vec![mutex])), "");
     }
 
     #[test]

@@ -19,8 +19,8 @@ use tabled::settings::Style;
 use crate::exit::Exit;
 use crate::run::command::fresh_seed;
 use crate::run::runner;
-use crate::run::scenario::Scenario;
 use crate::run::store::stamp;
+use crate::scenario::Scenario;
 use crate::suite::{self, Executed, catalogue};
 use params::Param;
 
@@ -300,7 +300,7 @@ fn sweep(args: &SweepArgs) -> Result<Exit, String> {
                     availability: r.history.stats.availability,
                     p50_ns: r.history.stats.latency.map(|l| l.p50),
                     p99_ns: r.history.stats.latency.map(|l| l.p99),
-                    anomalies: suite::anomalies_of(&r),
+                    anomalies: suite::outcome::anomalies(&r.history),
                     duration_s: r.duration_s,
                     dir: r.dir,
                 }),

@@ -2,7 +2,7 @@
 //! the alias `clock.jump`), each value typed as the field is — by letting the scenario file's
 //! own parser read `NAME = value` — and the grid of every combination.
 
-use crate::run::scenario::{self, ScenarioFile};
+use crate::scenario::{self, ScenarioFile};
 
 /// Fields that are not parameters: the name names the sweep's runs, the seed is `--seed`, and
 /// `expect` and `ci-time-limit` belong to the suite.

@@ -115,6 +115,15 @@ pub fn results_json(results: &Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The analysis of the checker called `name` in a run's results.json (`null` when it did not
+/// run).
+pub fn analysis<'r>(results: &'r serde_json::Value, name: &str) -> &'r serde_json::Value {
+    results["history"]["checkers"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+        .map_or(&serde_json::Value::Null, |c| &c["analysis"])
+}
+
 pub fn wait_for(what: impl Fn() -> bool, limit: Duration) -> bool {
     let t = Instant::now();
     while t.elapsed() < limit {

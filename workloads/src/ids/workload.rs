@@ -3,6 +3,7 @@
 //! scenario's pace.
 
 use checkers::Value;
+use checkers::compose::Checker;
 use serde::{Deserialize, Serialize};
 use targets::descriptor::Protocol;
 use tokio::time::Instant;
@@ -48,7 +49,7 @@ impl TypedWorkload for UniqueIds {
         "ask ID servers for batches of IDs; every acknowledged ID distinct";
     const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpIds];
     const LINKS: Links = Links::Shared;
-    const MODEL: &'static str = super::MODEL;
+    const CHECKERS: &'static [Checker] = super::CHECKERS;
 
     fn run(&self, settings: IdSettings, run: Run) -> Running {
         let client = IdClient::new(run.shared_nodes(), run.op_timeout);

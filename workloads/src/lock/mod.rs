@@ -14,5 +14,9 @@ mod workload;
 
 pub use workload::{Lock, LockSettings};
 
-/// The checker a lock history goes to.
-pub const MODEL: &str = "lock";
+use checkers::compose::Checker;
+
+/// The checkers a lock history goes to: lock safety, which decides, and the acquires and
+/// releases as a linearizable mutex, information only (an expired lease frees the lock
+/// without a release).
+pub const CHECKERS: &[Checker] = &[Checker::LockSafety, Checker::Mutex];

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use checkers::compose::Checker;
 use checkers::history::EventType;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -76,7 +77,7 @@ impl TypedWorkload for Lock {
         "acquire, write to a protected resource, release (single, watchdog, redlock); lock safety";
     const PROTOCOLS: &'static [Protocol] = &[Protocol::Resp];
     const LINKS: Links = Links::PerClient;
-    const MODEL: &'static str = super::MODEL;
+    const CHECKERS: &'static [Checker] = super::CHECKERS;
     const FLAGS: &'static [&'static str] = &["lock-algorithm", "lock-ttl-ms", "fencing"];
 
     fn run(&self, settings: LockSettings, run: Run) -> Running {

@@ -4,7 +4,7 @@
 //! * [`generator`]: what to do next (pure, seeded);
 //! * [`client`]: doing it over `http-kv`, recording the outcome honestly;
 //! * [`workload`]: the workers, paced, and the final reads after healing;
-//! * the checker: [`MODEL`], split by key.
+//! * the checker: [`CHECKERS`], split by key.
 
 pub mod client;
 pub mod generator;
@@ -12,5 +12,7 @@ mod workload;
 
 pub use workload::{Register, RegisterSettings};
 
-/// The model a register history is checked against (one register per key).
-pub const MODEL: &str = "cas-register";
+use checkers::compose::Checker;
+
+/// The checker a register history goes to: linearizability against a cas-register per key.
+pub const CHECKERS: &[Checker] = &[Checker::Linearizable("cas-register")];

@@ -11,6 +11,7 @@
 use std::sync::{Arc, Mutex};
 
 use checkers::Value;
+use checkers::compose::Checker;
 use serde::{Deserialize, Serialize};
 use targets::descriptor::Protocol;
 use tokio::time::Instant;
@@ -56,7 +57,7 @@ impl TypedWorkload for Register {
         "read/write/cas on rotating keys; checked linearizable as a cas-register per key";
     const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpKv];
     const LINKS: Links = Links::Shared;
-    const MODEL: &'static str = super::MODEL;
+    const CHECKERS: &'static [Checker] = super::CHECKERS;
 
     fn run(&self, settings: RegisterSettings, run: Run) -> Running {
         let shared = Arc::new(Shared {

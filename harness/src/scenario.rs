@@ -73,8 +73,9 @@ pub struct ScenarioFile {
     pub settings: toml::Table,
 }
 
-/// A resolved scenario: every field decided.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+/// A resolved scenario: every field decided. Stored as scenario.toml, and in results.json
+/// (read back by the report, the suite and `faultline serve`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "kebab-case")]
 pub struct Scenario {
     pub name: String,

@@ -1,0 +1,111 @@
+//! The checkers by name: what each is called in results.json, whether it is informational,
+//! and how it runs on a history.
+
+use crate::error::InputError;
+use crate::history::{History, Operation};
+use crate::linear;
+use crate::lock;
+use crate::unique_ids::{self, SnowflakeLayout};
+use crate::value::Value;
+use crate::verdict::Validity;
+
+use super::result::{Analysis, CheckerResult};
+
+/// A checker a history can be given to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checker {
+    /// Linearizability against the named model: `register`, `cas-register`, `kv` or `mutex`
+    /// (`linear::by_name`).
+    Linearizable(&'static str),
+    /// Every acknowledged ID distinct.
+    UniqueIds,
+    /// Each worker's snowflake IDs increase in real time: informational, and run only when
+    /// the IDs have a layout ([`Options::snowflake`]).
+    Monotonic,
+    /// Belief windows never overlap, the protected resource never sees two holders or a
+    /// fencing token go backwards.
+    LockSafety,
+    /// A lock history's acquire/release operations as a linearizable mutex: informational.
+    Mutex,
+}
+
+/// What the checkers need besides the history.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The linearizability search's threads and budget.
+    pub linear: linear::Options,
+    /// A register's initial value (nil when `None`).
+    pub initial: Option<Value>,
+    /// How IDs are laid out, when they are snowflakes: duplicates are decoded, and the
+    /// per-worker order is checked.
+    pub snowflake: Option<SnowflakeLayout>,
+}
+
+impl Checker {
+    /// Its name in results.json.
+    pub fn name(self) -> &'static str {
+        match self {
+            Checker::Linearizable(_) => "linearizable",
+            Checker::UniqueIds => "unique-ids",
+            Checker::Monotonic => "monotonic",
+            Checker::LockSafety => "lock-safety",
+            Checker::Mutex => "mutex",
+        }
+    }
+
+    /// Whether its verdict is information only, left out of the merge (see the module
+    /// documentation of `compose`).
+    pub fn informational(self) -> bool {
+        matches!(self, Checker::Monotonic | Checker::Mutex)
+    }
+
+    /// Runs it on `ops`, the client operations of `history`; `None` when it does not apply.
+    pub fn check(
+        self,
+        history: &History,
+        ops: &[Operation],
+        options: &Options,
+    ) -> Result<Option<CheckerResult>, InputError> {
+        let (valid, analysis) = match self {
+            Checker::Linearizable(name) => {
+                let model = linear::by_name(name, options.initial.clone()).ok_or_else(|| {
+                    InputError::new(&history.source, 0, format!("no model called `{name}`"))
+                })?;
+                let report = linear::check(&*model, history, ops, &options.linear)?;
+                (report.valid, Analysis::Linearizable(report))
+            }
+            Checker::UniqueIds => {
+                let ids = unique_ids::Options {
+                    snowflake: options.snowflake,
+                };
+                let report = unique_ids::check_with(history, ops, &ids)?;
+                (report.valid, Analysis::UniqueIds(report))
+            }
+            Checker::Monotonic => {
+                let Some(layout) = options.snowflake else {
+                    return Ok(None);
+                };
+                let report = unique_ids::monotonicity(history, ops, layout)?;
+                let valid = if report.regressed == 0 {
+                    Validity::Valid
+                } else {
+                    Validity::Invalid
+                };
+                (valid, Analysis::Monotonic(report))
+            }
+            Checker::LockSafety => {
+                let report = lock::check(history, ops)?;
+                (report.valid, Analysis::LockSafety(report))
+            }
+            Checker::Mutex => {
+                let report = lock::mutex(history, ops)?;
+                (report.valid, Analysis::Mutex(report))
+            }
+        };
+        Ok(Some(CheckerResult {
+            valid,
+            informational: self.informational(),
+            analysis,
+        }))
+    }
+}
