@@ -492,6 +492,30 @@ mod tests {
         );
     }
 
+    /// results.schema.json requires each workload's own fields in its scenarios: exactly the
+    /// fields the registry gives it.
+    #[test]
+    fn the_results_schema_knows_every_workloads_fields() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/results.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let rules = schema["$defs"]["Scenario"]["allOf"].as_array().unwrap();
+        assert_eq!(rules.len(), registry::ALL.len());
+        for w in registry::ALL {
+            let rule = rules
+                .iter()
+                .find(|r| r["if"]["properties"]["workload"]["const"] == w.name())
+                .unwrap_or_else(|| panic!("no rule for workload {}", w.name()));
+            let required: Vec<&str> = rule["then"]["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|f| f.as_str())
+                .collect();
+            assert_eq!(required, w.fields(), "workload {}", w.name());
+        }
+    }
+
     #[test]
     fn every_targets_defaults_make_a_valid_scenario() {
         for d in targets::descriptor::ALL {
