@@ -99,7 +99,7 @@ pub fn check(
         .into_iter()
         .map(|(key, members)| KeyTask {
             ctx: &ctx,
-            report: blank_report(key),
+            report: PartitionReport::new(key, Validity::Unknown),
             members,
             search: None,
             cpu: Duration::ZERO,
@@ -132,25 +132,6 @@ fn split_by_key(ops: &[Operation]) -> Vec<(Option<Value>, Vec<u32>)> {
     parts
 }
 
-fn blank_report(key: Option<Value>) -> PartitionReport {
-    PartitionReport {
-        key,
-        valid: Validity::Unknown,
-        reason: None,
-        ok_ops: 0,
-        info_ops: 0,
-        failed_ops: 0,
-        pruned_info_ops: 0,
-        configurations: 0,
-        revisits: 0,
-        forced_reads: 0,
-        dead_ends: 0,
-        steps: 0,
-        micros: 0,
-        counterexample: None,
-    }
-}
-
 struct Context<'a> {
     model: &'a dyn Model,
     history: &'a History,
@@ -173,7 +154,10 @@ type TaskResult = Result<PartitionReport, InputError>;
 
 impl KeyTask<'_> {
     fn finish(&mut self, valid: Validity, reason: Option<String>) -> PartitionReport {
-        let mut report = std::mem::replace(&mut self.report, blank_report(None));
+        let mut report = std::mem::replace(
+            &mut self.report,
+            PartitionReport::new(None, Validity::Unknown),
+        );
         report.valid = valid;
         report.reason = reason;
         report.micros = self.cpu.as_micros() as u64;

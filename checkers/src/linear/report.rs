@@ -141,6 +141,26 @@ pub struct PartitionReport {
 }
 
 impl PartitionReport {
+    /// A partition's result before any search: its key and verdict, every count zero.
+    pub fn new(key: Option<Value>, valid: Validity) -> PartitionReport {
+        PartitionReport {
+            key,
+            valid,
+            reason: None,
+            ok_ops: 0,
+            info_ops: 0,
+            failed_ops: 0,
+            pruned_info_ops: 0,
+            configurations: 0,
+            revisits: 0,
+            forced_reads: 0,
+            dead_ends: 0,
+            steps: 0,
+            micros: 0,
+            counterexample: None,
+        }
+    }
+
     pub fn set_counters(&mut self, c: &Counters) {
         self.configurations = c.configurations;
         self.revisits = c.revisits;

@@ -176,22 +176,7 @@ mod tests {
     fn linear(keys: &[(Option<Value>, Validity)]) -> CheckerResult {
         let partitions = keys
             .iter()
-            .map(|(key, valid)| PartitionReport {
-                key: key.clone(),
-                valid: *valid,
-                reason: None,
-                ok_ops: 0,
-                info_ops: 0,
-                failed_ops: 0,
-                pruned_info_ops: 0,
-                configurations: 0,
-                revisits: 0,
-                forced_reads: 0,
-                dead_ends: 0,
-                steps: 0,
-                micros: 0,
-                counterexample: None,
-            })
+            .map(|(key, valid)| PartitionReport::new(key.clone(), *valid))
             .collect();
         let report = Report {
             valid: Validity::all(keys.iter().map(|k| k.1)),
