@@ -27,7 +27,7 @@ use checkers::{Validity, Value};
 use porcupine_rs::{CheckResult, Event, EventModel, Model};
 
 fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/histories/porcupine")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/histories/porcupine")
 }
 
 struct Loaded {

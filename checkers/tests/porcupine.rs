@@ -1,5 +1,5 @@
-//! Every history in Porcupine's test suite (`../shared/histories/porcupine/`) gets the verdict
-//! `VERDICTS.tsv` gives it, and the per-key facts of FORMAT.md hold.
+//! Every history in Porcupine's test suite (`tests/histories/porcupine/`, vendored with its
+//! licence) gets the verdict `VERDICTS.tsv` gives it, and the per-key facts of FORMAT.md hold.
 
 use std::path::PathBuf;
 
@@ -8,7 +8,7 @@ use checkers::linear::{self, Options};
 use checkers::{Validity, Value};
 
 fn corpus() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/histories/porcupine");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/histories/porcupine");
     assert!(
         dir.join("VERDICTS.tsv").exists(),
         "the shared histories are missing at {}",

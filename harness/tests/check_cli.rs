@@ -5,9 +5,9 @@ use std::process::{Command, Output};
 
 fn corpus(path: &str) -> String {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/histories/porcupine")
+        .join("../checkers/tests/histories/porcupine")
         .join(path);
-    assert!(p.exists(), "missing shared history {}", p.display());
+    assert!(p.exists(), "missing vendored history {}", p.display());
     p.display().to_string()
 }
 
