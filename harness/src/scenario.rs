@@ -186,8 +186,10 @@ impl ScenarioFile {
         }
     }
 
-    /// These settings over the target's own defaults (see `Descriptor::defaults`); an unknown
-    /// target is left for validation to name.
+    /// These settings over the target's own defaults (see `Descriptor::defaults`), which
+    /// describe one scenario of one workload: they do not apply to a run of another workload
+    /// (`--target zookeeper --workload register` is a register run, without the lock's
+    /// settings and faults). An unknown target is left for validation to name.
     pub fn over_target_defaults(self) -> Result<ScenarioFile, String> {
         let target = self
             .common
@@ -198,7 +200,10 @@ impl ScenarioFile {
             Some(d) if !d.defaults.trim().is_empty() => {
                 let defaults =
                     ScenarioFile::parse(&format!("the defaults of target {target}"), d.defaults)?;
-                Ok(self.over(defaults))
+                match (&self.common.workload, &defaults.common.workload) {
+                    (Some(mine), Some(theirs)) if mine != theirs => Ok(self),
+                    _ => Ok(self.over(defaults)),
+                }
             }
             _ => Ok(self),
         }
@@ -545,6 +550,17 @@ mod tests {
             (redlock.nodes, redlock.settings["lock-algorithm"].as_str()),
             (7, Some("redlock"))
         );
+        // Another workload on the same target: the defaults (a lock scenario) do not apply.
+        let register = ScenarioFile::from(Common {
+            target: Some("zookeeper".into()),
+            workload: Some("register".into()),
+            ..Common::default()
+        })
+        .over_target_defaults()
+        .unwrap()
+        .resolve(1);
+        crate::run::runner::validate(&register).unwrap();
+        assert!(!register.settings.contains_key("lock-algorithm"));
     }
 
     #[test]

@@ -6,34 +6,58 @@
 //! the runner all read this one table.
 //!
 //! Templates name their holes in braces: `{node}` (n1, n2, …), `{index}` (1, 2, …),
-//! `{client_port}` and
-//! `{peer_port}` (free loopback ports the harness picked), `{peers}` (`n2=127.0.0.1:4711,…`:
-//! the addresses of this node's links to each peer), `{data_dir}`, `{clock_file}` (the node's
+//! `{client_port}`, `{peer_port}` and `{peer_port_2}` (free loopback ports the harness picked;
+//! the second peer port only for targets with two, such as ZooKeeper's quorum and election
+//! ports), `{peers}` (`n2=127.0.0.1:4711,…`: the addresses of this node's links to each peer;
+//! with two peer ports, `n2=127.0.0.1:4711:4712`), `{data_dir}`, `{clock_file}` (the node's
 //! clock offset file, see [`crate::clock`]), `{store}` (`s1=127.0.0.1:4712,…`: the addresses
 //! of this node's links to each node of its [`Store`]).
 
 use std::process::ExitCode;
 
+/// A node's `main`: its arguments after `faultline node <name>`, its exit code.
+pub type NodeMain = fn(Vec<String>) -> ExitCode;
+
 /// What to run.
 #[derive(Clone, Copy, Debug)]
 pub enum Program {
     /// A system bundled in the faultline binary: `faultline node <name> ARGS` runs `main`.
-    Bundled {
-        name: &'static str,
-        main: fn(Vec<String>) -> ExitCode,
-    },
+    Bundled { name: &'static str, main: NodeMain },
     /// An external program, found on the PATH, and the Debian package that brings it.
     External {
+        program: &'static str,
+        package: &'static str,
+    },
+    /// An external program that takes its settings from files: `faultline node <name> ARGS`
+    /// runs `main`, which writes them into the node's data folder and then execs the program
+    /// (ZooKeeper's `zoo.cfg` and `myid`). `program` is a file the package installs.
+    Wrapped {
+        name: &'static str,
+        main: NodeMain,
         program: &'static str,
         package: &'static str,
     },
 }
 
 impl Program {
+    /// What `faultline node <name>` runs, for the programs it runs.
+    pub fn node(&self) -> Option<(&'static str, NodeMain)> {
+        match *self {
+            Program::Bundled { name, main } | Program::Wrapped { name, main, .. } => {
+                Some((name, main))
+            }
+            Program::External { .. } => None,
+        }
+    }
+
     /// An external program that is not on the PATH: a one-line refusal naming it and the
     /// package that brings it (checked before anything starts).
     pub fn missing(&self) -> Option<String> {
-        let Program::External { program, package } = *self else {
+        let (Program::External { program, package }
+        | Program::Wrapped {
+            program, package, ..
+        }) = *self
+        else {
             return None;
         };
         let found = if program.contains('/') {
@@ -57,6 +81,8 @@ pub enum Protocol {
     HttpIds,
     /// Redis's RESP2 over TCP.
     Resp,
+    /// ZooKeeper's client protocol (jute records over TCP, sessions kept alive by pings).
+    Zookeeper,
 }
 
 impl Protocol {
@@ -65,6 +91,7 @@ impl Protocol {
             Protocol::HttpKv => "http-kv",
             Protocol::HttpIds => "http-ids",
             Protocol::Resp => "resp",
+            Protocol::Zookeeper => "zookeeper",
         }
     }
 }
@@ -86,6 +113,13 @@ pub enum Readiness {
     HttpGet(&'static str),
     /// The client port accepts connections.
     Tcp,
+    /// Saying `say` on the client port gets an answer containing `expect` (ZooKeeper's
+    /// four-letter words: `srvr` answers `Mode: leader` or `Mode: follower` once the node has
+    /// joined a quorum; before that the port is open but refuses service).
+    Answer {
+        say: &'static str,
+        expect: &'static str,
+    },
 }
 
 /// How a target's nodes can have their wall clocks moved.
@@ -127,8 +161,9 @@ pub struct Descriptor {
     pub bugs: &'static [Switch],
     /// Other settings a scenario may switch on (persistence, …).
     pub options: &'static [Switch],
-    /// Whether nodes talk to each other (and so get peer links).
-    pub peers: bool,
+    /// How many ports each node listens on for its peers, each reached through links of its
+    /// own: 0 when nodes do not talk to each other, 2 for ZooKeeper (quorum and election).
+    pub peer_ports: usize,
     pub clock: Clock,
     /// Scenario settings (TOML, as in a scenario file) that make a run of this target alone
     /// meaningful: `faultline run --target redlock` runs Kleppmann's scenario. A scenario file
@@ -170,7 +205,7 @@ pub const RAFT_KV: Descriptor = Descriptor {
         "a leader serves reads from its local state without confirming it is still leader (etcd #741)",
     )],
     options: &[],
-    peers: true,
+    peer_ports: 1,
     clock: Clock::Fixed,
     defaults: "",
     store: None,
@@ -215,7 +250,7 @@ pub const REDIS_LOCK: Descriptor = Descriptor {
         &["--appendonly", "always"],
         "append-only file, fsync before every reply (a restarted node remembers its locks)",
     )],
-    peers: false,
+    peer_ports: 0,
     clock: Clock::Flag,
     defaults: SINGLE_LOCK_DEFAULTS,
     store: None,
@@ -285,7 +320,7 @@ pub const REDIS_SERVER: Descriptor = Descriptor {
         &["--appendonly", "yes", "--appendfsync", "always"],
         "append-only file, fsync on every write",
     )],
-    peers: false,
+    peer_ports: 0,
     clock: Clock::Shim,
     defaults: SINGLE_LOCK_DEFAULTS,
     store: None,
@@ -350,7 +385,7 @@ pub const SNOWFLAKE: Descriptor = Descriptor {
         ),
     ],
     options: &[],
-    peers: false,
+    peer_ports: 0,
     clock: Clock::Flag,
     defaults: ID_DEFAULTS,
     store: None,
@@ -451,6 +486,62 @@ pub const SEGMENT: Descriptor = Descriptor {
     ..SNOWFLAKE
 };
 
+/// Debian's Apache ZooKeeper 3.8: an ensemble, each node's `zoo.cfg` written by its launcher,
+/// its quorum and election ports both behind the proxies.
+pub const ZOOKEEPER: Descriptor = Descriptor {
+    name: "zookeeper",
+    summary: "Debian's Apache ZooKeeper 3.8 (apt-get install zookeeper); a Java ensemble",
+    program: Program::Wrapped {
+        name: "zookeeper",
+        main: crate::zookeeper::main,
+        program: crate::zookeeper::JAR,
+        package: "zookeeper",
+    },
+    args: &[
+        "--myid",
+        "{index}",
+        "--client-port",
+        "{client_port}",
+        "--quorum-port",
+        "{peer_port}",
+        "--election-port",
+        "{peer_port_2}",
+        "--peers",
+        "{peers}",
+        "--data-dir",
+        "{data_dir}",
+    ],
+    ready: Readiness::Answer {
+        say: "srvr",
+        expect: "Mode: ",
+    },
+    protocol: Protocol::Zookeeper,
+    faults: &["partition", "kill", "pause", "restart", "client-pause"],
+    bugs: &[],
+    options: &[(
+        "follower-reads",
+        &[],
+        "register clients read without a sync first: from whichever server their session is on",
+    )],
+    peer_ports: 2,
+    clock: Clock::Fixed,
+    defaults: ZOOKEEPER_DEFAULTS,
+    store: None,
+    id_layout: IdLayout::Opaque,
+};
+
+/// The ZooKeeper lock recipe, its holders paused past their session timeout.
+const ZOOKEEPER_DEFAULTS: &str = r#"
+workload = "lock"
+lock-algorithm = "zookeeper"
+lock-ttl-ms = 1000
+nodes = 3
+concurrency = 3
+nemesis = ["client-pause"]
+client-pause-ms = 2500
+interval = 2
+"#;
+
 /// Every target faultline knows.
 pub const ALL: &[Descriptor] = &[
     RAFT_KV,
@@ -460,6 +551,7 @@ pub const ALL: &[Descriptor] = &[
     SNOWFLAKE,
     UUID,
     SEGMENT,
+    ZOOKEEPER,
 ];
 
 /// The target called `name`.
@@ -468,9 +560,9 @@ pub fn find(name: &str) -> Option<&'static Descriptor> {
 }
 
 /// The bundled system `faultline node <name>` runs: its `main`.
-pub fn bundled(name: &str) -> Option<fn(Vec<String>) -> ExitCode> {
-    ALL.iter().find_map(|d| match d.program {
-        Program::Bundled { name: n, main } if n == name => Some(main),
+pub fn bundled(name: &str) -> Option<NodeMain> {
+    ALL.iter().find_map(|d| match d.program.node() {
+        Some((n, main)) if n == name => Some(main),
         _ => None,
     })
 }
@@ -479,7 +571,7 @@ pub fn bundled(name: &str) -> Option<fn(Vec<String>) -> ExitCode> {
 pub fn bundled_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = Vec::new();
     for d in ALL {
-        if let Program::Bundled { name, .. } = d.program
+        if let Some((name, _)) = d.program.node()
             && !names.contains(&name)
         {
             names.push(name);
@@ -539,7 +631,14 @@ mod tests {
     fn bundled_systems_are_found_by_their_node_name_and_external_ones_on_the_path() {
         assert_eq!(
             bundled_names(),
-            ["raft-kv", "redis-lock", "snowflake", "uuid", "segment"]
+            [
+                "raft-kv",
+                "redis-lock",
+                "snowflake",
+                "uuid",
+                "segment",
+                "zookeeper"
+            ]
         );
         assert!(bundled("redis-lock").is_some() && bundled("redis-server").is_none());
         let sh = Program::External {

@@ -12,9 +12,11 @@
 //! * [`registry`]: every workload; [`settings`]: a workload's own scenario fields;
 //! * [`worker`]: the one worker loop; [`pacer`]: paced workers; [`client_pauses`]: the
 //!   nemesis's client pauses; [`history`]: where events go;
-//! * the workloads: [`register`] (a linearizable register per key, over `http-kv`), [`lock`]
-//!   (leases — single instance, watchdog, Redlock — and a protected resource, over RESP),
-//!   [`ids`] (unique IDs from independent ID servers, over `http-ids`).
+//! * the workloads: [`register`] (a linearizable register per key, over `http-kv` or znode
+//!   data), [`lock`] (leases — single instance, watchdog, Redlock over RESP, ZooKeeper's
+//!   recipe — and a protected resource), [`ids`] (unique IDs from independent ID servers, over
+//!   `http-ids`);
+//! * [`zookeeper`]: sessions and failures, for the workloads' ZooKeeper clients.
 
 pub mod client_pauses;
 pub mod history;
@@ -26,6 +28,7 @@ pub mod registry;
 pub mod settings;
 pub mod worker;
 pub mod workload;
+pub mod zookeeper;
 
 pub use workload::{Links, Node, Run, TypedWorkload, Workload};
 

@@ -9,11 +9,13 @@
 
 use serde::Serialize;
 use serde::de::{self, DeserializeOwned, Visitor};
+use targets::descriptor::Protocol;
 
 /// A workload's settings: every field has a default, so a scenario may leave them all out.
 pub trait Settings: Serialize + DeserializeOwned + Default + Send + Sync + 'static {
-    /// Checks values the types allow but the workload does not (a zero lease, …).
-    fn check(&self) -> Result<(), String> {
+    /// Checks values the types allow but the workload does not (a zero lease, …, or a lock
+    /// algorithm the target's `protocol` cannot run).
+    fn check(&self, _protocol: Protocol) -> Result<(), String> {
         Ok(())
     }
 }
@@ -59,7 +61,11 @@ pub fn defaults<S: Settings>() -> toml::Table {
 
 /// Reads `table` as `workload`'s settings `S`: every key must be one of its fields, every
 /// value of the field's type; missing fields take their defaults.
-pub fn read<S: Settings>(workload: &str, table: &toml::Table) -> Result<S, String> {
+pub fn read<S: Settings>(
+    workload: &str,
+    table: &toml::Table,
+    protocol: Protocol,
+) -> Result<S, String> {
     let fields = field_names::<S>();
     if let Some(key) = table.keys().find(|k| !fields.contains(&k.as_str())) {
         return Err(format!(
@@ -73,7 +79,7 @@ pub fn read<S: Settings>(workload: &str, table: &toml::Table) -> Result<S, Strin
     }
     let settings = S::deserialize(toml::Value::Table(table.clone()))
         .map_err(|e| format!("workload {workload}: {}", e.message().trim()))?;
-    settings.check()?;
+    settings.check(protocol)?;
     Ok(settings)
 }
 
@@ -116,7 +122,7 @@ mod tests {
     }
 
     impl Settings for Demo {
-        fn check(&self) -> Result<(), String> {
+        fn check(&self, _protocol: Protocol) -> Result<(), String> {
             (self.batch_size < 100)
                 .then_some(())
                 .ok_or_else(|| "batch-size must be below 100".into())
@@ -129,7 +135,7 @@ mod tests {
         assert_eq!(defaults::<Demo>().len(), 2);
         let mut t = toml::Table::new();
         t.insert("batch-size".into(), toml::Value::Integer(7));
-        let d: Demo = read("demo", &t).unwrap();
+        let d: Demo = read("demo", &t, Protocol::HttpKv).unwrap();
         assert_eq!(
             d,
             Demo {
@@ -138,7 +144,7 @@ mod tests {
             }
         );
         t.insert("bacth-size".into(), toml::Value::Integer(7));
-        let e = read::<Demo>("demo", &t).unwrap_err();
+        let e = read::<Demo>("demo", &t, Protocol::HttpKv).unwrap_err();
         assert_eq!(
             e,
             "workload demo has no setting `bacth-size` (its settings: batch-size, fast)"
@@ -146,12 +152,12 @@ mod tests {
         t.remove("bacth-size");
         t.insert("batch-size".into(), toml::Value::Integer(700));
         assert_eq!(
-            read::<Demo>("demo", &t).unwrap_err(),
+            read::<Demo>("demo", &t, Protocol::HttpKv).unwrap_err(),
             "batch-size must be below 100"
         );
         t.insert("fast".into(), toml::Value::String("yes".into()));
         assert!(
-            read::<Demo>("demo", &t)
+            read::<Demo>("demo", &t, Protocol::HttpKv)
                 .unwrap_err()
                 .starts_with("workload demo: ")
         );

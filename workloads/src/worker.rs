@@ -70,6 +70,13 @@ pub trait Client: Send + 'static {
 
     /// Performs `op` as `process`.
     fn invoke(&mut self, process: u64, op: Self::Op) -> impl Future<Output = Completion> + Send;
+
+    /// Stops the world for `length`: a client pause. By default the worker just sleeps; a
+    /// client with work of its own in the background (a ZooKeeper session's pings) stops that
+    /// too.
+    fn pause(&mut self, length: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(length)
+    }
 }
 
 /// What every worker of a run shares: where events go, the counts, the nemesis's pauses.
@@ -82,13 +89,13 @@ pub struct Context {
 
 impl Context {
     /// Takes a pending client pause: recorded as the nemesis pausing and resuming `process`.
-    async fn pause(&self, process: u64) {
+    async fn pause<C: Client>(&self, process: u64, client: &mut C) {
         let Some(ms) = self.pauses.take() else {
             return;
         };
         let v = value(json!({ "process": process, "ms": ms }));
         self.fault("pause-client", &v);
-        tokio::time::sleep(Duration::from_millis(ms)).await;
+        client.pause(Duration::from_millis(ms)).await;
         self.fault("resume-client", &v);
     }
 
@@ -127,7 +134,7 @@ pub async fn drive<C: Client>(
                 continue;
             }
             Step::MayPause => {
-                ctx.pause(process).await;
+                ctx.pause(process, &mut client).await;
                 continue;
             }
             Step::Invoke(op) => op,

@@ -38,6 +38,9 @@ pub enum Links {
 /// Everything a workload's run is given.
 pub struct Run {
     pub protocol: Protocol,
+    /// The target's options the scenario switched on: some are about how clients use it
+    /// (ZooKeeper's `follower-reads`: reads without a `sync`).
+    pub options: Vec<String>,
     pub concurrency: usize,
     /// Operations per second, all clients together.
     pub rate: f64,
@@ -102,7 +105,7 @@ pub trait Workload: Sync {
     /// Its settings' defaults.
     fn defaults(&self) -> toml::Table;
     /// Checks its settings: known fields, right types, sensible values.
-    fn check(&self, settings: &toml::Table) -> Result<(), String>;
+    fn check(&self, settings: &toml::Table, protocol: Protocol) -> Result<(), String>;
     /// Checks the types of its fields in a scenario file's text, naming line and column.
     fn check_text(&self, file: &str, text: &str) -> Result<(), String>;
     /// Starts its clients; refused if the settings are bad or it has no client for the
@@ -143,8 +146,8 @@ impl<W: TypedWorkload> Workload for W {
         settings::defaults::<W::Settings>()
     }
 
-    fn check(&self, settings: &toml::Table) -> Result<(), String> {
-        settings::read::<W::Settings>(W::NAME, settings).map(drop)
+    fn check(&self, settings: &toml::Table, protocol: Protocol) -> Result<(), String> {
+        settings::read::<W::Settings>(W::NAME, settings, protocol).map(drop)
     }
 
     fn check_text(&self, file: &str, text: &str) -> Result<(), String> {
@@ -159,7 +162,7 @@ impl<W: TypedWorkload> Workload for W {
                 run.protocol.name()
             ));
         }
-        let settings = settings::read::<W::Settings>(W::NAME, settings)?;
+        let settings = settings::read::<W::Settings>(W::NAME, settings, run.protocol)?;
         Ok(self.run(settings, run))
     }
 }

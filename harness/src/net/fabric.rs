@@ -25,15 +25,18 @@ pub struct Endpoint {
     pub node: String,
     /// Where clients reach it.
     pub client: SocketAddr,
-    /// Where peers reach it (`None` for systems without peer traffic, such as a single Redis).
-    pub peer: Option<SocketAddr>,
+    /// Where peers reach it, one address per peer port (none for systems without peer
+    /// traffic, such as a single Redis; two for ZooKeeper's quorum and election ports).
+    pub peer: Vec<SocketAddr>,
 }
 
 /// Every link of a cluster.
 #[derive(Debug)]
 pub struct Fabric {
-    /// (from, to) → proxy; `from` is a client's name for client links.
-    links: BTreeMap<(String, String), Proxy>,
+    /// (from, to) → the link's proxies, one per port it reaches (a client link reaches the
+    /// client port; a peer link each peer port). `from` is a client's name for client links.
+    /// A grudge cuts or opens a link's proxies together.
+    links: BTreeMap<(String, String), Vec<Proxy>>,
 }
 
 impl Fabric {
@@ -44,54 +47,69 @@ impl Fabric {
             for client in clients {
                 links.insert(
                     (client.clone(), to.node.clone()),
-                    Proxy::start(to.client).await?,
+                    vec![Proxy::start(to.client).await?],
                 );
             }
-            let Some(peer) = to.peer else { continue };
             // Peer traffic flows between nodes that have peer ports (a store's nodes, say, and
             // not the nodes that use it, which reach it as clients do).
+            if to.peer.is_empty() {
+                continue;
+            }
             for from in endpoints
                 .iter()
-                .filter(|e| e.node != to.node && e.peer.is_some())
+                .filter(|e| e.node != to.node && !e.peer.is_empty())
             {
-                links.insert(
-                    (from.node.clone(), to.node.clone()),
-                    Proxy::start(peer).await?,
-                );
+                let mut proxies = Vec::with_capacity(to.peer.len());
+                for &port in &to.peer {
+                    proxies.push(Proxy::start(port).await?);
+                }
+                links.insert((from.node.clone(), to.node.clone()), proxies);
             }
         }
         Ok(Fabric { links })
     }
 
-    /// The address `from` (a node, or a client) uses to reach `to`.
+    /// The address `from` (a node, or a client) uses to reach `to` (its first port).
     pub fn addr(&self, from: &str, to: &str) -> Option<SocketAddr> {
+        self.addrs(from, to).first().copied()
+    }
+
+    /// The addresses `from` uses to reach each of `to`'s ports.
+    pub fn addrs(&self, from: &str, to: &str) -> Vec<SocketAddr> {
         self.links
             .get(&(from.to_string(), to.to_string()))
-            .map(Proxy::addr)
+            .map(|proxies| proxies.iter().map(Proxy::addr).collect())
+            .unwrap_or_default()
+    }
+
+    fn proxies(&self) -> impl Iterator<Item = &Proxy> {
+        self.links.values().flatten()
     }
 
     /// Cuts every link the grudge names (blackhole or reset) and opens the others.
     pub fn apply(&self, grudge: &Grudge, cut: Mode) {
-        for ((from, to), proxy) in &self.links {
+        for ((from, to), proxies) in &self.links {
             let mode = if grudge.cuts(from, to) {
                 cut
             } else {
                 Mode::Open
             };
-            proxy.set_mode(mode);
+            for proxy in proxies {
+                proxy.set_mode(mode);
+            }
         }
     }
 
     /// Opens every link.
     pub fn heal(&self) {
-        for proxy in self.links.values() {
+        for proxy in self.proxies() {
             proxy.set_mode(Mode::Open);
         }
     }
 
     /// Sets latency and loss on every link, keeping each link's mode.
     pub fn shape(&self, latency: std::time::Duration, loss: f64) {
-        for proxy in self.links.values() {
+        for proxy in self.proxies() {
             let mode = proxy.state().mode;
             proxy.set(LinkState {
                 mode,
@@ -101,11 +119,11 @@ impl Fabric {
         }
     }
 
-    /// The links, for reports: (from, to, mode).
+    /// The links, for reports: (from, to, mode) — a link's proxies share their mode.
     pub fn modes(&self) -> impl Iterator<Item = (&str, &str, Mode)> {
-        self.links
-            .iter()
-            .map(|((f, t), p)| (f.as_str(), t.as_str(), p.state().mode))
+        self.links.iter().filter_map(|((f, t), proxies)| {
+            Some((f.as_str(), t.as_str(), proxies.first()?.state().mode))
+        })
     }
 }
 
@@ -120,7 +138,7 @@ mod tests {
             .map(|i| Endpoint {
                 node: format!("n{i}"),
                 client: any,
-                peer: Some(any),
+                peer: vec![any],
             })
             .collect();
         let fabric = Fabric::start(&endpoints, &[CLIENT.to_string()])
@@ -148,13 +166,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_link_to_a_node_with_two_peer_ports_has_a_proxy_for_each_and_is_cut_whole() {
+        let any: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let endpoints: Vec<Endpoint> = (1..=3)
+            .map(|i| Endpoint {
+                node: format!("n{i}"),
+                client: any,
+                peer: vec![any, any],
+            })
+            .collect();
+        let fabric = Fabric::start(&endpoints, &[CLIENT.to_string()])
+            .await
+            .unwrap();
+        let both = fabric.addrs("n1", "n2");
+        assert_eq!(both.len(), 2);
+        assert_ne!(both[0], both[1]);
+        assert_eq!(fabric.addrs(CLIENT, "n2").len(), 1);
+        let nodes: Vec<String> = endpoints.iter().map(|e| e.node.clone()).collect();
+        fabric.apply(&nemesis::grudge::halves(&nodes), Mode::Blackhole);
+        let cut = fabric
+            .proxies()
+            .filter(|p| p.state().mode == Mode::Blackhole);
+        assert_eq!(cut.count(), 4 * 2);
+    }
+
+    #[tokio::test]
     async fn a_node_holding_a_grudge_against_a_client_cuts_that_clients_link_only() {
         let any: SocketAddr = "127.0.0.1:9".parse().unwrap();
         let endpoints: Vec<Endpoint> = (1..=5)
             .map(|i| Endpoint {
                 node: format!("n{i}"),
                 client: any,
-                peer: None,
+                peer: Vec::new(),
             })
             .collect();
         let clients = vec!["c1".to_string(), "c2".to_string()];

@@ -77,7 +77,7 @@ pub fn validate(s: &Scenario) -> Result<(&'static Descriptor, &'static dyn Workl
             workloads_of(d).join(", ")
         ));
     }
-    w.check(&s.settings)?;
+    w.check(&s.settings, d.protocol)?;
     for fault in &s.nemesis {
         if FaultKind::parse(fault).is_none() || !d.faults.contains(&fault.as_str()) {
             return Err(format!(
@@ -323,6 +323,7 @@ pub async fn run(
         &scenario.settings,
         Run {
             protocol: d.protocol,
+            options: scenario.options.clone(),
             concurrency: scenario.concurrency,
             rate: scenario.rate,
             seed: scenario.seed,

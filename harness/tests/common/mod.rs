@@ -147,6 +147,12 @@ pub fn run_scenario(name: &str, target: &str, seconds: &str) -> (Option<i32>, se
             "these tests run the real redis-server: apt-get install redis-server (.ci/run does)"
         );
     }
+    if target == "zookeeper" {
+        assert!(
+            Path::new("/usr/share/java/zookeeper.jar").is_file(),
+            "these tests run Apache ZooKeeper: apt-get install zookeeper (.ci/run does)"
+        );
+    }
     let results = results_dir(&format!("{name}-{target}"));
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../scenarios")

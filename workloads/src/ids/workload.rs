@@ -34,7 +34,7 @@ impl Default for IdSettings {
 }
 
 impl Settings for IdSettings {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self, _protocol: Protocol) -> Result<(), String> {
         if !(1..=MAX_BATCH).contains(&self.batch_size) {
             return Err(format!("batch-size must be 1 to {MAX_BATCH}"));
         }

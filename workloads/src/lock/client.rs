@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use resp::Frame;
+use targets::descriptor::Protocol;
 use tokio::time::Instant;
 
 use super::resp::{Conn, Failure};
@@ -22,6 +23,9 @@ pub enum Algorithm {
     Watchdog,
     /// Redlock over every instance; no fencing token.
     Redlock,
+    /// ZooKeeper's recipe: ephemeral sequential znodes; the fencing token is the znode's
+    /// czxid ([`super::zookeeper`]).
+    Zookeeper,
 }
 
 impl Algorithm {
@@ -30,6 +34,7 @@ impl Algorithm {
             "single" => Algorithm::Single,
             "watchdog" => Algorithm::Watchdog,
             "redlock" => Algorithm::Redlock,
+            "zookeeper" => Algorithm::Zookeeper,
             _ => return None,
         })
     }
@@ -39,6 +44,15 @@ impl Algorithm {
             Algorithm::Single => "single",
             Algorithm::Watchdog => "watchdog",
             Algorithm::Redlock => "redlock",
+            Algorithm::Zookeeper => "zookeeper",
+        }
+    }
+
+    /// The protocol the algorithm speaks.
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Algorithm::Zookeeper => Protocol::Zookeeper,
+            _ => Protocol::Resp,
         }
     }
 }
@@ -131,8 +145,8 @@ impl LockClient {
     /// Acquires the lock as `id` (a value unique to this holding).
     pub async fn acquire(&mut self, id: &str) -> Outcome<Held> {
         match self.config.algorithm {
-            Algorithm::Single | Algorithm::Watchdog => self.acquire_one(id).await,
             Algorithm::Redlock => self.acquire_redlock(id).await,
+            _ => self.acquire_one(id).await,
         }
     }
 

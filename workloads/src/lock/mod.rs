@@ -3,7 +3,9 @@
 //! history.
 //!
 //! * [`resp`]: a connection to one Redis instance, framed by the `resp` codec;
-//! * [`client`]: the algorithms — single instance, watchdog renewal, Redlock;
+//! * [`client`]: the Redis algorithms — single instance, watchdog renewal, Redlock;
+//! * [`zookeeper`]: ZooKeeper's recipe — ephemeral sequential znodes, each client's session
+//!   on a thread of its own so that a client pause stops its pings;
 //! * [`resource`]: the protected resource, fenced or not;
 //! * [`workload`]: each client's acquire → hold → release loop.
 
@@ -11,6 +13,7 @@ pub mod client;
 pub mod resource;
 pub mod resp;
 mod workload;
+pub mod zookeeper;
 
 pub use workload::{Lock, LockSettings};
 

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 
 use super::client::{Algorithm, Config, Held, LockClient, Outcome};
 use super::resource::{Resource, Write};
+use super::zookeeper::ZkLock;
 use crate::history::value;
 use crate::settings::Settings;
 use crate::worker::{self, Client, Completion, Step};
@@ -34,9 +35,9 @@ pub struct Lock;
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", default)]
 pub struct LockSettings {
-    /// `single`, `watchdog` or `redlock`.
+    /// `single`, `watchdog` or `redlock` (Redis), or `zookeeper`.
     pub lock_algorithm: String,
-    /// The lease, in milliseconds.
+    /// The lease, in milliseconds (ZooKeeper: the session timeout asked for).
     pub lock_ttl_ms: u64,
     /// The resource rejects tokens older than one it accepted.
     pub fencing: bool,
@@ -56,11 +57,19 @@ impl Default for LockSettings {
 }
 
 impl Settings for LockSettings {
-    fn check(&self) -> Result<(), String> {
-        if Algorithm::parse(&self.lock_algorithm).is_none() {
+    fn check(&self, protocol: Protocol) -> Result<(), String> {
+        let Some(algorithm) = Algorithm::parse(&self.lock_algorithm) else {
             return Err(format!(
-                "unknown lock algorithm `{}` (known: single, watchdog, redlock)",
+                "unknown lock algorithm `{}` (known: single, watchdog, redlock, zookeeper)",
                 self.lock_algorithm
+            ));
+        };
+        if algorithm.protocol() != protocol {
+            return Err(format!(
+                "lock algorithm {} needs a target speaking {}, not {}",
+                algorithm.name(),
+                algorithm.protocol().name(),
+                protocol.name()
             ));
         }
         if self.lock_ttl_ms == 0 || self.writes_per_hold == 0 {
@@ -73,9 +82,8 @@ impl Settings for LockSettings {
 impl TypedWorkload for Lock {
     type Settings = LockSettings;
     const NAME: &'static str = "lock";
-    const SUMMARY: &'static str =
-        "acquire, write to a protected resource, release (single, watchdog, redlock); lock safety";
-    const PROTOCOLS: &'static [Protocol] = &[Protocol::Resp];
+    const SUMMARY: &'static str = "acquire, write to a protected resource, release (single, watchdog, redlock, zookeeper); lock safety";
+    const PROTOCOLS: &'static [Protocol] = &[Protocol::Resp, Protocol::Zookeeper];
     const LINKS: Links = Links::PerClient;
     const CHECKERS: &'static [Checker] = super::CHECKERS;
     const FLAGS: &'static [&'static str] = &["lock-algorithm", "lock-ttl-ms", "fencing"];
@@ -97,7 +105,13 @@ impl TypedWorkload for Lock {
             .map(|(index, nodes)| {
                 let instances = nodes.iter().map(|n| (n.name.clone(), n.addr)).collect();
                 Holder {
-                    client: LockClient::new(config.clone(), instances),
+                    client: match config.algorithm {
+                        Algorithm::Zookeeper => Locker::Zookeeper {
+                            lock: ZkLock::new(instances, config.ttl, run.op_timeout),
+                            ttl: config.ttl,
+                        },
+                        _ => Locker::Redis(LockClient::new(config.clone(), instances)),
+                    },
                     resource: resource.clone(),
                     rng: ChaCha8Rng::seed_from_u64(
                         run.seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
@@ -116,9 +130,65 @@ impl TypedWorkload for Lock {
     }
 }
 
+/// The lock service a holder uses.
+enum Locker {
+    /// Redis instances, through one of the Redis algorithms.
+    Redis(LockClient),
+    /// A ZooKeeper ensemble, through the recipe; `ttl` is the session timeout asked for.
+    Zookeeper { lock: ZkLock, ttl: Duration },
+}
+
+impl Locker {
+    async fn acquire(&mut self, id: &str) -> Outcome<Held> {
+        match self {
+            Locker::Redis(client) => client.acquire(id).await,
+            Locker::Zookeeper { lock, .. } => lock.acquire(id).await,
+        }
+    }
+
+    async fn renew(&mut self, id: &str) -> Outcome<Duration> {
+        match self {
+            Locker::Redis(client) => client.renew(id).await,
+            Locker::Zookeeper { lock, .. } => lock.renew().await,
+        }
+    }
+
+    async fn release(&mut self, id: &str) -> Outcome<Vec<String>> {
+        match self {
+            Locker::Redis(client) => client.release(id).await,
+            Locker::Zookeeper { lock, .. } => lock.release().await,
+        }
+    }
+
+    /// Whether a holder renews its belief while it holds: Redisson's watchdog extends the
+    /// lease; a ZooKeeper client confirms its znode is still there.
+    fn renews(&self) -> bool {
+        match self {
+            Locker::Redis(client) => client.config().algorithm == Algorithm::Watchdog,
+            Locker::Zookeeper { .. } => true,
+        }
+    }
+
+    /// Stops the holder's world for `length` (a ZooKeeper client's session with it).
+    async fn pause(&mut self, length: Duration) {
+        match self {
+            Locker::Redis(_) => tokio::time::sleep(length).await,
+            Locker::Zookeeper { lock, .. } => lock.pause(length).await,
+        }
+    }
+
+    /// The lease, or the session timeout: a holder renews every third of it.
+    fn ttl(&self) -> Duration {
+        match self {
+            Locker::Redis(client) => client.config().ttl,
+            Locker::Zookeeper { ttl, .. } => *ttl,
+        }
+    }
+}
+
 /// One lock client.
 struct Holder {
-    client: LockClient,
+    client: Locker,
     resource: Arc<Resource>,
     rng: ChaCha8Rng,
     writes_per_hold: u32,
@@ -205,17 +275,11 @@ fn completion<T>(
     }
 }
 
-impl Holder {
-    fn watchdog(&self) -> bool {
-        self.client.config().algorithm == Algorithm::Watchdog
-    }
-}
-
 impl Client for Holder {
     type Op = LockOp;
 
     fn next(&mut self, process: u64, until: Instant) -> Step<LockOp> {
-        let watchdog = self.watchdog();
+        let renews = self.client.renews();
         let now = Instant::now();
         match &mut self.phase {
             Phase::Idle if now >= until => Step::Done,
@@ -237,7 +301,7 @@ impl Client for Holder {
                     self.phase = Phase::Releasing { id };
                     self.next(process, until)
                 }
-                Turn::Check if watchdog && now >= h.renew_at => {
+                Turn::Check if renews && now >= h.renew_at => {
                     Step::Invoke(LockOp::Renew { id: h.id.clone() })
                 }
                 // The client's own check: does it still hold the lock?
@@ -277,6 +341,10 @@ impl Client for Holder {
         }
     }
 
+    async fn pause(&mut self, length: Duration) {
+        self.client.pause(length).await
+    }
+
     async fn invoke(&mut self, _process: u64, op: LockOp) -> Completion {
         match op {
             LockOp::Acquire { id } => {
@@ -292,7 +360,7 @@ impl Client for Holder {
                             id: id.clone(),
                             token: *token,
                             valid_until: at + *validity,
-                            renew_at: at + self.client.config().ttl / 3,
+                            renew_at: at + self.client.ttl() / 3,
                             written: 0,
                             turn: Turn::Check,
                         });
@@ -316,7 +384,7 @@ impl Client for Holder {
             LockOp::Renew { id } => {
                 let renewed = self.client.renew(&id).await;
                 let at = Instant::now();
-                let ttl = self.client.config().ttl;
+                let ttl = self.client.ttl();
                 let done = match (&renewed, &mut self.phase) {
                     (Outcome::Done(v), Phase::Holding(h)) => {
                         h.valid_until = at + *v;

@@ -3,12 +3,14 @@
 //!
 //! * [`generator`]: what to do next (pure, seeded);
 //! * [`client`]: doing it over `http-kv`, recording the outcome honestly;
+//! * [`zookeeper`]: doing it over ZooKeeper, on znode data, reads after a `sync`;
 //! * [`workload`]: the workers, paced, and the final reads after healing;
 //! * the checker: [`CHECKERS`], split by key.
 
 pub mod client;
 pub mod generator;
 mod workload;
+pub mod zookeeper;
 
 pub use workload::{Register, RegisterSettings};
 

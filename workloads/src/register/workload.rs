@@ -1,14 +1,15 @@
 //! The register workload's clients: each worker draws its next operation from the shared
-//! generator at the scenario's pace and performs it over `http-kv`, starting at its home node
+//! generator at the scenario's pace and performs it — over `http-kv`, starting at its home node
 //! (workers are spread over the nodes, as Jepsen binds clients to nodes) and following the
 //! leader hints it gets within one operation. Were workers to stay with the leader they found,
 //! they would all end up on one node, and a leader stranded in a minority would have every
 //! client to itself — nobody would be writing on the majority side, and nothing it did wrong
-//! could be seen.
+//! could be seen; or over ZooKeeper, in a session with its home node.
 //!
 //! After the faults are healed, every key used is read once more, by fresh processes.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use checkers::Value;
 use checkers::compose::Checker;
@@ -16,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use targets::descriptor::Protocol;
 use tokio::time::Instant;
 
-use super::client::Client as HttpKv;
+use super::client::{Client as HttpKv, Node};
 use super::generator::{self, Generator, Invocation, Op};
+use super::zookeeper::{FOLLOWER_READS, ZkRegister};
 use crate::history::value;
 use crate::pacer::Pacer;
 use crate::settings::Settings;
@@ -42,7 +44,7 @@ impl Default for RegisterSettings {
 }
 
 impl Settings for RegisterSettings {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self, _protocol: Protocol) -> Result<(), String> {
         if self.ops_per_key == 0 {
             return Err("ops-per-key must be positive".into());
         }
@@ -55,7 +57,7 @@ impl TypedWorkload for Register {
     const NAME: &'static str = "register";
     const SUMMARY: &'static str =
         "read/write/cas on rotating keys; checked linearizable as a cas-register per key";
-    const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpKv];
+    const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpKv, Protocol::Zookeeper];
     const LINKS: Links = Links::Shared;
     const CHECKERS: &'static [Checker] = super::CHECKERS;
 
@@ -66,13 +68,20 @@ impl TypedWorkload for Register {
                 ops_per_key: settings.ops_per_key,
                 ..generator::Config::default()
             })),
-            http: HttpKv::new(run.shared_nodes(), run.op_timeout),
+            store: match run.protocol {
+                Protocol::Zookeeper => Store::Zookeeper {
+                    nodes: run.shared_nodes(),
+                    op_timeout: run.op_timeout,
+                    sync_reads: !run.options.iter().any(|o| o == FOLLOWER_READS),
+                },
+                _ => Store::Http(HttpKv::new(run.shared_nodes(), run.op_timeout)),
+            },
         });
         let pace = run.pace();
         let workers = (0..run.concurrency)
             .map(|index| Worker {
+                conn: shared.store.conn(index),
                 shared: shared.clone(),
-                home: index,
                 pacer: Pacer::new(run.seed, index, pace),
                 seq: 0,
             })
@@ -89,7 +98,75 @@ impl TypedWorkload for Register {
 /// What the workers share.
 struct Shared {
     generator: Mutex<Generator>,
-    http: HttpKv,
+    store: Store,
+}
+
+/// The system the registers live in.
+enum Store {
+    /// `http-kv`: one HTTP client for all workers.
+    Http(HttpKv),
+    /// ZooKeeper: every worker opens a session of its own; reads `sync` first unless the
+    /// scenario asked for follower reads.
+    Zookeeper {
+        nodes: Vec<Node>,
+        op_timeout: Duration,
+        sync_reads: bool,
+    },
+}
+
+impl Store {
+    /// A connection for a client whose home is node `home` (modulo the nodes).
+    fn conn(&self, home: usize) -> Conn {
+        match self {
+            Store::Http(http) => Conn::Http {
+                http: http.clone(),
+                home,
+                node: home,
+            },
+            Store::Zookeeper {
+                nodes,
+                op_timeout,
+                sync_reads,
+            } => {
+                let node = nodes[home % nodes.len().max(1)].clone();
+                Conn::Zookeeper(ZkRegister::new(node, *op_timeout, *sync_reads))
+            }
+        }
+    }
+}
+
+/// One client's way to the registers.
+enum Conn {
+    /// Over `http-kv`: an operation starts at `node`, which follows the leader hints it gets.
+    Http {
+        http: HttpKv,
+        home: usize,
+        node: usize,
+    },
+    Zookeeper(ZkRegister),
+}
+
+impl Conn {
+    /// Starts the next operation at the client's home node.
+    fn go_home(&mut self) {
+        if let Conn::Http { home, node, .. } = self {
+            *node = *home;
+        }
+    }
+
+    /// Performs `inv` as `process` with its `seq`.
+    async fn perform(&mut self, process: u64, seq: u64, inv: Invocation) -> Completion {
+        let out = match self {
+            Conn::Http { http, node, .. } => http.invoke(process, seq, node, inv).await,
+            Conn::Zookeeper(zk) => zk.invoke(inv).await,
+        };
+        Completion {
+            kind: out.kind,
+            value: value(out.value),
+            node: Some(out.node),
+            error: out.error,
+        }
+    }
 }
 
 impl Shared {
@@ -112,7 +189,7 @@ impl Shared {
 /// One register client: paced operations from the shared generator.
 struct Worker {
     shared: Arc<Shared>,
-    home: usize,
+    conn: Conn,
     pacer: Pacer,
     seq: u64,
 }
@@ -122,24 +199,6 @@ fn invocation(inv: &Invocation) -> worker::Invocation {
         f: inv.op.f(),
         key: Some(Value::Int(inv.key as i64)),
         value: value(inv.op.value()),
-    }
-}
-
-/// Performs `inv` as `process` with its `seq`, starting at node `*node`, which follows the
-/// leader hints the operation gets.
-async fn perform(
-    http: &HttpKv,
-    process: u64,
-    seq: u64,
-    node: &mut usize,
-    inv: Invocation,
-) -> Completion {
-    let out = http.invoke(process, seq, node, inv).await;
-    Completion {
-        kind: out.kind,
-        value: value(out.value),
-        node: Some(out.node),
-        error: out.error,
     }
 }
 
@@ -158,8 +217,8 @@ impl Client for Worker {
     async fn invoke(&mut self, process: u64, op: Invocation) -> Completion {
         self.seq += 1;
         // Every operation starts at the worker's home node.
-        let mut node = self.home;
-        perform(&self.shared.http, process, self.seq, &mut node, op).await
+        self.conn.go_home();
+        self.conn.perform(process, self.seq, op).await
     }
 }
 
@@ -174,8 +233,7 @@ async fn final_reads(
     let keys = shared.keys();
     let readers = (0..concurrency.max(1))
         .map(|w| FinalReads {
-            shared: shared.clone(),
-            node: w,
+            conn: shared.store.conn(w),
             keys: keys
                 .iter()
                 .copied()
@@ -193,9 +251,8 @@ async fn final_reads(
 
 /// One final reader: a read of each of its keys, one after another.
 struct FinalReads {
-    shared: Arc<Shared>,
-    /// Where the next read starts: the node that answered the last one.
-    node: usize,
+    /// Starting where the last read was answered.
+    conn: Conn,
     /// Still to read, the next last.
     keys: Vec<u64>,
     seq: u64,
@@ -218,6 +275,6 @@ impl Client for FinalReads {
     async fn invoke(&mut self, process: u64, op: Invocation) -> Completion {
         let seq = self.seq;
         self.seq += 1;
-        perform(&self.shared.http, process, seq, &mut self.node, op).await
+        self.conn.perform(process, seq, op).await
     }
 }

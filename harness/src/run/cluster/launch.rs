@@ -17,10 +17,10 @@ use crate::supervisor::{NodeSpec, Supervisor};
 pub(super) struct Node<'a> {
     pub endpoint: &'a Endpoint,
     pub kind: &'static Descriptor,
-    /// Where it reaches each of its peers: (name, address).
-    pub peers: Vec<(&'a str, SocketAddr)>,
-    /// Where it reaches each node of its store, as a client: (name, address).
-    pub store: Vec<(&'a str, SocketAddr)>,
+    /// Where it reaches each of its peers: (name, an address per peer port).
+    pub peers: Vec<(&'a str, Vec<SocketAddr>)>,
+    /// Where it reaches each node of its store, as a client: (name, its client link).
+    pub store: Vec<(&'a str, Vec<SocketAddr>)>,
     pub clock_file: &'a Path,
 }
 
@@ -92,20 +92,24 @@ impl<'a> Launcher<'a> {
     /// The program `node` runs and its arguments.
     fn command_line(&self, node: &Node<'_>) -> Result<(PathBuf, Vec<String>), String> {
         let e = node.endpoint;
-        // A bundled system is `faultline node <name> ARGS`.
+        // A bundled or wrapped system is `faultline node <name> ARGS`.
         let (program, mut args) = match node.kind.program {
-            Program::Bundled { name, .. } => (
-                self.faultline.to_path_buf(),
-                vec!["node".to_string(), name.to_string()],
-            ),
             Program::External { program, .. } => (PathBuf::from(program), Vec::new()),
+            bundled => (
+                self.faultline.to_path_buf(),
+                vec![
+                    "node".to_string(),
+                    bundled.node().map_or("", |n| n.0).to_string(),
+                ],
+            ),
         };
         args.extend(node.kind.args_for(&[
             ("node", e.node.clone()),
             // n3 → 3, s2 → 2.
             ("index", e.node[1..].to_string()),
             ("client_port", e.client.port().to_string()),
-            ("peer_port", e.peer.map_or(0, |p| p.port()).to_string()),
+            ("peer_port", port(&e.peer, 0)),
+            ("peer_port_2", port(&e.peer, 1)),
             ("peers", listed(&node.peers)),
             ("store", listed(&node.store)),
             ("data_dir", self.data_dir(&e.node).display().to_string()),
@@ -134,11 +138,22 @@ impl<'a> Launcher<'a> {
     }
 }
 
-/// `n2=127.0.0.1:4711,n3=…`, as the descriptors' `{peers}` and `{store}` holes take them.
-fn listed(links: &[(&str, SocketAddr)]) -> String {
+/// The `k`-th of `ports`, for a hole (0 when there is none).
+fn port(ports: &[SocketAddr], k: usize) -> String {
+    ports.get(k).map_or(0, SocketAddr::port).to_string()
+}
+
+/// `n2=127.0.0.1:4711,n3=…`, as the descriptors' `{peers}` and `{store}` holes take them; a node with two
+/// peer ports is `n2=127.0.0.1:4711:4712` (every link listens on loopback), as ZooKeeper's
+/// `server.N=host:quorumPort:electionPort` lines take them.
+fn listed(links: &[(&str, Vec<SocketAddr>)]) -> String {
     links
         .iter()
-        .map(|(n, a)| format!("{n}={a}"))
+        .filter_map(|(n, addrs)| {
+            let (first, rest) = addrs.split_first()?;
+            let more: String = rest.iter().map(|a| format!(":{}", a.port())).collect();
+            Some(format!("{n}={first}{more}"))
+        })
         .collect::<Vec<String>>()
         .join(",")
 }
@@ -159,14 +174,14 @@ mod tests {
         let endpoint = Endpoint {
             node: "n1".into(),
             client: addr(4001),
-            peer: Some(addr(4002)),
+            peer: vec![addr(4002)],
         };
         let faultline = Path::new("/bin/faultline");
         let launcher = Launcher::new(&RAFT_KV, bugs, &[], &dir, faultline, &[&RAFT_KV]).unwrap();
         let line = launcher.command_line(&Node {
             endpoint: &endpoint,
             kind: &RAFT_KV,
-            peers: vec![("n2", addr(5002)), ("n3", addr(5003))],
+            peers: vec![("n2", vec![addr(5002)]), ("n3", vec![addr(5003)])],
             store: Vec::new(),
             clock_file: Path::new("/tmp/n1.clock"),
         });

@@ -128,12 +128,13 @@ impl Cluster {
         for (e, &kind) in cluster.endpoints.iter().zip(&cluster.kinds) {
             let others = || cluster.nodes.iter().filter(|n| **n != e.node);
             let peers = others()
-                .filter_map(|n| Some((n.as_str(), cluster.peer_addr(&e.node, n)?)))
+                .map(|n| (n.as_str(), cluster.peer_addrs(&e.node, n)))
+                .filter(|(_, addrs)| !addrs.is_empty())
                 .collect();
             let store = if cluster.serving.contains(&e.node) {
                 others()
                     .filter(|n| !cluster.serving.contains(n))
-                    .filter_map(|n| Some((n.as_str(), cluster.link_addr(&e.node, n)?)))
+                    .filter_map(|n| Some((n.as_str(), vec![cluster.link_addr(&e.node, n)?])))
                     .collect()
             } else {
                 Vec::new()
@@ -184,7 +185,7 @@ impl Cluster {
             })
             .filter_map(|(e, kind)| match kind.ready {
                 Readiness::HttpGet(path) => Some((e.client, path)),
-                Readiness::Tcp => None,
+                Readiness::Tcp | Readiness::Answer { .. } => None,
             })
             .collect();
         self.prober.leader(&asked).await
@@ -204,12 +205,14 @@ impl Cluster {
         }
     }
 
-    /// Where `from` reaches its peer `to` (through their link).
-    fn peer_addr(&self, from: &str, to: &str) -> Option<SocketAddr> {
+    /// Where `from` reaches each peer port of `to` (through their link).
+    fn peer_addrs(&self, from: &str, to: &str) -> Vec<SocketAddr> {
         if self.proxied {
-            self.fabric.addr(from, to)
+            self.fabric.addrs(from, to)
         } else {
-            self.endpoint(to).and_then(|e| e.peer)
+            self.endpoint(to)
+                .map(|e| e.peer.clone())
+                .unwrap_or_default()
         }
     }
 
@@ -259,7 +262,7 @@ mod tests {
         faults: &[],
         bugs: &[],
         options: &[],
-        peers: true,
+        peer_ports: 1,
         clock: Clock::Fixed,
         defaults: "",
         store: None,

@@ -1,5 +1,5 @@
-//! Ports for a cluster's nodes: a client port for every node and a peer port for every node
-//! whose target has peers, drawn at random from loopback ports that are free now.
+//! Ports for a cluster's nodes: a client port for every node and as many peer ports as its
+//! target listens on for its peers, drawn at random from loopback ports that are free now.
 //!
 //! The draws are held (bound) until the whole cluster's are made, so that no two nodes get
 //! the same port, and released together for the nodes to bind.
@@ -38,11 +38,9 @@ pub(super) fn endpoints(
         endpoints.push(Endpoint {
             node: name.clone(),
             client: port("client")?,
-            peer: if kind.peers {
-                Some(port("peer")?)
-            } else {
-                None
-            },
+            peer: (0..kind.peer_ports)
+                .map(|_| port("peer"))
+                .collect::<Result<_, _>>()?,
         });
     }
     Ok(endpoints)
@@ -81,12 +79,11 @@ mod tests {
     fn every_node_gets_distinct_ports_and_peer_ports_only_with_peers() {
         let nodes: Vec<String> = ["n1", "n2", "n3"].map(String::from).to_vec();
         let endpoints = endpoints(&nodes, &[&RAFT_KV, &RAFT_KV, &REDIS_LOCK]).unwrap();
-        assert!(endpoints[0].peer.is_some() && endpoints[1].peer.is_some());
-        assert_eq!(endpoints[2].peer, None);
+        assert!(endpoints[0].peer.len() == 1 && endpoints[1].peer.len() == 1);
+        assert!(endpoints[2].peer.is_empty());
         let ports: std::collections::BTreeSet<u16> = endpoints
             .iter()
-            .flat_map(|e| [Some(e.client), e.peer])
-            .flatten()
+            .flat_map(|e| std::iter::once(e.client).chain(e.peer.iter().copied()))
             .map(|a| a.port())
             .collect();
         assert_eq!(ports.len(), 5);

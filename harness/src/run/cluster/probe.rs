@@ -51,6 +51,9 @@ impl Prober {
                 .get(addr, path)
                 .await
                 .is_some_and(|answer| answer.status() == StatusCode::OK),
+            Readiness::Answer { say, expect } => ask(addr, say)
+                .await
+                .is_some_and(|answer| answer.contains(expect)),
         }
     }
 
@@ -129,6 +132,20 @@ impl Prober {
     }
 }
 
+/// Says `say` to the node at `addr` and reads its answer to the end (a four-letter word's
+/// answer ends when the node closes the connection); `None` if it could not be asked in time.
+async fn ask(addr: SocketAddr, say: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.ok()?;
+        stream.write_all(say.as_bytes()).await.ok()?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.ok()?;
+        Some(String::from_utf8_lossy(&answer).into_owned())
+    };
+    tokio::time::timeout(PROBE_TIMEOUT, exchange).await.ok()?
+}
+
 /// The last lines of a node's log, for an error message (on one line).
 fn log_tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -183,5 +200,33 @@ mod tests {
         assert!(!prober.ready(addr, Readiness::HttpGet("/health")).await);
         assert!(asked.elapsed() < PROBE_TIMEOUT * 4, "{:?}", asked.elapsed());
         assert_eq!(prober.leader(&[(addr, "/health")]).await, None);
+    }
+
+    #[tokio::test]
+    async fn an_answer_readiness_wants_the_expected_words_in_the_answer() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // A ZooKeeper that has not joined a quorum yet, then one that has.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            for answer in [
+                "This ZooKeeper instance is not currently serving requests\n",
+                "Zookeeper version: 3.8.0\nMode: follower\n",
+            ] {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut word = [0u8; 4];
+                stream.read_exact(&mut word).await.unwrap();
+                assert_eq!(&word, b"srvr");
+                stream.write_all(answer.as_bytes()).await.unwrap();
+            }
+        });
+        let prober = Prober::new().unwrap();
+        let srvr = Readiness::Answer {
+            say: "srvr",
+            expect: "Mode: ",
+        };
+        assert!(!prober.ready(addr, srvr).await);
+        assert!(prober.ready(addr, srvr).await);
+        assert!(!prober.ready(addr, srvr).await, "nobody listens any more");
     }
 }
