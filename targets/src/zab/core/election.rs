@@ -3,7 +3,9 @@
 //!
 //! A looking node votes for itself, then for the best vote it hears in its round (votes compare
 //! by epoch, last zxid, id: see [`Vote`]), and tells everyone each time its vote changes. It
-//! decides when a quorum of the round's votes, its own included, name its candidate. A node that
+//! decides when every voter's vote in the round names its candidate — or, at its next tick,
+//! when a quorum's still does (ZooKeeper's `finalizeWait`: deciding on the first quorum would
+//! often follow a candidate that a better vote still on its way is about to replace). A node that
 //! hears of a later round joins it; one that hears of an earlier round answers with its own
 //! notification, so that the sender catches up. Nodes that already follow or lead answer a
 //! looking node with their leader; a latecomer joins a leader that says it leads once, with
@@ -21,6 +23,7 @@ use super::status::Role;
 #[derive(Debug)]
 pub(crate) struct Election {
     id: NodeId,
+    voters: usize,
     quorum: usize,
     round: u64,
     vote: Vote,
@@ -43,10 +46,11 @@ pub(crate) struct Outcome {
 
 impl Election {
     /// Starts round `round` voting for `own`, this node's own candidacy.
-    pub(crate) fn start(quorum: usize, round: u64, own: Vote) -> Election {
+    pub(crate) fn start(voters: usize, round: u64, own: Vote) -> Election {
         let mut election = Election {
             id: own.leader,
-            quorum,
+            voters,
+            quorum: voters / 2 + 1,
             round,
             vote: own,
             received: BTreeMap::new(),
@@ -69,13 +73,18 @@ impl Election {
         }
     }
 
-    /// Whether this node's own vote decides already (a one-node ensemble).
+    /// The leader every voter's vote names, if they all agree (and have all been heard).
     pub(crate) fn decided(&self) -> Option<NodeId> {
-        self.has_quorum().then_some(self.vote.leader)
+        (self.agreeing() == self.voters).then_some(self.vote.leader)
     }
 
-    fn has_quorum(&self) -> bool {
-        self.received.values().filter(|&&v| v == self.vote).count() >= self.quorum
+    /// The leader a quorum's votes name, if they do: what the node decides at its next tick.
+    pub(crate) fn quorum_agrees(&self) -> Option<NodeId> {
+        (self.agreeing() >= self.quorum).then_some(self.vote.leader)
+    }
+
+    fn agreeing(&self) -> usize {
+        self.received.values().filter(|&&v| v == self.vote).count()
     }
 
     /// Tallies a notification from `from`. `own` is this node's candidacy now.
@@ -149,24 +158,28 @@ mod tests {
     #[test]
     fn a_node_adopts_a_better_vote_and_decides_on_a_quorum() {
         let own = vote(1, 0, (0, 0));
-        let mut e = Election::start(2, 1, own);
+        let mut e = Election::start(3, 1, own);
         assert_eq!(e.decided(), None);
         let best = vote(3, 0, (0, 0));
         let outcome = e.receive(3, looking(best, 1), own);
+        // A quorum agrees, but node 2 may have a better vote: wait for it until the next tick.
         assert_eq!(
             outcome,
             Outcome {
                 broadcast: true,
                 answer: false,
-                decided: Some(3)
+                decided: None
             }
         );
+        assert_eq!(e.quorum_agrees(), Some(3));
+        let outcome = e.receive(2, looking(best, 1), own);
+        assert_eq!(outcome.decided, Some(3));
     }
 
     #[test]
     fn rounds_order_elections() {
         let own = vote(1, 0, (0, 0));
-        let mut e = Election::start(3, 2, own);
+        let mut e = Election::start(5, 2, own);
         // An earlier round is answered, not counted.
         let old = e.receive(2, looking(vote(2, 0, (0, 0)), 1), own);
         assert!(old.answer && old.decided.is_none());
@@ -179,7 +192,7 @@ mod tests {
     #[test]
     fn a_latecomer_joins_an_established_leader() {
         let own = vote(1, 0, (0, 0));
-        let mut e = Election::start(3, 1, own);
+        let mut e = Election::start(5, 1, own);
         let follower = Notification {
             vote: vote(5, 1, (1, 3)),
             round: 1,

@@ -138,7 +138,7 @@ impl Zab {
             rng: Rng::new(config.seed ^ config.id.wrapping_mul(0xD1B5_4A32_D192_ED03)),
             epochs,
             history,
-            state: State::Looking(Election::start(quorum, 0, Vote::default())),
+            state: State::Looking(Election::start(config.voters.len(), 0, Vote::default())),
             round: 0,
             elapsed: 0,
             timeout: 0,
@@ -218,7 +218,7 @@ impl Zab {
     pub(crate) fn look(&mut self) {
         self.syncs.abandon(&mut self.failed_syncs);
         self.round += 1;
-        let election = Election::start(self.quorum, self.round, self.own_vote());
+        let election = Election::start(self.peers.len() + 1, self.round, self.own_vote());
         let decided = election.decided();
         self.state = State::Looking(election);
         self.reset_timer();
@@ -256,7 +256,12 @@ impl Zab {
         if beat {
             self.heartbeat_elapsed = 0;
         }
-        match self.state {
+        match &self.state {
+            State::Looking(election) if election.quorum_agrees().is_some() => {
+                if let Some(leader) = election.quorum_agrees() {
+                    self.decide(leader);
+                }
+            }
             State::Looking(_) if self.elapsed >= self.timeout => self.look(),
             State::Looking(_) if beat => self.broadcast_notification(),
             State::Looking(_) => {}

@@ -1,0 +1,155 @@
+//! ZAB's properties (the paper's §III, and the TLA+ specification's invariants), checked by
+//! the test ensemble after every event, on what the nodes delivered, persisted and report of
+//! themselves:
+//!
+//! * **integrity**: a delivered transaction was broadcast — by the leader of its zxid's epoch,
+//!   with that payload;
+//! * **agreement** and **total order**: every node delivers a prefix of one sequence (a node
+//!   that restarts delivers it again from the start) — so two nodes never deliver different
+//!   transactions at one position, nor the same ones in different orders;
+//! * **primary order** (global): the sequence is in zxid order, so a later primary's
+//!   transactions come after an earlier one's;
+//! * **local primary order**: a primary's transactions are delivered in the order it broadcast
+//!   them, none skipped: `e:c` comes right after `e:c-1`;
+//! * **primary integrity**: a primary has delivered, before it broadcasts, every transaction of
+//!   an earlier epoch that anybody delivers;
+//! * **one established leader per epoch** (the TLA+ spec's `Leadership`);
+//! * **durability** of delivered transactions: a node never truncates one from its history.
+
+use std::collections::BTreeMap;
+
+use super::network::Node;
+use crate::zab::core::{Epoch, NodeId, Phase, Role, Txn, Zxid};
+
+#[derive(Default)]
+pub(super) struct Invariants {
+    /// Who was established as the leader of each epoch.
+    leaders: BTreeMap<Epoch, NodeId>,
+    /// Every transaction a primary broadcast.
+    broadcasts: BTreeMap<Zxid, Txn>,
+    /// For each primary that broadcast, how many transactions it had delivered by its first
+    /// broadcast.
+    primaries: BTreeMap<Epoch, usize>,
+    /// The longest sequence any node delivered; every node's deliveries are a prefix of it.
+    delivered: Vec<Txn>,
+}
+
+impl Invariants {
+    pub(super) fn delivered(&self) -> &[Txn] {
+        &self.delivered
+    }
+
+    pub(super) fn leaders(&self) -> &BTreeMap<Epoch, NodeId> {
+        &self.leaders
+    }
+
+    /// Transactions broadcast before the test began.
+    pub(super) fn assume_broadcast(&mut self, txns: Vec<Txn>) {
+        self.broadcasts
+            .extend(txns.into_iter().map(|txn| (txn.zxid, txn)));
+    }
+
+    /// Primary `id` broadcast `txn`, having delivered `delivered`.
+    pub(super) fn broadcast(
+        &mut self,
+        id: NodeId,
+        txn: Txn,
+        delivered: &[Txn],
+    ) -> Result<(), String> {
+        if self.broadcasts.contains_key(&txn.zxid) {
+            return Err(format!(
+                "uniqueness: node {id} broadcast zxid {} a second time",
+                txn.zxid
+            ));
+        }
+        self.primaries
+            .entry(txn.zxid.epoch)
+            .or_insert(delivered.len());
+        self.broadcasts.insert(txn.zxid, txn);
+        self.check_primary_integrity()
+    }
+
+    /// Checks the ensemble after node `changed` handled an event. It delivered its
+    /// transactions from `delivered_from` on; `truncated` tells whether it cut its history.
+    pub(super) fn check(
+        &mut self,
+        nodes: &BTreeMap<NodeId, Node>,
+        changed: NodeId,
+        delivered_from: usize,
+        truncated: bool,
+    ) -> Result<(), String> {
+        let node = &nodes[&changed];
+        if let Some(s) = node.status()
+            && s.role == Role::Leading
+            && s.phase == Phase::Broadcast
+        {
+            let first = *self.leaders.entry(s.current_epoch).or_insert(changed);
+            if first != changed {
+                return Err(format!(
+                    "one leader per epoch: nodes {first} and {changed} were both established in epoch {}",
+                    s.current_epoch
+                ));
+            }
+        }
+        for (k, txn) in node.delivered.iter().enumerate().skip(delivered_from) {
+            self.check_delivery(changed, k, txn)?;
+        }
+        if truncated && !node.disk.history.starts_with(&node.delivered) {
+            return Err(format!(
+                "durability: node {changed} truncated a transaction it delivered"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Node `id` delivered `txn` at position `k` of its sequence.
+    fn check_delivery(&mut self, id: NodeId, k: usize, txn: &Txn) -> Result<(), String> {
+        let z = txn.zxid;
+        if self.broadcasts.get(&z) != Some(txn) {
+            return Err(format!(
+                "integrity: node {id} delivered {z}, which no primary broadcast"
+            ));
+        }
+        if let Some(other) = self.delivered.get(k) {
+            if other != txn {
+                return Err(format!(
+                    "agreement / total order: node {id} delivered {z} at position {k}, where {} was delivered",
+                    other.zxid
+                ));
+            }
+            return Ok(());
+        }
+        if let Some(prev) = self.delivered.last().map(|t| t.zxid) {
+            if z <= prev {
+                return Err(format!(
+                    "primary order: node {id} delivered {z} after {prev}"
+                ));
+            }
+            if z.counter > 1 && prev != Zxid::new(z.epoch, z.counter - 1) {
+                return Err(format!(
+                    "local primary order: node {id} delivered {z} right after {prev}"
+                ));
+            }
+        } else if z.counter > 1 {
+            return Err(format!(
+                "local primary order: node {id} delivered {z} first"
+            ));
+        }
+        self.delivered.push(txn.clone());
+        self.check_primary_integrity()
+    }
+
+    /// Every primary had delivered, by its first broadcast, the transactions of earlier epochs
+    /// delivered so far — the sequence is in zxid order, so those are a prefix of it.
+    fn check_primary_integrity(&self) -> Result<(), String> {
+        for (&epoch, &had) in &self.primaries {
+            let earlier = self.delivered.partition_point(|t| t.zxid.epoch < epoch);
+            if earlier > had {
+                return Err(format!(
+                    "primary integrity: the primary of epoch {epoch} broadcast having delivered {had} transactions, but {earlier} of earlier epochs are delivered"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
