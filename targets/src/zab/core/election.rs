@@ -9,7 +9,8 @@
 //! hears of a later round joins it; one that hears of an earlier round answers with its own
 //! notification, so that the sender catches up. Nodes that already follow or lead answer a
 //! looking node with their leader; a latecomer joins a leader that says it leads once, with
-//! itself, a quorum stands behind it.
+//! itself, a quorum stands behind it — at its next tick too, so that a node turned away by a
+//! leader cannot bounce back to it without time passing.
 //!
 //! An election decides who tries to lead, nothing more: the discovery phase makes sure a leader
 //! only proceeds with a quorum, and with a history at least as recent as any in that quorum.
@@ -31,6 +32,8 @@ pub(crate) struct Election {
     received: BTreeMap<NodeId, Vote>,
     /// The leaders nodes out of the election follow or are.
     settled: BTreeMap<NodeId, (NodeId, Role)>,
+    /// A leader to join at the next tick.
+    join: Option<NodeId>,
 }
 
 /// What a notification asks of the node.
@@ -55,6 +58,7 @@ impl Election {
             vote: own,
             received: BTreeMap::new(),
             settled: BTreeMap::new(),
+            join: None,
         };
         election.received.insert(own.leader, own);
         election
@@ -78,9 +82,12 @@ impl Election {
         (self.agreeing() == self.voters).then_some(self.vote.leader)
     }
 
-    /// The leader a quorum's votes name, if they do: what the node decides at its next tick.
-    pub(crate) fn quorum_agrees(&self) -> Option<NodeId> {
-        (self.agreeing() >= self.quorum).then_some(self.vote.leader)
+    /// What the node decides at its next tick: the leader a quorum's votes name, if they do,
+    /// or else an established leader to join.
+    pub(crate) fn ripe(&self) -> Option<NodeId> {
+        (self.agreeing() >= self.quorum)
+            .then_some(self.vote.leader)
+            .or(self.join)
     }
 
     fn agreeing(&self) -> usize {
@@ -91,7 +98,8 @@ impl Election {
     pub(crate) fn receive(&mut self, from: NodeId, n: Notification, own: Vote) -> Outcome {
         let mut outcome = Outcome::default();
         if n.state != Role::Looking {
-            return self.receive_settled(from, n);
+            self.receive_settled(from, n);
+            return outcome;
         }
         if n.round < self.round {
             outcome.answer = true;
@@ -113,14 +121,13 @@ impl Election {
     }
 
     /// A node that follows or leads told us whom.
-    fn receive_settled(&mut self, from: NodeId, n: Notification) -> Outcome {
+    fn receive_settled(&mut self, from: NodeId, n: Notification) {
         let leader = n.vote.leader;
         self.settled.insert(from, (leader, n.state));
         let leads = self.settled.get(&leader) == Some(&(leader, Role::Leading));
         let behind = self.settled.values().filter(|(l, _)| *l == leader).count();
-        Outcome {
-            decided: (leads && leader != self.id && behind + 1 >= self.quorum).then_some(leader),
-            ..Outcome::default()
+        if leads && leader != self.id && behind + 1 >= self.quorum {
+            self.join = Some(leader);
         }
     }
 }
@@ -171,7 +178,7 @@ mod tests {
                 decided: None
             }
         );
-        assert_eq!(e.quorum_agrees(), Some(3));
+        assert_eq!(e.ripe(), Some(3));
         let outcome = e.receive(2, looking(best, 1), own);
         assert_eq!(outcome.decided, Some(3));
     }
@@ -198,11 +205,13 @@ mod tests {
             round: 1,
             state: Role::Following,
         };
-        assert_eq!(e.receive(4, follower, own).decided, None);
+        e.receive(4, follower, own);
+        assert_eq!(e.ripe(), None);
         let leader = Notification {
             state: Role::Leading,
             ..follower
         };
-        assert_eq!(e.receive(5, leader, own).decided, Some(5));
+        e.receive(5, leader, own);
+        assert_eq!(e.ripe(), Some(5));
     }
 }

@@ -132,7 +132,18 @@ impl History {
             Sync::Diff { after, txns } if after == self.last_zxid() => (None, txns),
             Sync::Diff { .. } => return false,
             Sync::Trunc { to, txns } => (Some(to), txns),
-            Sync::Snap { txns } => (Some(Zxid::ZERO), txns),
+            Sync::Snap { mut txns } => {
+                // Keep what this history shares with the snapshot (equal zxids, equal
+                // prefixes): the committed transactions, delivered already, stay where they are.
+                let shared = self
+                    .txns
+                    .iter()
+                    .zip(&txns)
+                    .take_while(|(a, b)| a.zxid == b.zxid)
+                    .count();
+                let rest = txns.split_off(shared);
+                (Some(self.zxid_before(shared)), rest)
+            }
         };
         if let Some(to) = cut {
             self.truncate_after(to);

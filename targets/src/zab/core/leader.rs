@@ -18,7 +18,8 @@
 //! The leader pings its followers every heartbeat; their answers carry their last zxid, which
 //! is a cumulative acknowledgement and tells the leader which proposals to send again. A leader
 //! that is not established within the longest election timeout, or that does not hear from a
-//! quorum within the shortest, gives up and looks for a leader again.
+//! quorum within the shortest, gives up and looks for a leader again; so does one that learns
+//! that a follower accepted a later epoch than its own.
 
 use std::collections::BTreeMap;
 
@@ -143,6 +144,13 @@ impl Zab {
         let Link { id, epoch, packet } = link;
         let Some(l) = self.leading() else { return };
         if let Packet::FollowerInfo = packet {
+            if l.epoch.is_some_and(|e| epoch > e) {
+                // The follower accepted a later epoch (from a leader that never got
+                // established): it will refuse this one, now and whenever it reconnects. Give
+                // up, so that the ensemble moves to an epoch everyone can accept.
+                self.look();
+                return;
+            }
             let fresh = l.learners.get(&from).is_none_or(|f| f.link != id);
             if fresh {
                 let learner = Learner {

@@ -257,8 +257,8 @@ impl Zab {
             self.heartbeat_elapsed = 0;
         }
         match &self.state {
-            State::Looking(election) if election.quorum_agrees().is_some() => {
-                if let Some(leader) = election.quorum_agrees() {
+            State::Looking(election) if election.ripe().is_some() => {
+                if let Some(leader) = election.ripe() {
                     self.decide(leader);
                 }
             }
