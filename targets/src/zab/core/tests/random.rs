@@ -3,7 +3,7 @@
 
 use super::network::Cluster;
 use crate::raft::rng::Rng;
-use crate::zab::core::Role;
+use crate::zab::core::{Bug, Role};
 
 /// Runs `steps` random events on an ensemble of `n`: deliveries over a lossy, duplicating,
 /// reordering network, ticks, proposals and syncs at random nodes, partitions and cut links,
@@ -12,6 +12,14 @@ fn chaos(seed: u64, n: u64, steps: u32) -> Cluster {
     // Captured, and shown with the failure: the seed to replay.
     eprintln!("seed {seed}");
     let mut c = Cluster::new(n, seed);
+    faults(&mut c, seed, steps);
+    recover(&mut c, seed);
+    c
+}
+
+/// The random events of [`chaos`]; stops early once a property is violated.
+fn faults(c: &mut Cluster, seed: u64, steps: u32) {
+    let n = c.ids().len() as u64;
     c.reorder = true;
     c.loss_per_mille = 50;
     c.duplicate_per_mille = 20;
@@ -19,6 +27,9 @@ fn chaos(seed: u64, n: u64, steps: u32) -> Cluster {
     let ids = c.ids();
     let mut value = 0u32;
     for _ in 0..steps {
+        if !c.violations.is_empty() {
+            return;
+        }
         let id = ids[rng.below(n) as usize];
         match rng.below(1000) {
             0..550 => {
@@ -41,7 +52,9 @@ fn chaos(seed: u64, n: u64, steps: u32) -> Cluster {
             _ => {}
         }
     }
+}
 
+fn recover(c: &mut Cluster, seed: u64) {
     // Liveness: once the faults stop, a leader is established, every node syncs with it, and a
     // new proposal reaches everyone.
     c.heal();
@@ -65,7 +78,6 @@ fn chaos(seed: u64, n: u64, steps: u32) -> Cluster {
         c.run_until(20, everyone_delivered).is_some(),
         "seed {seed}: the ensemble did not recover"
     );
-    c
 }
 
 #[test]
@@ -96,4 +108,29 @@ fn zab_properties_hold_under_partitions_crashes_and_a_lossy_network() {
     );
     assert!(diffs >= 4000 && truncs >= 200 && snaps >= 20, "only {seen}");
     assert!(done >= 5000 && failed >= 2000, "only {seen}");
+}
+
+/// Runs random schedules with `bug` until one violates a property; returns the seed and the
+/// violation. (At the time of writing: seed 1 for `AcceptOlderEpoch`, 63 for
+/// `BroadcastBeforeSync`, both caught as primary integrity.)
+fn first_violation(bug: Bug) -> Option<(u64, String)> {
+    (0..100).find_map(|seed| {
+        let n = if seed % 2 == 0 { 5 } else { 3 };
+        let mut c = Cluster::with(n, seed, |config| config.bug = bug);
+        c.strict = false;
+        faults(&mut c, seed, 20_000);
+        c.violations.into_iter().next().map(|v| (seed, v))
+    })
+}
+
+#[test]
+fn random_runs_catch_broadcast_before_sync() {
+    let violation = first_violation(Bug::BroadcastBeforeSync);
+    assert!(violation.is_some(), "no seed broke a property");
+}
+
+#[test]
+fn random_runs_catch_accept_older_epoch() {
+    let violation = first_violation(Bug::AcceptOlderEpoch);
+    assert!(violation.is_some(), "no seed broke a property");
 }
