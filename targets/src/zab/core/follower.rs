@@ -10,7 +10,8 @@
 //! lost or overtaken) is dropped: the leader sends it again when the next ping answer shows the
 //! gap.
 //!
-//! Until it is in broadcast, the follower repeats its last handshake packet every heartbeat.
+//! Until it is in broadcast, the follower repeats its last handshake packet every heartbeat;
+//! in broadcast, the syncs it forwarded and has no answer for.
 //! Hearing nothing from its leader for an election timeout, it looks for a leader again.
 
 use super::NodeId;
@@ -63,7 +64,7 @@ impl Zab {
         self.follower_heartbeat();
     }
 
-    /// Repeats the handshake packet the leader has not answered yet.
+    /// Repeats the handshake packet, or the syncs, the leader has not answered yet.
     pub(crate) fn follower_heartbeat(&mut self) {
         let State::Following(f) = &self.state else {
             return;
@@ -77,7 +78,14 @@ impl Zab {
             Stage::AckedNewLeader => Packet::AckNewLeader {
                 last_zxid: self.history.last_zxid(),
             },
-            Stage::Broadcast => return,
+            Stage::Broadcast => {
+                // Syncs whose request or answer was lost.
+                for &ctx in self.syncs.asked() {
+                    self.out
+                        .packet(f.leader, f.link, f.epoch, Packet::Sync { ctx });
+                }
+                return;
+            }
         };
         self.out.packet(f.leader, f.link, f.epoch, packet);
     }
@@ -137,16 +145,13 @@ impl Zab {
                 self.out.packet(leader, id, epoch, Packet::Ack { zxid });
             }
             (Stage::Broadcast, Packet::Commit { zxid }) => self.history.commit_through(zxid),
-            (stage, Packet::Ping { committed }) => {
+            (stage, Packet::Ping { committed, round }) => {
                 if stage == Stage::Broadcast {
                     self.history.commit_through(committed);
-                    for &ctx in self.syncs.asked() {
-                        self.out.packet(leader, id, epoch, Packet::Sync { ctx });
-                    }
                 }
                 let last_zxid = self.history.last_zxid();
                 self.out
-                    .packet(leader, id, epoch, Packet::PingAck { last_zxid });
+                    .packet(leader, id, epoch, Packet::PingAck { last_zxid, round });
             }
             (Stage::Broadcast, Packet::SyncReply { ctx, zxid }) => self.syncs.answered(ctx, zxid),
             // Out of place for this stage: a duplicate, or a packet only a follower sends.

@@ -40,6 +40,21 @@ pub(crate) struct Leading {
     epoch: Option<Epoch>,
     phase: Phase,
     learners: BTreeMap<NodeId, Learner>,
+    /// The last ping round sent.
+    round: u64,
+    /// Syncs waiting for a quorum to answer a ping of their round, in round order.
+    held: Vec<HeldSync>,
+}
+
+/// A sync that arrived when the leader's last proposed zxid was `zxid`: answered once a quorum
+/// answered a ping of round `round` or later (see `syncs`).
+#[derive(Debug)]
+struct HeldSync {
+    /// The follower and link that asked; `None` for the leader's own.
+    asker: Option<(NodeId, u64)>,
+    ctx: u64,
+    zxid: Zxid,
+    round: u64,
 }
 
 /// One follower's link, as the leader sees it.
@@ -54,6 +69,8 @@ struct Learner {
     last_zxid: Zxid,
     /// It spoke since the last quorum check.
     heard: bool,
+    /// The last ping round it answered.
+    round: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +106,8 @@ impl Zab {
             epoch: None,
             phase: Phase::Discovery,
             learners: BTreeMap::new(),
+            round: 0,
+            held: Vec::new(),
         });
         // A one-node ensemble is its own quorum.
         self.advance();
@@ -134,9 +153,61 @@ impl Zab {
         let committed = self.history.committed_zxid();
         let Some(l) = self.leading() else { return };
         let Some(epoch) = l.epoch else { return };
+        l.round += 1;
+        let round = l.round;
         let links: Vec<(NodeId, u64)> = l.learners.iter().map(|(&id, f)| (id, f.link)).collect();
         for (to, link) in links {
-            self.out.packet(to, link, epoch, Packet::Ping { committed });
+            self.out
+                .packet(to, link, epoch, Packet::Ping { committed, round });
+        }
+    }
+
+    /// Holds a sync from `asker` (`None`: this node) until a quorum confirms this node still
+    /// leads. The caller checked that it is an established leader.
+    pub(crate) fn hold_sync(&mut self, asker: Option<(NodeId, u64)>, ctx: u64) {
+        let zxid = self.history.last_zxid();
+        let Some(l) = self.leading() else { return };
+        let round = l.round + 1;
+        l.held.push(HeldSync {
+            asker,
+            ctx,
+            zxid,
+            round,
+        });
+        // A one-node ensemble confirms at once.
+        self.confirm_syncs();
+    }
+
+    /// Pings at once if a held sync waits for a round not sent yet, instead of at the next
+    /// heartbeat: one ping round serves every sync that arrived since the last.
+    pub(crate) fn ping_for_syncs(&mut self) {
+        let Some(l) = self.leading() else { return };
+        if l.held.last().is_some_and(|h| h.round > l.round) {
+            self.ping();
+        }
+    }
+
+    /// Answers every held sync whose round a quorum answered.
+    fn confirm_syncs(&mut self) {
+        let quorum = self.quorum;
+        let Some(l) = self.leading() else { return };
+        let Some(epoch) = l.epoch else { return };
+        let learners = &l.learners;
+        let confirmed =
+            |round| 1 + learners.values().filter(|f| f.round >= round).count() >= quorum;
+        let done = l.held.partition_point(|h| confirmed(h.round));
+        let answered: Vec<HeldSync> = l.held.drain(..done).collect();
+        for h in answered {
+            match h.asker {
+                None => self.syncs.answered(h.ctx, h.zxid),
+                Some((to, link)) => {
+                    let reply = Packet::SyncReply {
+                        ctx: h.ctx,
+                        zxid: h.zxid,
+                    };
+                    self.out.packet(to, link, epoch, reply);
+                }
+            }
         }
     }
 
@@ -159,6 +230,7 @@ impl Zab {
                     stage: Stage::Connected,
                     last_zxid: Zxid::ZERO,
                     heard: true,
+                    round: 0,
                 };
                 l.learners.insert(from, learner);
             }
@@ -180,7 +252,11 @@ impl Zab {
             } => self.ack_epoch(from, current_epoch, last_zxid),
             Packet::AckNewLeader { last_zxid } => self.ack_new_leader(from, last_zxid),
             Packet::Ack { zxid } => self.ack(from, zxid, false),
-            Packet::PingAck { last_zxid } => self.ack(from, last_zxid, true),
+            Packet::PingAck { last_zxid, round } => {
+                f.round = f.round.max(round);
+                self.confirm_syncs();
+                self.ack(from, last_zxid, true);
+            }
             Packet::Sync { ctx } => self.answer_sync(from, ctx),
             // Packets a leader sends, not receives.
             _ => {}
@@ -273,10 +349,16 @@ impl Zab {
         self.resend(to, link, epoch, last);
     }
 
+    /// Sends `to` the proposals after `after` again, and the commit point if they reach
+    /// committed ones: their COMMITs went out before the follower had them.
     fn resend(&mut self, to: NodeId, link: u64, epoch: Epoch, after: Zxid) {
         for txn in self.history.after(after, MAX_RESEND) {
             self.out
                 .packet(to, link, epoch, Packet::Propose(txn.clone()));
+        }
+        let zxid = self.history.committed_zxid();
+        if zxid > after {
+            self.out.packet(to, link, epoch, Packet::Commit { zxid });
         }
     }
 
@@ -408,16 +490,13 @@ impl Zab {
     }
 
     fn answer_sync(&mut self, from: NodeId, ctx: u64) {
-        let last = self.history.last_zxid();
         let Some(l) = self.leading() else { return };
-        let Some(epoch) = l.epoch else { return };
         let Some(f) = l.learners.get(&from) else {
             return;
         };
         if l.phase == Phase::Broadcast && f.stage == Stage::UpToDate {
             let link = f.link;
-            self.out
-                .packet(from, link, epoch, Packet::SyncReply { ctx, zxid: last });
+            self.hold_sync(Some((from, link)), ctx);
         }
     }
 

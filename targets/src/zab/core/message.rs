@@ -94,11 +94,12 @@ pub enum Packet {
     /// Leader → follower: everything up to `zxid` is committed.
     Commit { zxid: Zxid },
     /// Leader → follower: "I still lead"; `committed` as in COMMIT, so that a lost COMMIT is
-    /// made up for.
-    Ping { committed: Zxid },
+    /// made up for. `round` numbers the leader's pings, so that it can tell which syncs an
+    /// answer confirms.
+    Ping { committed: Zxid, round: u64 },
     /// Follower → leader: "I still follow", with the last zxid logged — a cumulative ACK that
-    /// also tells the leader which proposals to send again.
-    PingAck { last_zxid: Zxid },
+    /// also tells the leader which proposals to send again — and the ping's round.
+    PingAck { last_zxid: Zxid, round: u64 },
     /// Follower → leader: a client asked for a sync, identified by `ctx`.
     Sync { ctx: u64 },
     /// Leader → follower: sync `ctx` is done once the follower delivered up to `zxid`.

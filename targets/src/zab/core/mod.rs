@@ -9,8 +9,8 @@
 //! (phase 3), in which it proposes transactions — opaque payloads, each with a zxid `(epoch,
 //! counter)` — and commits them in zxid order once a quorum logged them. Leaders ping their
 //! followers: a follower that hears nothing from its leader, and a leader that hears from no
-//! quorum, for an election timeout go back to electing. ZooKeeper's `sync` gives clients
-//! linearizable reads.
+//! quorum, for an election timeout go back to electing. ZooKeeper's `sync`, made to wait for a
+//! quorum's confirmation, gives clients linearizable reads.
 //!
 //! # Data flow
 //!
@@ -58,9 +58,9 @@
 //!   - until one of the two is observed the outcome is unknown: the node lost its leadership,
 //!     crashed or is partitioned away, and a later leader may still commit the transaction.
 //! * **Sync** ([`Zab::sync`]) is ZooKeeper's: it is done once this node delivered everything
-//!   its leader had proposed when the sync reached it. Like ZooKeeper's, it is linearizable
-//!   only while that leader is the ensemble's: a deposed leader answers syncs until it notices,
-//!   within an election timeout, that it lost its quorum.
+//!   its leader had proposed when the sync reached it — and, unlike ZooKeeper's, once a quorum
+//!   confirmed that leader still leads, so that a deposed leader cannot answer it (see
+//!   `syncs`). A read served after its `synced` entry is therefore linearizable.
 //! * **After a crash** the data tree is rebuilt by replaying: the commit point is volatile, so
 //!   a restarted node relearns it from its leader and its `Ready`s deliver every committed
 //!   transaction again from the first. A shell must therefore start with an empty data tree.

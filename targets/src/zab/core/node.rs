@@ -341,7 +341,9 @@ impl Zab {
         };
         match &self.state {
             State::Leading(l) if l.phase() == Phase::Broadcast => {
-                self.syncs.wait(ctx, self.history.last_zxid());
+                // A leader asks itself: it answers once a quorum confirms it still leads.
+                self.syncs.ask(ctx);
+                self.hold_sync(None, ctx);
                 Ok(())
             }
             State::Following(f) if f.phase() == Phase::Broadcast => {
@@ -357,6 +359,7 @@ impl Zab {
     /// Takes everything the shell must do since the last call. See the [module docs](super) for
     /// the order in which to do it.
     pub fn ready(&mut self) -> Ready {
+        self.ping_for_syncs();
         let (truncate_after, append) = self.history.take_unpersisted();
         let changed = self.epochs != mem::replace(&mut self.persisted_epochs, self.epochs);
         let committed = self.history.take_committed();

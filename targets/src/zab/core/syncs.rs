@@ -1,8 +1,15 @@
 //! ZooKeeper's `sync`: a client's way to make its next read at this node see every write
 //! committed before the sync. The leader answers a sync with its last proposed zxid — every
-//! write committed before the sync reached it is at or before that zxid — and the sync is done
-//! once the asking node has delivered up to it. A follower forwards the sync to its leader and
-//! waits for the answer, asking again at every ping until it comes.
+//! write it committed before the sync reached it is at or before that zxid — and the sync is
+//! done once the asking node has delivered up to it. A follower forwards the sync to its leader
+//! and waits for the answer, asking again every heartbeat until it comes; the leader asks
+//! itself.
+//!
+//! Unlike ZooKeeper's, the leader answers only once a quorum has answered a ping sent after the
+//! sync arrived (Raft's read index): a deposed leader that does not know it yet cannot gather
+//! that quorum — the quorum that moved to a newer leader has left its links, and would depose
+//! it if it came back — so no sync is answered without the writes a newer leader committed.
+//! That makes sync linearizable, at the cost of one round trip.
 
 use super::zxid::Zxid;
 
@@ -32,11 +39,6 @@ impl Syncs {
             self.asked.swap_remove(k);
             self.waiting.push((ctx, zxid));
         }
-    }
-
-    /// A leader's own sync, answered at once.
-    pub(crate) fn wait(&mut self, ctx: u64, zxid: Zxid) {
-        self.waiting.push((ctx, zxid));
     }
 
     /// Moves to `done` every sync satisfied by delivery up to `delivered`.

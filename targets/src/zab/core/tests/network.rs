@@ -55,6 +55,8 @@ pub(super) struct Cluster {
     pub(super) duplicate_per_mille: u64,
     /// Deliver a random message in flight instead of the oldest.
     pub(super) reorder: bool,
+    /// For each sync in progress, how many transactions were delivered when it was asked.
+    sync_floors: BTreeMap<(NodeId, u64), usize>,
     pub(super) invariants: Invariants,
     /// Panic on the first violated property (the default), or record it in `violations` — for
     /// tests that show a bug switch is caught.
@@ -146,6 +148,7 @@ impl Cluster {
             loss_per_mille: 0,
             duplicate_per_mille: 0,
             reorder: false,
+            sync_floors: BTreeMap::new(),
             invariants: Invariants::default(),
             strict: true,
             violations: vec![],
@@ -212,8 +215,15 @@ impl Cluster {
             seed: node.config.seed ^ node.starts.wrapping_mul(0x9E37_79B9_7F4A_7C15),
             ..node.config.clone()
         };
-        node.zab = Some(Zab::new(config, node.disk.clone()).expect("a valid start"));
         node.delivered.clear();
+        match Zab::new(config, node.disk.clone()) {
+            Ok(zab) => node.zab = Some(zab),
+            Err(e) => {
+                // Only a bug switch corrupts a disk so: the node stays down.
+                self.verdict(Err(format!("restart: node {id}: {e}")));
+                return;
+            }
+        }
         // The node's first notifications are waiting.
         self.handle_ready(id);
     }
@@ -236,6 +246,22 @@ impl Cluster {
         self.stats.syncs_failed += ready.failed_syncs.len() as u32;
         node.synced.extend(ready.synced.iter().copied());
         node.failed_syncs.extend(ready.failed_syncs.iter().copied());
+        let mut verdicts = vec![];
+        for &(ctx, zxid) in &ready.synced {
+            let floor = self.sync_floors.remove(&(id, ctx)).unwrap_or(0);
+            let (had, last) = (
+                node.delivered.len(),
+                node.delivered.last().map_or(Zxid::ZERO, |t| t.zxid),
+            );
+            if had < floor || last < zxid {
+                verdicts.push(Err(format!(
+                    "linearizable sync: node {id} finished sync {ctx} at {zxid} having delivered {had} transactions up to {last}, but {floor} were delivered before it began"
+                )));
+            }
+        }
+        for ctx in &ready.failed_syncs {
+            self.sync_floors.remove(&(id, *ctx));
+        }
         for msg in &ready.messages {
             if let Body::Link(Link {
                 packet: Packet::NewLeader(sync),
@@ -251,10 +277,13 @@ impl Cluster {
         }
         self.in_flight.extend(ready.messages);
         let truncated = ready.truncate_after.is_some();
-        let verdict = self
-            .invariants
-            .check(&self.nodes, id, delivered_from, truncated);
-        self.verdict(verdict);
+        verdicts.push(
+            self.invariants
+                .check(&self.nodes, id, delivered_from, truncated),
+        );
+        for verdict in verdicts {
+            self.verdict(verdict);
+        }
     }
 
     /// Fails the test on a violated property, or records it if the test expects some.
@@ -294,7 +323,13 @@ impl Cluster {
 
     /// Asks node `id`, which must be up, for a sync identified by `ctx`.
     pub(super) fn sync(&mut self, id: NodeId, ctx: u64) -> Result<(), NotLeader> {
-        self.on(id, |zab| zab.sync(ctx)).expect("node is up")
+        let floor = self.invariants.delivered().len();
+        self.sync_floors.insert((id, ctx), floor);
+        let result = self.on(id, |zab| zab.sync(ctx)).expect("node is up");
+        if result.is_err() {
+            self.sync_floors.remove(&(id, ctx));
+        }
+        result
     }
 
     /// Delivers (or loses) one message in flight; false if there was none.
@@ -417,6 +452,7 @@ impl Cluster {
         self.nodes.get_mut(&id).expect("a known node").zab = None;
         self.stats.crashes += 1;
         self.in_flight.retain(|m| m.to != id);
+        self.sync_floors.retain(|&(node, _), _| node != id);
     }
 
     /// Starts node `id` again from its disk, with an empty data tree.
