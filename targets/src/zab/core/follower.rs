@@ -125,7 +125,7 @@ impl Zab {
             (Stage::AckedEpoch, Packet::NewLeader(sync)) => {
                 // The paper's check that NEWLEADER is of the epoch this node accepted (it
                 // cannot differ on one link, but this is what makes taking the history safe).
-                if epoch != self.epochs.accepted || !self.history.apply_sync(sync) {
+                if epoch != self.epochs.accepted || !self.history.apply_sync(sync, epoch) {
                     self.look();
                     return;
                 }

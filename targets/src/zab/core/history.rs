@@ -8,7 +8,7 @@
 //! point to synchronize from.
 
 use super::message::Sync;
-use super::zxid::{Txn, Zxid};
+use super::zxid::{Epoch, Txn, Zxid};
 
 #[derive(Debug)]
 pub(crate) struct History {
@@ -125,9 +125,11 @@ impl History {
         }
     }
 
-    /// A follower takes its leader's history. Refuses (false) a DIFF that does not start at
-    /// its last zxid — a NEWLEADER answering some other state of this history.
-    pub(crate) fn apply_sync(&mut self, sync: Sync) -> bool {
+    /// A follower takes the history of the leader of `epoch`. Refuses (false) a DIFF that does
+    /// not start at its last zxid — a NEWLEADER answering some other state of this history — and
+    /// anything that is not a history that leader can have: out of zxid order, or holding
+    /// transactions of a later epoch.
+    pub(crate) fn apply_sync(&mut self, sync: Sync, epoch: Epoch) -> bool {
         let (cut, txns) = match sync {
             Sync::Diff { after, txns } if after == self.last_zxid() => (None, txns),
             Sync::Diff { .. } => return false,
@@ -145,18 +147,19 @@ impl History {
                 (Some(self.zxid_before(shared)), rest)
             }
         };
-        if let Some(to) = cut {
-            self.truncate_after(to);
-        }
-        // A leader's history is in zxid order; anything else is not a history to take.
-        let mut last = self.last_zxid();
-        for txn in txns {
-            if txn.zxid <= last {
+        // Checked before anything changes: a refused sync leaves the history as it was.
+        let base = cut.map_or(self.last_zxid(), |to| self.zxid_before(self.prefix_len(to)));
+        let mut last = base;
+        for txn in &txns {
+            if txn.zxid <= last || txn.zxid.epoch > epoch {
                 return false;
             }
             last = txn.zxid;
-            self.txns.push(txn);
         }
+        if let Some(to) = cut {
+            self.truncate_after(to);
+        }
+        self.txns.extend(txns);
         true
     }
 
@@ -229,7 +232,7 @@ mod tests {
     fn a_follower_takes_a_sync_and_reports_the_cut() {
         let mut follower = history(&[(1, 1), (1, 2), (1, 3)]);
         let leader = history(&[(1, 1), (1, 2), (3, 1)]);
-        assert!(follower.apply_sync(leader.sync_for(follower.last_zxid())));
+        assert!(follower.apply_sync(leader.sync_for(follower.last_zxid()), 3));
         assert_eq!(follower.last_zxid(), Zxid::new(3, 1));
         let (cut, append) = follower.take_unpersisted();
         assert_eq!(cut, Some(Zxid::new(1, 2)));
@@ -239,7 +242,16 @@ mod tests {
             after: Zxid::new(1, 1),
             txns: vec![],
         };
-        assert!(!follower.apply_sync(stale));
+        assert!(!follower.apply_sync(stale, 3));
+        // Nor a transaction of an epoch after the leader's.
+        let future = Sync::Diff {
+            after: Zxid::new(3, 1),
+            txns: vec![Txn {
+                zxid: Zxid::new(4, 1),
+                payload: vec![],
+            }],
+        };
+        assert!(!follower.apply_sync(future, 3));
     }
 
     #[test]
