@@ -70,10 +70,15 @@
 //!
 //! # Timing
 //!
-//! With the default [`Config`] (silence tolerated for 10..=20 ticks, heartbeats every 2), a
-//! fresh ensemble elects and synchronizes in a round trip per phase, within one or two ticks
-//! if messages take less than a tick; a dead leader is replaced within 20 ticks plus that. The
-//! bundled shell ticks every 10 ms.
+//! With the default [`Config`] (silence tolerated for 10..=20 ticks, heartbeats every 2) and
+//! the shell's 10 ms tick:
+//!
+//! * a fresh ensemble needs no timer at all: nodes elect as soon as every vote agrees, and
+//!   discovery and synchronization are three round trips — a few milliseconds on a LAN;
+//! * a dead leader is replaced, and every node synced with the new one, within 22 ticks on
+//!   five nodes in the tests (followers give up after 10..=20 silent ticks, and an election
+//!   without every vote decides at the tick after a quorum agrees): about 220 ms;
+//! * a leader cut off from its quorum stops within 20 ticks.
 //!
 //! # What is left out
 //!

@@ -38,7 +38,7 @@ pub struct Status {
     pub current_epoch: Epoch,
     /// The last zxid of its history.
     pub last_zxid: Zxid,
-    /// The last zxid it delivered.
+    /// The last zxid it knows committed: delivered by the next `Ready` at the latest.
     pub committed: Zxid,
 }
 

@@ -37,18 +37,16 @@ fn a_leader_is_elected_and_every_node_follows_it() {
 }
 
 #[test]
-fn five_nodes_elect_and_sync_within_a_few_ticks() {
-    // Messages take less than a tick here, as on a LAN with the shell's 10 ms tick: every node
-    // starts electing at once, and the three round trips of discovery and synchronization
-    // follow the election without waiting for a timer.
-    let mut worst = 0;
+fn five_nodes_elect_and_sync_without_waiting_for_a_timer() {
+    // Every node starts electing at once; with equal histories every vote soon names the
+    // highest id, and a node decides as soon as all the votes agree — and the three round trips
+    // of discovery and synchronization follow without waiting for a tick either. With the
+    // shell's 10 ms tick, that is a few network round trips: well under a second.
     for seed in 0..50 {
         let mut c = Cluster::new(5, seed);
         let ticks = c.run_until(10, Cluster::all_synced);
-        let ticks = ticks.unwrap_or_else(|| panic!("seed {seed}: not synced within 10 ticks"));
-        worst = worst.max(ticks);
+        assert_eq!(ticks, Some(0), "seed {seed}");
     }
-    assert!(worst <= 1, "synced after {worst} ticks");
 }
 
 #[test]
@@ -86,19 +84,20 @@ fn a_restarted_node_joins_the_established_leader() {
 
 #[test]
 fn a_dead_leader_is_replaced_within_an_election_timeout() {
-    let mut c = Cluster::new(5, 5);
-    let leader = c.wait_for_leader();
-    let epoch = c.status(leader).current_epoch;
-    c.crash(leader);
-    // Followers give up after at most 20 silent ticks; the new election and phases 1–2 take
-    // a round trip each.
-    let ticks = c
-        .run_until(25, |c| c.leader().is_some())
-        .expect("a new leader");
-    assert!(ticks <= 22, "took {ticks} ticks");
-    let next = c.leader().expect("a leader");
-    assert_ne!(next, leader);
-    assert!(c.status(next).current_epoch > epoch);
+    // Followers give up on a silent leader after 10..=20 ticks; the election then decides at
+    // the next tick once a quorum agrees (the dead node's vote never comes), and discovery and
+    // synchronization take no tick. Worst case over these seeds: 22 ticks (220 ms at 10 ms).
+    for seed in 0..50 {
+        let mut c = Cluster::new(5, seed);
+        let leader = c.wait_for_leader();
+        let epoch = c.status(leader).current_epoch;
+        c.crash(leader);
+        let ticks = c.run_until(30, Cluster::all_synced);
+        assert!(ticks.is_some_and(|t| t <= 22), "seed {seed}: {ticks:?}");
+        let next = c.leader().expect("a leader");
+        assert_ne!(next, leader);
+        assert!(c.status(next).current_epoch > epoch);
+    }
 }
 
 #[test]
