@@ -118,3 +118,49 @@ pub enum Sync {
     /// The follower's history diverged before anything the leader can name: replace it whole.
     Snap { txns: Vec<Txn> },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Body, Link, Message, Notification, Packet, Sync, Vote};
+    use crate::zab::core::status::Role;
+    use crate::zab::core::zxid::{Txn, Zxid};
+
+    #[test]
+    fn messages_round_trip_through_json() {
+        let messages = [
+            Message {
+                from: 1,
+                to: 2,
+                body: Body::Notification(Notification {
+                    vote: Vote {
+                        epoch: 3,
+                        zxid: Zxid::new(3, 7),
+                        leader: 1,
+                    },
+                    round: 4,
+                    state: Role::Looking,
+                }),
+            },
+            Message {
+                from: 2,
+                to: 1,
+                body: Body::Link(Link {
+                    id: u64::MAX,
+                    epoch: 4,
+                    packet: Packet::NewLeader(Sync::Trunc {
+                        to: Zxid::new(3, 5),
+                        txns: vec![Txn {
+                            zxid: Zxid::new(4, 1),
+                            payload: b"\x00set /a 1".to_vec(),
+                        }],
+                    }),
+                }),
+            },
+        ];
+        for msg in messages {
+            let json = serde_json::to_string(&msg).expect("serializable");
+            let back: Message = serde_json::from_str(&json).expect("deserializable");
+            assert_eq!(back, msg, "{json}");
+        }
+    }
+}

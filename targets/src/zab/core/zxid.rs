@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 /// A leader's epoch: a logical clock that orders leaderships. Epoch 0 precedes every election.
 pub type Epoch = u64;
 
-/// A transaction id; see the [module docs](self). The derived order is the lexicographic one
-/// the protocol relies on.
+/// A transaction id: `(epoch, counter)`. The derived order — by epoch, then counter — is the
+/// one the protocol relies on: the order of leaders, then of each leader's proposals.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
