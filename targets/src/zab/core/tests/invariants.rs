@@ -153,3 +153,78 @@ impl Invariants {
         Ok(())
     }
 }
+
+/// The checker itself: each property check rejects what it must, on deliveries made up by hand.
+mod checks {
+    use super::Invariants;
+    use crate::zab::core::{Txn, Zxid};
+
+    fn txn(epoch: u64, counter: u64) -> Txn {
+        Txn {
+            zxid: Zxid::new(epoch, counter),
+            payload: format!("{epoch}:{counter}").into_bytes(),
+        }
+    }
+
+    /// A checker that knows the given transactions as broadcast before the test began.
+    fn broadcast(zxids: &[(u64, u64)]) -> Invariants {
+        let mut inv = Invariants::default();
+        inv.assume_broadcast(zxids.iter().map(|&(e, c)| txn(e, c)).collect());
+        inv
+    }
+
+    fn verdict(result: Result<(), String>) -> String {
+        result.err().unwrap_or_default()
+    }
+
+    #[test]
+    fn integrity() {
+        let mut inv = broadcast(&[(1, 1)]);
+        let forged = Txn {
+            payload: b"forged".to_vec(),
+            ..txn(1, 1)
+        };
+        assert!(verdict(inv.check_delivery(1, 0, &forged)).starts_with("integrity"));
+    }
+
+    #[test]
+    fn agreement_and_total_order() {
+        let mut inv = broadcast(&[(1, 1), (1, 2)]);
+        inv.check_delivery(1, 0, &txn(1, 1)).expect("first");
+        let v = verdict(inv.check_delivery(2, 0, &txn(1, 2)));
+        assert!(v.starts_with("agreement / total order"), "{v}");
+    }
+
+    #[test]
+    fn primary_order_and_local_primary_order() {
+        let mut inv = broadcast(&[(1, 1), (1, 2), (1, 3), (2, 1)]);
+        inv.check_delivery(1, 0, &txn(1, 1)).expect("first");
+        // 1:3 without 1:2.
+        let v = verdict(inv.check_delivery(1, 1, &txn(1, 3)));
+        assert!(v.starts_with("local primary order"), "{v}");
+        inv.check_delivery(1, 1, &txn(2, 1))
+            .expect("a later primary");
+        // An earlier primary's transaction after a later one's.
+        let v = verdict(inv.check_delivery(1, 2, &txn(1, 2)));
+        assert!(v.starts_with("primary order"), "{v}");
+    }
+
+    #[test]
+    fn primary_integrity() {
+        let mut inv = broadcast(&[(1, 1)]);
+        // The primary of epoch 2 broadcasts having delivered nothing…
+        inv.broadcast(3, txn(2, 1), &[])
+            .expect("nothing delivered yet");
+        // …and then 1:1, of an earlier epoch, is delivered.
+        let v = verdict(inv.check_delivery(1, 0, &txn(1, 1)));
+        assert!(v.starts_with("primary integrity"), "{v}");
+    }
+
+    #[test]
+    fn a_zxid_is_broadcast_once() {
+        let mut inv = Invariants::default();
+        inv.broadcast(1, txn(1, 1), &[]).expect("first");
+        let v = verdict(inv.broadcast(2, txn(1, 1), &[]));
+        assert!(v.starts_with("uniqueness"), "{v}");
+    }
+}

@@ -1,7 +1,9 @@
-//! Tests of the ZAB core, one module per phase of the protocol and one for the bug switches,
-//! named after the property or the scenario they show. Most run whole ensembles on the
-//! in-memory [`network`], which checks ZAB's properties ([`invariants`]) after every event of
-//! every test; a few drive one node by hand to pin down a single rule.
+//! Tests of the ZAB core: one module per phase of the protocol (`election`, `discovery`,
+//! `synchronization`, `broadcast`), one for what clients see (`client`), one for the bug
+//! switches (`bugs`) and one of long randomized runs (`random`); each test is named after the
+//! property or the scenario it shows. Most run whole ensembles on the in-memory [`network`],
+//! which checks ZAB's properties ([`invariants`], whose own tests show each check rejects what
+//! it must) after every event of every test; a few drive one node by hand to pin down a rule.
 
 mod invariants;
 mod network;
