@@ -80,6 +80,16 @@
 //!   without every vote decides at the tick after a quorum agrees): about 220 ms;
 //! * a leader cut off from its quorum stops within 20 ticks.
 //!
+//! # Bug switches
+//!
+//! [`Config::bug`] turns on one of two classic mistakes, for faultline to catch (and the tests
+//! in `tests::bugs` and `tests::random` show its invariant checks do):
+//! * [`Bug::BroadcastBeforeSync`]: a new leader commits its history and broadcasts as soon as a
+//!   quorum acknowledged its epoch, without waiting for a quorum to take its history — it can
+//!   deliver transactions that a later leader never sees;
+//! * [`Bug::AcceptOlderEpoch`]: a follower takes proposals and commits from a leader of an
+//!   older epoch than the one it accepted — a deposed leader can still commit.
+//!
 //! # What is left out
 //!
 //! Membership changes, observers, snapshots of the data tree and log compaction (SNAP sends the
