@@ -16,6 +16,8 @@
 //!   claimed by a read-then-cas on a key of the `raft-kv` store, handed out from a double
 //!   buffer (and a bug switch that claims them without the cas).
 //! * [`uuid_ids`]: the `uuid` node process — random (v4) or time-ordered (v7) UUIDs.
+//! * [`zab`]: the `zab` ZooKeeper-like system: the data tree, sessions and transactions it
+//!   replicates, served over ZooKeeper's own client protocol (the `jute` crate).
 //! * [`ids_http`]: the `http-ids` protocol the ID servers speak, and their shared serving code.
 //! * [`shell`]: what every node process shares: `main`, the command line's errors, the log,
 //!   listeners, the HTTP server's stop.
@@ -31,3 +33,4 @@ pub mod segment;
 pub mod shell;
 pub mod snowflake;
 pub mod uuid_ids;
+pub mod zab;

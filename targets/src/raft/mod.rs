@@ -81,7 +81,7 @@ mod node;
 mod progress;
 mod reads;
 mod ready;
-mod rng;
+pub(crate) mod rng;
 mod storage;
 
 #[cfg(test)]
