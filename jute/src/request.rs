@@ -81,7 +81,8 @@ pub enum Request {
     CloseSession,
     /// Op 101 or 105.
     SetWatches(SetWatches),
-    /// Any other op: its body is not read.
+    /// Any other op: its body is not read. Decoding gives it only numbers no other variant
+    /// has; built by hand with a known number, it would encode as that op with no body.
     Unknown(i32),
 }
 
