@@ -16,8 +16,9 @@
 //!   claimed by a read-then-cas on a key of the `raft-kv` store, handed out from a double
 //!   buffer (and a bug switch that claims them without the cas).
 //! * [`uuid_ids`]: the `uuid` node process — random (v4) or time-ordered (v7) UUIDs.
-//! * [`zab`]: the ZooKeeper-like `zab` target: its ZAB consensus core (tick / step / ready),
-//!   data tree, sessions and watches.
+//! * [`zab`]: the ZooKeeper-like `zab` system: its ZAB consensus core (tick / step / ready),
+//!   and the data tree, sessions and transactions it replicates, served over ZooKeeper's own
+//!   client protocol (the `jute` crate).
 //! * [`zookeeper`]: the `zookeeper` target's launcher — writes a node's `zoo.cfg` and `myid`,
 //!   then becomes Debian's Apache ZooKeeper (`QuorumPeerMain`).
 //! * [`ids_http`]: the `http-ids` protocol the ID servers speak, and their shared serving code.
