@@ -5,7 +5,8 @@
 //!
 //! * [`clock`]: the skewable wall clock bundled nodes read.
 //! * [`descriptor`]: how the harness starts, probes and hurts each target.
-//! * [`raft`]: the Raft consensus core (tick / step / ready).
+//! * [`raft`]: the Raft consensus core (tick / step / ready); `membership`: the checks every
+//!   consensus core's configuration passes.
 //! * [`kv`]: the key-value state machine the `raft-kv` target replicates with it.
 //! * [`raft_kv`]: the `raft-kv` node process — the tokio shell (disk, peers, HTTP) around both.
 //! * [`redis_lock`]: the `redis-lock` node process — a Redis-compatible (RESP2) server with
@@ -29,12 +30,15 @@ pub mod clock;
 pub mod descriptor;
 pub mod ids_http;
 pub mod kv;
+pub(crate) mod membership;
 pub mod raft;
 pub mod raft_kv;
 pub mod redis_lock;
 pub mod segment;
 pub mod shell;
 pub mod snowflake;
+#[cfg(test)]
+mod test_links;
 pub mod uuid_ids;
 pub mod zab;
 pub mod zookeeper;

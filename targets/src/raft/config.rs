@@ -44,32 +44,13 @@ impl Config {
 
     /// Checks that a node can run with this configuration.
     pub fn validate(&self) -> Result<(), StartError> {
-        let (min, max) = self.election_ticks;
-        let fail = |reason: String| Err(StartError(reason));
-        if !self.voters.contains(&self.id) {
-            return fail(format!(
-                "node {} is not among the voters {:?}",
-                self.id, self.voters
-            ));
-        }
-        let mut sorted = self.voters.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        if sorted.len() != self.voters.len() {
-            return fail(format!("voters {:?} repeat a node", self.voters));
-        }
-        if min == 0 || min > max {
-            return fail(format!(
-                "election ticks {min}..={max} must be a non-empty range above 0"
-            ));
-        }
-        if self.heartbeat_ticks == 0 || self.heartbeat_ticks >= min {
-            return fail(format!(
-                "heartbeat every {} ticks must be more than 0 and below the election minimum {min}",
-                self.heartbeat_ticks
-            ));
-        }
-        Ok(())
+        crate::membership::check(
+            self.id,
+            &self.voters,
+            self.election_ticks,
+            self.heartbeat_ticks,
+        )
+        .map_err(StartError)
     }
 }
 

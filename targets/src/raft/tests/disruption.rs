@@ -4,6 +4,7 @@
 
 use super::network::Cluster;
 use crate::raft::{NodeId, Role, Term};
+use crate::test_links::Partitioned;
 
 fn follower_of(c: &Cluster, leader: NodeId) -> NodeId {
     c.ids()

@@ -4,6 +4,7 @@ use super::network::Cluster;
 use super::{disk, lone, msg};
 use crate::raft::rng::Rng;
 use crate::raft::{Body, HardState, Message, NodeId, Persisted, Role};
+use crate::test_links::Partitioned;
 
 fn vote(from: NodeId, term: u64, last_index: u64, last_term: u64) -> Message {
     msg(

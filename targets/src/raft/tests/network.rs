@@ -7,7 +7,7 @@
 //! ([`Invariants`]). Because each `Ready` is handled at once, a crash loses exactly the node's
 //! volatile state, and a restart rebuilds it from its disk alone.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use super::invariants::Invariants;
 use crate::raft::rng::Rng;
@@ -15,6 +15,7 @@ use crate::raft::{
     Body, Config, Entry, Index, Message, NodeId, NotLeader, Persisted, Raft, ReadState, Ready,
     Role, Term,
 };
+use crate::test_links::{Links, Partitioned};
 
 /// One node: its state machine (none while crashed), its disk, and what its shell observed.
 pub(super) struct Node {
@@ -47,7 +48,7 @@ pub(super) struct Cluster {
     nodes: BTreeMap<NodeId, Node>,
     in_flight: VecDeque<Message>,
     /// Directed links that drop everything.
-    blocked: BTreeSet<(NodeId, NodeId)>,
+    links: Links,
     filter: Option<Filter>,
     /// While set, vote requests from any other node are dropped (see [`Cluster::elect`]).
     campaigner: Option<NodeId>,
@@ -160,7 +161,7 @@ impl Cluster {
         Cluster {
             nodes: nodes.collect(),
             in_flight: VecDeque::new(),
-            blocked: BTreeSet::new(),
+            links: Links::default(),
             filter: None,
             campaigner: None,
             rng: Rng::new(seed),
@@ -307,7 +308,7 @@ impl Cluster {
         let Some(mut msg) = next else { return false };
         let campaigning_elsewhere = matches!(msg.body, Body::PreVote { .. } | Body::Vote { .. })
             && self.campaigner.is_some_and(|c| c != msg.from);
-        if self.blocked.contains(&(msg.from, msg.to))
+        if self.links.blocks(msg.from, msg.to)
             || campaigning_elsewhere
             || self.rng.below(1000) < self.loss_per_mille
             || self.filter.as_mut().is_some_and(|keep| !keep(&mut msg))
@@ -369,46 +370,6 @@ impl Cluster {
         assert!(elected, "node {id} could not win an election");
     }
 
-    /// Drops every message to and from node `id`.
-    pub(super) fn isolate(&mut self, id: NodeId) {
-        for other in self.ids() {
-            self.cut(id, other);
-            self.cut(other, id);
-        }
-    }
-
-    /// Drops every message from `from` to `to`.
-    pub(super) fn cut(&mut self, from: NodeId, to: NodeId) {
-        self.blocked.insert((from, to));
-    }
-
-    /// Splits the cluster: messages between different groups are dropped.
-    pub(super) fn partition(&mut self, groups: &[&[NodeId]]) {
-        for (a, group) in groups.iter().enumerate() {
-            for other in &groups[a + 1..] {
-                for &x in *group {
-                    for &y in *other {
-                        self.cut(x, y);
-                        self.cut(y, x);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Replaces the current partition with a random split in two (one side may be empty).
-    pub(super) fn random_partition(&mut self) {
-        self.heal();
-        let ids = self.ids();
-        let (a, b): (Vec<NodeId>, Vec<NodeId>) = ids.iter().partition(|_| self.rng.below(2) == 0);
-        self.partition(&[&a, &b]);
-    }
-
-    /// Reconnects every link.
-    pub(super) fn heal(&mut self) {
-        self.blocked.clear();
-    }
-
     /// Installs a filter over delivered messages (replacing any other).
     pub(super) fn set_filter(&mut self, filter: impl FnMut(&mut Message) -> bool + 'static) {
         self.filter = Some(Box::new(filter));
@@ -433,5 +394,19 @@ impl Cluster {
         node.raft =
             Some(Raft::new(node.config.clone(), node.disk.clone()).expect("a valid restart"));
         node.applied.clear();
+    }
+}
+
+impl Partitioned for Cluster {
+    fn links(&mut self) -> &mut Links {
+        &mut self.links
+    }
+
+    fn node_ids(&self) -> Vec<u64> {
+        self.ids()
+    }
+
+    fn coin(&mut self) -> bool {
+        self.rng.below(2) == 0
     }
 }

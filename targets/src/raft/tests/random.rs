@@ -4,6 +4,7 @@
 use super::network::Cluster;
 use crate::raft::rng::Rng;
 use crate::raft::{Index, Role};
+use crate::test_links::Partitioned;
 
 /// Runs `steps` random events on a cluster of `n`: deliveries over a lossy, duplicating,
 /// reordering network, ticks, proposals and reads at random nodes, partitions and cut links,

@@ -3,6 +3,7 @@
 
 use super::network::Cluster;
 use crate::raft::{Body, NodeId, Role};
+use crate::test_links::Partitioned;
 
 #[test]
 fn leader_completeness() {

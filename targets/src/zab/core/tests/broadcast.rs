@@ -4,6 +4,7 @@
 
 use super::network::Cluster;
 use super::{lone, packet, packets};
+use crate::test_links::Partitioned;
 use crate::zab::core::{Packet, Persisted, Phase, Role, Zxid};
 
 #[test]

@@ -3,6 +3,7 @@
 
 use super::network::Cluster;
 use super::with_bug;
+use crate::test_links::Partitioned;
 use crate::zab::core::{Body, Bug, Packet, Phase, Role};
 
 /// A deposed leader that does not yet know it (node 3, which stops ticking: a paused process)

@@ -1,6 +1,7 @@
 //! What clients see: a proposal's fate, and ZooKeeper's sync.
 
 use super::network::Cluster;
+use crate::test_links::Partitioned;
 use crate::zab::core::{Body, Packet, Role};
 
 #[test]

@@ -5,6 +5,7 @@
 use super::network::Cluster;
 use super::{lone, packet, packets};
 use crate::raft::rng::Rng;
+use crate::test_links::Partitioned;
 use crate::zab::core::{
     Body, Epochs, Message, NodeId, Notification, Packet, Persisted, Phase, Role, Vote, Zab, Zxid,
 };

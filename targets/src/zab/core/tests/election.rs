@@ -2,6 +2,7 @@
 //! leader that is already established.
 
 use super::network::Cluster;
+use crate::test_links::Partitioned;
 use crate::zab::core::{Epochs, Persisted, Phase, Role, Txn, Zxid};
 
 /// A disk whose history holds one transaction per zxid, with both epochs at `epoch`.

@@ -7,10 +7,11 @@
 //! ([`Invariants`]). Because each `Ready` is handled at once, a crash loses exactly the node's
 //! volatile state, and a restart rebuilds it from its disk alone.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use super::invariants::Invariants;
 use crate::raft::rng::Rng;
+use crate::test_links::{Links, Partitioned};
 use crate::zab::core::{
     Body, Config, Link, Message, NodeId, NotLeader, Packet, Persisted, Phase, Ready, Role, Status,
     Sync, Txn, Zab, Zxid,
@@ -46,7 +47,7 @@ pub(super) struct Cluster {
     nodes: BTreeMap<NodeId, Node>,
     in_flight: VecDeque<Message>,
     /// Directed links that drop everything.
-    blocked: BTreeSet<(NodeId, NodeId)>,
+    links: Links,
     filter: Option<Filter>,
     rng: Rng,
     /// Chance that a message is lost, in thousandths.
@@ -142,7 +143,7 @@ impl Cluster {
         let mut cluster = Cluster {
             nodes: nodes.collect(),
             in_flight: VecDeque::new(),
-            blocked: BTreeSet::new(),
+            links: Links::default(),
             filter: None,
             rng: Rng::new(seed),
             loss_per_mille: 0,
@@ -341,7 +342,7 @@ impl Cluster {
             self.in_flight.pop_front()
         };
         let Some(mut msg) = next else { return false };
-        if self.blocked.contains(&(msg.from, msg.to))
+        if self.links.blocks(msg.from, msg.to)
             || self.rng.below(1000) < self.loss_per_mille
             || self.filter.as_mut().is_some_and(|keep| !keep(&mut msg))
         {
@@ -398,46 +399,6 @@ impl Cluster {
         self.leader().expect("a leader")
     }
 
-    /// Drops every message to and from node `id`.
-    pub(super) fn isolate(&mut self, id: NodeId) {
-        for other in self.ids() {
-            self.cut(id, other);
-            self.cut(other, id);
-        }
-    }
-
-    /// Drops every message from `from` to `to`.
-    pub(super) fn cut(&mut self, from: NodeId, to: NodeId) {
-        self.blocked.insert((from, to));
-    }
-
-    /// Splits the ensemble: messages between different groups are dropped.
-    pub(super) fn partition(&mut self, groups: &[&[NodeId]]) {
-        for (a, group) in groups.iter().enumerate() {
-            for other in &groups[a + 1..] {
-                for &x in *group {
-                    for &y in *other {
-                        self.cut(x, y);
-                        self.cut(y, x);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Replaces the current partition with a random split in two (one side may be empty).
-    pub(super) fn random_partition(&mut self) {
-        self.heal();
-        let ids = self.ids();
-        let (a, b): (Vec<NodeId>, Vec<NodeId>) = ids.iter().partition(|_| self.rng.below(2) == 0);
-        self.partition(&[&a, &b]);
-    }
-
-    /// Reconnects every link.
-    pub(super) fn heal(&mut self) {
-        self.blocked.clear();
-    }
-
     /// Installs a filter over delivered messages (replacing any other).
     pub(super) fn set_filter(&mut self, filter: impl FnMut(&mut Message) -> bool + 'static) {
         self.filter = Some(Box::new(filter));
@@ -459,5 +420,19 @@ impl Cluster {
     pub(super) fn restart(&mut self, id: NodeId) {
         assert!(!self.is_up(id), "node {id} is up");
         self.start(id);
+    }
+}
+
+impl Partitioned for Cluster {
+    fn links(&mut self) -> &mut Links {
+        &mut self.links
+    }
+
+    fn node_ids(&self) -> Vec<u64> {
+        self.ids()
+    }
+
+    fn coin(&mut self) -> bool {
+        self.rng.below(2) == 0
     }
 }

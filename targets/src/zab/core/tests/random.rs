@@ -3,6 +3,7 @@
 
 use super::network::Cluster;
 use crate::raft::rng::Rng;
+use crate::test_links::Partitioned;
 use crate::zab::core::{Body, Bug, Message, Packet, Role, Sync, Txn, Vote, Zxid};
 
 /// Runs `steps` random events on an ensemble of `n`: deliveries over a lossy, duplicating,

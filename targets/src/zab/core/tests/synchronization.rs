@@ -3,6 +3,7 @@
 //! rebuilds its data trees by replay.
 
 use super::network::Cluster;
+use crate::test_links::Partitioned;
 use crate::zab::core::{Body, Packet, Phase, Role, Zxid};
 
 /// The payloads of node `id`'s persisted history.
