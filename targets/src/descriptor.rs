@@ -115,10 +115,12 @@ pub enum Readiness {
     Tcp,
     /// Saying `say` on the client port gets an answer containing `expect` (ZooKeeper's
     /// four-letter words: `srvr` answers `Mode: leader` or `Mode: follower` once the node has
-    /// joined a quorum; before that the port is open but refuses service).
+    /// joined a quorum; before that the port is open but refuses service). A node whose
+    /// answer contains `leader` leads.
     Answer {
         say: &'static str,
         expect: &'static str,
+        leader: &'static str,
     },
 }
 
@@ -514,6 +516,7 @@ pub const ZOOKEEPER: Descriptor = Descriptor {
     ready: Readiness::Answer {
         say: "srvr",
         expect: "Mode: ",
+        leader: "Mode: leader",
     },
     protocol: Protocol::Zookeeper,
     faults: &["partition", "kill", "pause", "restart", "client-pause"],

@@ -173,22 +173,34 @@ impl Cluster {
         }
     }
 
-    /// The leader most running nodes name in their health answers (targets whose health
-    /// answer names one: `{"leader": "n3"}`), straight to the nodes.
+    /// The leader, straight from the running nodes: the one most name in their health
+    /// answers (targets whose health answer names one: `{"leader": "n3"}`), or the one that
+    /// says it leads (ZooKeeper's `srvr`: `Mode: leader`).
     pub async fn leader(&self) -> Option<String> {
-        let asked: Vec<(SocketAddr, &str)> = self
-            .endpoints
-            .iter()
-            .zip(&self.kinds)
-            .filter(|(e, _)| {
+        let running = || {
+            self.endpoints.iter().zip(&self.kinds).filter(|(e, _)| {
                 self.supervisor.is_running(&e.node) && !self.supervisor.is_paused(&e.node)
             })
+        };
+        let health: Vec<(SocketAddr, &str)> = running()
             .filter_map(|(e, kind)| match kind.ready {
                 Readiness::HttpGet(path) => Some((e.client, path)),
-                Readiness::Tcp | Readiness::Answer { .. } => None,
+                _ => None,
             })
             .collect();
-        self.prober.leader(&asked).await
+        let claims: Vec<(&str, SocketAddr, &str, &str)> = running()
+            .filter_map(|(e, kind)| match kind.ready {
+                Readiness::Answer { say, leader, .. } => {
+                    Some((e.node.as_str(), e.client, say, leader))
+                }
+                _ => None,
+            })
+            .collect();
+        if health.is_empty() {
+            self.prober.claimed_leader(&claims).await
+        } else {
+            self.prober.leader(&health).await
+        }
     }
 
     /// Cuts the links `grudge` names, the way the run's scenario cuts them.

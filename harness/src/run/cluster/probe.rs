@@ -51,7 +51,7 @@ impl Prober {
                 .get(addr, path)
                 .await
                 .is_some_and(|answer| answer.status() == StatusCode::OK),
-            Readiness::Answer { say, expect } => ask(addr, say)
+            Readiness::Answer { say, expect, .. } => ask(addr, say)
                 .await
                 .is_some_and(|answer| answer.contains(expect)),
         }
@@ -100,6 +100,18 @@ impl Prober {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         Ok(())
+    }
+
+    /// The node of `asked` (name, client address, what to say, what a leader answers) that
+    /// says it leads (ZooKeeper's `srvr`: `Mode: leader`); the first, if a deposed leader has
+    /// not noticed yet.
+    pub async fn claimed_leader(&self, asked: &[(&str, SocketAddr, &str, &str)]) -> Option<String> {
+        for &(name, addr, say, leader) in asked {
+            if ask(addr, say).await.is_some_and(|a| a.contains(leader)) {
+                return Some(name.to_string());
+            }
+        }
+        None
     }
 
     /// The leader most of `asked` (client address, health path) name in their health answers
@@ -212,6 +224,7 @@ mod tests {
             for answer in [
                 "This ZooKeeper instance is not currently serving requests\n",
                 "Zookeeper version: 3.8.0\nMode: follower\n",
+                "Zookeeper version: 3.8.0\nMode: leader\n",
             ] {
                 let (mut stream, _) = listener.accept().await.unwrap();
                 let mut word = [0u8; 4];
@@ -224,9 +237,13 @@ mod tests {
         let srvr = Readiness::Answer {
             say: "srvr",
             expect: "Mode: ",
+            leader: "Mode: leader",
         };
         assert!(!prober.ready(addr, srvr).await);
         assert!(prober.ready(addr, srvr).await);
+        let claim = [("n1", addr, "srvr", "Mode: leader")];
+        assert_eq!(prober.claimed_leader(&claim).await.as_deref(), Some("n1"));
         assert!(!prober.ready(addr, srvr).await, "nobody listens any more");
+        assert_eq!(prober.claimed_leader(&claim).await, None);
     }
 }
