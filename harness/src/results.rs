@@ -36,6 +36,11 @@ pub struct RunResults {
     pub command: String,
     pub dir: PathBuf,
     pub duration_s: f64,
+    /// How long the cluster took to be ready, from its first process started to every node
+    /// answering its readiness probe — a JVM's start-up included. Unknown (`None`) for a run
+    /// whose results were rebuilt from its history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_s: Option<f64>,
     /// Faults the nemesis started.
     pub faults: u64,
     pub history: HistoryResult,

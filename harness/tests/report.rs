@@ -392,6 +392,7 @@ fn stored_results(dir: &Path, name: &str, workload: &str) -> String {
         scenario,
         dir: dir.to_path_buf(),
         duration_s: 0.0,
+        ready_s: Some(0.0),
         faults: 0,
         history,
     })

@@ -143,6 +143,7 @@ fn recheck_run(dir: &Path, history: &History) -> Result<RunResults, String> {
         scenario,
         dir: dir.to_path_buf(),
         duration_s: end as f64 / 1e9,
+        ready_s: None,
         faults,
         history: checked,
     })

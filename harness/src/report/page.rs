@@ -161,6 +161,9 @@ fn summary(r: &RunResults) -> Markup {
             tr { td { "seed" } td { (s.seed) } }
             tr { td { "time limit" } td { (s.time_limit) " s" } }
             tr { td { "duration" } td { (format!("{:.1} s", r.duration_s)) } }
+            @if let Some(ready) = r.ready_s {
+                tr { td { "cluster ready" } td { (format!("{ready:.2} s")) } }
+            }
             tr { td { "operations" } td { (c.ops) ": " (c.ok) " ok, " (c.fail) " fail, " (c.info) " info" } }
             tr { td { "availability" } td { (format!("{:.1}%", st.availability * 100.0)) } }
             @if let Some(l) = st.latency {

@@ -243,10 +243,10 @@ pub async fn run(
             .map_err(|e| format!("cannot find the faultline binary: {e}"))?,
     })
     .await?;
+    let ready_s = started.elapsed().as_secs_f64();
     dir.log(&format!(
-        "{} nodes ready after {:.2} s",
-        scenario.nodes,
-        started.elapsed().as_secs_f64()
+        "{} nodes ready after {ready_s:.2} s",
+        scenario.nodes
     ));
 
     let recorder = Recorder::create(&dir.history())
@@ -380,6 +380,7 @@ pub async fn run(
         scenario,
         dir: dir.path.clone(),
         duration_s: started.elapsed().as_secs_f64(),
+        ready_s: Some(ready_s),
         faults: tally.faults.load(Ordering::Relaxed),
         history: checked,
     };

@@ -43,6 +43,9 @@ pub fn render(r: &RunResults) -> String {
     };
     b.push_record(["faults injected".to_string(), faults]);
     b.push_record(["duration".to_string(), format!("{:.1} s", r.duration_s)]);
+    if let Some(ready) = r.ready_s {
+        b.push_record(["cluster ready".to_string(), format!("{ready:.2} s")]);
+    }
     b.push_record(["seed".to_string(), r.scenario.seed.to_string()]);
     b.push_record(["results".to_string(), r.dir.display().to_string()]);
     let mut table = b.build();
