@@ -129,7 +129,7 @@ async fn measure(d: &'static Descriptor) -> Figures {
 }
 
 fn main() {
-    let names: Vec<&str> = ["zookeeper"]
+    let names: Vec<&str> = ["zookeeper", "zab"]
         .into_iter()
         .filter(|n| match descriptor::find(n).map(|d| d.program.missing()) {
             Some(None) => true,
@@ -137,7 +137,10 @@ fn main() {
                 println!("{n}: skipped: {why}");
                 false
             }
-            None => false,
+            None => {
+                println!("{n}: skipped: no such target in this build");
+                false
+            }
         })
         .collect();
     let runtime = tokio::runtime::Runtime::new().unwrap();
