@@ -175,17 +175,29 @@ async fn connection(
                 Ok(0) | Err(_) => return gone(conn, &loop_tx, out.is_none()).await,
                 Ok(_) => {}
             },
-            next = to_client.recv() => match next {
-                Some(ToClient::Frame(bytes)) => {
-                    if stream.write_all(&bytes).await.is_err() {
-                        return gone(conn, &loop_tx, true).await;
+            next = to_client.recv() => {
+                // Everything queued goes in one write, and a close right behind a reply
+                // (UNIMPLEMENTED, a refusal) follows it at once: the client must not have
+                // time to send its next request into a connection about to close.
+                let mut bytes = Vec::new();
+                let mut close = false;
+                let mut next = next;
+                loop {
+                    match next {
+                        Some(ToClient::Frame(frame)) => bytes.extend_from_slice(&frame),
+                        Some(ToClient::Close) | None => {
+                            close = true;
+                            break;
+                        }
                     }
+                    let Ok(more) = to_client.try_recv() else { break };
+                    next = Some(more);
                 }
-                Some(ToClient::Close) | None => {
+                if stream.write_all(&bytes).await.is_err() || close {
                     let _ = stream.shutdown().await;
                     return gone(conn, &loop_tx, true).await;
                 }
-            },
+            }
         }
     }
 }
