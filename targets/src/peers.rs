@@ -56,9 +56,10 @@ impl Addressed for crate::raft::Message {
 /// this is seconds of traffic: beyond it the link is down or the peer stalled, and old messages
 /// are worth little.
 const QUEUE: usize = 1024;
-/// The largest frame accepted. A Raft append carries at most 256 small entries, a ZAB
-/// synchronization a whole history of small transactions; anything larger is a broken stream.
-const MAX_FRAME: usize = 16 << 20;
+/// The largest frame accepted. A Raft append carries at most 256 small entries; a ZAB
+/// synchronization may carry a whole history (serde_json spells bytes as numbers, so a long
+/// run's history is megabytes). Anything larger is a broken stream.
+const MAX_FRAME: usize = 64 << 20;
 /// Redial delays, doubling from the first to the last while dials keep failing.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duration::from_millis(320));
 /// A connection that lived this long was healthy: the next failure starts the backoff afresh.

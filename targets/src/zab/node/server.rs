@@ -396,7 +396,8 @@ impl Server {
         }
     }
 
-    /// Drops a connection and what waits on it; its session lives on until it expires.
+    /// Drops a connection and what waits on it (a write may still commit, unanswered); its
+    /// session lives on until it expires.
     fn forget(&mut self, conn: ConnId) {
         let Some(c) = self.conns.remove(&conn) else {
             return;
@@ -409,6 +410,8 @@ impl Server {
             self.watches.remove_session(session);
         }
         self.creating.retain(|_, (c, _)| *c != conn);
+        self.writes.retain(|_, (c, _)| *c != conn);
+        self.syncs.retain(|_, (c, _, _)| *c != conn);
     }
 
     fn request(&mut self, conn: ConnId, header: RequestHeader, request: Request, body: Vec<u8>) {
