@@ -173,22 +173,26 @@ impl Cluster {
         }
     }
 
-    /// The leader most running nodes name in their health answers (targets whose health
-    /// answer names one: `{"leader": "n3"}`), straight to the nodes.
+    /// The leader, straight from the nodes: the one most running nodes name in their health
+    /// answers (targets whose health answer names one: `{"leader": "n3"}`), or else the one
+    /// whose `srvr` answer says `Mode: leader` (ZooKeeper and `zab`).
     pub async fn leader(&self) -> Option<String> {
-        let asked: Vec<(SocketAddr, &str)> = self
-            .endpoints
-            .iter()
-            .zip(&self.kinds)
-            .filter(|(e, _)| {
-                self.supervisor.is_running(&e.node) && !self.supervisor.is_paused(&e.node)
-            })
-            .filter_map(|(e, kind)| match kind.ready {
-                Readiness::HttpGet(path) => Some((e.client, path)),
-                Readiness::Tcp | Readiness::Answer { .. } => None,
-            })
-            .collect();
-        self.prober.leader(&asked).await
+        let mut health: Vec<(SocketAddr, &str)> = Vec::new();
+        let mut srvr: Vec<(SocketAddr, &str)> = Vec::new();
+        let running = self.endpoints.iter().zip(&self.kinds).filter(|(e, _)| {
+            self.supervisor.is_running(&e.node) && !self.supervisor.is_paused(&e.node)
+        });
+        for (e, kind) in running {
+            match kind.ready {
+                Readiness::HttpGet(path) => health.push((e.client, path)),
+                Readiness::Answer { say: "srvr", .. } => srvr.push((e.client, &e.node)),
+                Readiness::Tcp | Readiness::Answer { .. } => {}
+            }
+        }
+        match self.prober.leader(&health).await {
+            Some(leader) => Some(leader),
+            None => self.prober.leader_by_mode(&srvr).await,
+        }
     }
 
     /// Cuts the links `grudge` names, the way the run's scenario cuts them.

@@ -1,6 +1,7 @@
 //! Asking nodes how they are, straight to their client ports (not through the fabric, whose
 //! faults are the test's, not the harness's): whether they are ready, as their descriptor
-//! says to check, and — for targets whose health answer names one — who they think leads.
+//! says to check, and who they think leads — for targets whose health answer names one, and
+//! for those that answer `srvr` with their mode.
 //!
 //! Starting a cluster waits here until every node is ready; the injector asks for the leader
 //! when it places a partition drawn around it.
@@ -122,6 +123,20 @@ impl Prober {
         votes.into_iter().max_by_key(|(_, n)| *n).map(|(l, _)| l)
     }
 
+    /// The first of `asked` (client address, node name) whose `srvr` answer says it leads
+    /// (`Mode: leader`, as ZooKeeper's servers say).
+    pub async fn leader_by_mode(&self, asked: &[(SocketAddr, &str)]) -> Option<String> {
+        for &(addr, node) in asked {
+            if ask(addr, "srvr")
+                .await
+                .is_some_and(|answer| answer.lines().any(|l| l.trim() == "Mode: leader"))
+            {
+                return Some(node.to_string());
+            }
+        }
+        None
+    }
+
     /// `GET path` on the node at `addr` (`None` if it does not answer in time).
     async fn get(&self, addr: SocketAddr, path: &str) -> Option<reqwest::Response> {
         self.http
@@ -228,5 +243,28 @@ mod tests {
         assert!(!prober.ready(addr, srvr).await);
         assert!(prober.ready(addr, srvr).await);
         assert!(!prober.ready(addr, srvr).await, "nobody listens any more");
+    }
+
+    #[tokio::test]
+    async fn the_leader_is_the_server_whose_srvr_says_so() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut asked = Vec::new();
+        for mode in ["follower", "leader"] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            asked.push(listener.local_addr().unwrap());
+            tokio::spawn(async move {
+                loop {
+                    let (mut stream, _) = listener.accept().await.unwrap();
+                    let mut word = [0u8; 4];
+                    stream.read_exact(&mut word).await.unwrap();
+                    let answer = format!("Zookeeper version: 3.8.0\nMode: {mode}\n");
+                    stream.write_all(answer.as_bytes()).await.unwrap();
+                }
+            });
+        }
+        let prober = Prober::new().unwrap();
+        let named = [(asked[0], "n1"), (asked[1], "n2")];
+        assert_eq!(prober.leader_by_mode(&named).await.as_deref(), Some("n2"));
+        assert_eq!(prober.leader_by_mode(&named[..1]).await, None);
     }
 }
