@@ -358,7 +358,7 @@ impl Server {
                         jute::encode_connect_response(&mut frame, &response);
                         let _ = c.out.send(ToClient::Frame(frame));
                         c.session = Some(session);
-                        self.touched.insert(session);
+                        self.active(session);
                         self.bind(session, conn);
                     }
                     Connect::Refuse(response) => {
@@ -382,6 +382,14 @@ impl Server {
                 body,
             } => self.request(conn, header, request, body),
             FromClient::Gone { conn } => self.forget(conn),
+        }
+    }
+
+    /// Notes that `session` is active here: a follower tells its leader with the next tick
+    /// (the leader's own table was touched already).
+    fn active(&mut self, session: i64) {
+        if !self.leading {
+            self.touched.insert(session);
         }
     }
 
@@ -428,7 +436,7 @@ impl Server {
                 Queued::Close,
             ]
         } else {
-            self.touched.insert(session);
+            self.active(session);
             match request {
                 Request::Ping => vec![Queued::Done(reply_frame(
                     PING_XID,
@@ -650,6 +658,7 @@ impl Server {
             let now = self.now();
             self.tracker = Self::fresh_tracker(self.id);
             self.tracker.adopt(self.tree.sessions(), now);
+            self.touched.clear();
         } else if !leading && self.leading {
             self.prep.clear();
         }
