@@ -336,6 +336,39 @@ mod tests {
         assert!(config.peers.is_empty());
     }
 
+    #[tokio::test]
+    async fn a_disk_the_core_refuses_is_one_line_at_start() {
+        // What `accept-older-epoch` can leave behind: a history out of zxid order.
+        let dir = shell::empty_temp_dir("zab-refused");
+        let txn = |epoch, counter| core::Txn {
+            zxid: core::Zxid::new(epoch, counter),
+            payload: Vec::new(),
+        };
+        let epochs = core::Epochs {
+            accepted: 9,
+            current: 9,
+        };
+        let mut opened = Storage::open(&dir).unwrap();
+        opened
+            .storage
+            .persist(None, &[txn(9, 73), txn(8, 88)], Some(epochs))
+            .unwrap();
+        let line = format!(
+            "--id n1 --client-port 0 --peer-port 0 --data-dir {}",
+            dir.display()
+        );
+        let config = Config::from_args(args(&line)).unwrap();
+        let Err(Error(message)) = serve(config, std::future::pending()).await else {
+            panic!("the node started on a history out of order");
+        };
+        assert!(
+            message.starts_with("cannot start the zab node: "),
+            "{message}"
+        );
+        assert!(message.contains("8:88 follows 9:73") && !message.contains('\n'));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn bad_command_lines_are_one_line_errors() {
         assert_usage_errors(
