@@ -334,15 +334,18 @@ async fn bad_input_gets_zookeepers_answer_and_never_a_panic() {
         (0, 0, 16)
     );
     assert_eq!(raw.frame().await, None);
-    // With the right one, at another server, the session is there.
-    let (_, resumed) = Raw::hello(
-        e.nodes[1].config.client,
-        4000,
-        hello.session_id,
-        hello.passwd,
-    )
-    .await;
-    assert_eq!(resumed.map(|r| r.session_id), Some(hello.session_id));
+    // With the right one, at another server, the session is there — once that server has
+    // applied its creation: until then it closes the connection unanswered, and the client
+    // tries again.
+    let resumed = loop {
+        let another = e.nodes[1].config.client;
+        let (_, resumed) = Raw::hello(another, 4000, hello.session_id, hello.passwd.clone()).await;
+        if let Some(resumed) = resumed {
+            break resumed;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!(resumed.session_id, hello.session_id);
 
     // Every server still serves.
     for k in 1..=3 {
@@ -392,4 +395,54 @@ async fn a_restarted_server_catches_up_from_its_disk() {
         assert_eq!(children.len(), 10, "n{k}: {children:?}");
         assert_eq!(children[0], "before-0");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_a_quorum_stops_serving_and_its_sessions_survive() {
+    let mut e = ensemble(3, "zab-quorum").await;
+    let client = connect(&e.addr(1)).await;
+    client.create("/q", b"1", &persistent()).await.unwrap();
+    let addr = e.nodes[0].config.client;
+
+    // n1 alone: within an election timeout it stops serving, and says so.
+    e.nodes[1].halt();
+    e.nodes[2].halt();
+    let lost = Instant::now();
+    while four_letter(addr, "srvr").await.contains("Mode: ") {
+        assert!(lost.elapsed() < Duration::from_secs(2), "n1 serves alone");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!(
+        "n1 stopped serving {:?} after losing its quorum",
+        lost.elapsed()
+    );
+    assert_eq!(
+        four_letter(addr, "srvr").await,
+        "This ZooKeeper instance is not currently serving requests\n"
+    );
+    assert_eq!(four_letter(addr, "ruok").await, "imok");
+    // A handshake is not answered: the connection closes.
+    let (_, hello) = Raw::hello(addr, 4000, 0, vec![0; 16]).await;
+    assert_eq!(hello, None);
+
+    // The quorum is back: the session lives on (a new leader gives every session a full
+    // timeout), and its client carries on where it was.
+    e.nodes[1].restart();
+    e.nodes[2].restart();
+    e.await_ready(SETTLE).await;
+    let set = async {
+        loop {
+            match client.set_data("/q", b"2", Some(0)).await {
+                Err(zk::Error::ConnectionLoss) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                other => return other,
+            }
+        }
+    };
+    let stat = tokio::time::timeout(Duration::from_secs(10), set)
+        .await
+        .expect("the client reconnects within 10 s")
+        .unwrap();
+    assert_eq!(stat.version, 1);
 }

@@ -32,7 +32,9 @@
 //! clash — and its creation goes through the log; the client is answered once it is applied.
 //! Only the leader's table expires sessions: followers pass on which sessions were active
 //! (PeerMessage::Touch, every tick), and a new leader starts a fresh table in which every
-//! session has a full timeout, as ZooKeeper's new leader gives them.
+//! session has a full timeout, as ZooKeeper's new leader gives them. A server that has not
+//! applied a session's creation yet closes a reconnect to it unanswered (the client tries
+//! again) rather than refuse it: only a session whose close it applied is refused.
 //!
 //! # Serving
 //!
@@ -40,11 +42,12 @@
 //! broadcast. On leaving that state it closes every client connection (the clients move to a
 //! server that serves, with their sessions), and the connections task refuses new ones.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jute::{
-    ConnectResponse, ErrorCode, OpCode, PING_XID, ReplyHeader, Request, RequestHeader, Response,
+    ConnectRequest, ConnectResponse, ErrorCode, OpCode, PING_XID, ReplyHeader, Request,
+    RequestHeader, Response,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::time::{MissedTickBehavior, interval};
@@ -57,7 +60,7 @@ use crate::peers::{NodeId, Peers};
 use crate::shell::Logger;
 use crate::zab::core::{Ready, Role, Status, Zab};
 use crate::zab::prep::Preparer;
-use crate::zab::sessions::{Connect, SessionTracker};
+use crate::zab::sessions::{Connect, SessionTracker, password};
 use crate::zab::tree::DataTree;
 use crate::zab::txn::{Txn, TxnHeader, TxnOp};
 use crate::zab::watches::{Watches, serve_read};
@@ -114,6 +117,8 @@ pub(crate) struct Server {
     next_sync: u64,
     /// Sessions active here since the leader was last told (followers).
     touched: BTreeSet<i64>,
+    /// Sessions whose close this server applied: a reconnect to one of them is refused.
+    closed: HashSet<i64>,
 }
 
 /// Milliseconds since the Unix epoch on this machine's clock: a transaction's time.
@@ -159,6 +164,7 @@ impl Server {
             syncs: HashMap::new(),
             next_sync: 0,
             touched: BTreeSet::new(),
+            closed: HashSet::new(),
         }
     }
 
@@ -329,7 +335,7 @@ impl Server {
                     session: None,
                     queue: VecDeque::new(),
                 };
-                if !self.zab.status().synced() {
+                if !self.zab.status().synced() || self.not_here_yet(&request) {
                     let _ = c.out.send(ToClient::Close);
                     return;
                 }
@@ -383,6 +389,19 @@ impl Server {
             } => self.request(conn, header, request, body),
             FromClient::Gone { conn } => self.forget(conn),
         }
+    }
+
+    /// Whether `request` reconnects to a session this server has not applied the creation of
+    /// yet. Its password is right, so some server answered its creation, which was therefore
+    /// committed: this server is behind, and closes the connection without an answer so that
+    /// the client tries again (ZooKeeper's follower asks its leader instead). Refusing would
+    /// tell a live session it expired.
+    fn not_here_yet(&self, request: &ConnectRequest) -> bool {
+        let session = request.session_id;
+        session != 0
+            && self.tracker.timeout(session).is_none()
+            && !self.closed.contains(&session)
+            && request.passwd == password(SECRET, session)
     }
 
     /// Notes that `session` is active here: a follower tells its leader with the next tick
@@ -620,6 +639,7 @@ impl Server {
             }
             TxnOp::CloseSession { session } => {
                 self.tracker.remove(session);
+                self.closed.insert(session);
                 self.watches.remove_session(session);
                 let asked = self
                     .writes
