@@ -674,12 +674,15 @@ impl Server {
     fn transitions(&mut self) {
         let status = self.zab.status();
         let leading = status.role == Role::Leading && status.synced();
-        if leading && !self.leading {
+        if leading != self.leading {
+            // The table starts afresh from the tree: a new leader gives every session a full
+            // timeout, and a deposed one forgets the closes it proposed, which may never
+            // commit (it must not tell a live session it expired).
             let now = self.now();
             self.tracker = Self::fresh_tracker(self.id);
             self.tracker.adopt(self.tree.sessions(), now);
             self.touched.clear();
-        } else if !leading && self.leading {
+            // What it prepared may never be applied as prepared.
             self.prep.clear();
         }
         self.leading = leading;
