@@ -446,3 +446,45 @@ async fn a_server_without_a_quorum_stops_serving_and_its_sessions_survive() {
         .unwrap();
     assert_eq!(stat.version, 1);
 }
+
+#[tokio::test]
+async fn a_dropped_watcher_is_removed_and_the_connection_stays() {
+    let e = ensemble(3, "zab-unwatch").await;
+    // The real client sends RemoveWatches when a watcher is dropped before it fires.
+    let client = connect(&e.addr(1)).await;
+    for k in 0..20 {
+        let (_, watcher) = client.check_and_watch_stat("/w").await.unwrap();
+        drop(watcher);
+        let path = format!("/n{k}");
+        client.create(&path, b"", &persistent()).await.unwrap();
+    }
+    client.create("/w", b"", &persistent()).await.unwrap();
+    assert!(client.check_stat("/w").await.unwrap().is_some());
+
+    // By hand: the watch is removed once, then there is none (NOWATCHER).
+    let addr = e.nodes[1].config.client;
+    let (mut raw, hello) = Raw::hello(addr, 4000, 0, vec![0; 16]).await;
+    assert!(hello.is_some());
+    let exists = Request::Exists {
+        path: "/v".into(),
+        watch: true,
+    };
+    raw.send(1, &exists).await;
+    assert!(raw.reply(OpCode::Exists).await.is_some());
+    for (xid, err) in [(2, 0), (3, ErrorCode::NoWatcher.code())] {
+        let mut frame = Vec::new();
+        jute::frame(&mut frame, |b| {
+            jute::wire::put_int(b, xid);
+            jute::wire::put_int(b, 18);
+            jute::wire::put_ustring(b, "/v");
+            jute::wire::put_int(b, 2);
+        });
+        raw.stream.write_all(&frame).await.unwrap();
+        match raw.reply(OpCode::Other(18)).await {
+            Some(Reply::Response { header, .. }) => {
+                assert_eq!((header.xid, header.err), (xid, err))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -15,8 +15,6 @@
 //! longer than `jute.maxbuffer`, a record that does not parse — closes the connection, which is
 //! what ZooKeeper does; a frame that has not all arrived is waited for.
 
-use std::net::SocketAddr;
-
 use bytes::{Buf, BytesMut};
 use jute::{ConnectRequest, FrameDecoder, Record, Request, RequestHeader};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -98,9 +96,9 @@ pub(crate) async fn listen(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, from)) => {
+                Ok((stream, _)) => {
                     next += 1;
-                    connections.spawn(connection(next, stream, from, loop_tx.clone(), status.clone()));
+                    connections.spawn(connection(next, stream, loop_tx.clone(), status.clone()));
                 }
                 Err(e) => {
                     // Out of descriptors, most likely: wait rather than spin.
@@ -117,7 +115,6 @@ pub(crate) async fn listen(
 async fn connection(
     conn: ConnId,
     mut stream: TcpStream,
-    _from: SocketAddr,
     loop_tx: mpsc::Sender<FromClient>,
     status: watch::Receiver<Status>,
 ) {

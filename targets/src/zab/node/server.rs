@@ -77,8 +77,23 @@ enum Queued {
     Read(RequestHeader, Request),
     /// A write or sync waiting for its commit or its sync: `reply` is set then.
     Waiting { xid: i32, reply: Option<Vec<u8>> },
+    /// RemoveWatches, done when it reaches the head (after the reads before it set theirs).
+    RemoveWatch { xid: i32, path: String, kind: i32 },
     /// Close the connection here.
     Close,
+}
+
+/// ZooKeeper's RemoveWatches op, which `jute` leaves undecoded: `zookeeper-client` sends it
+/// when a watcher is dropped before it fired (the lock recipe does, giving up on waiting).
+const REMOVE_WATCHES: i32 = 18;
+
+/// The path and watcher type of a RemoveWatches request's frame body (header included).
+fn remove_watches(body: &[u8]) -> Option<(String, i32)> {
+    let mut r = jute::Reader::new(body.get(8..)?);
+    let path = r.ustring("removeWatches.path").ok()?;
+    let kind = r.int("removeWatches.type").ok()?;
+    r.finish("removeWatches").ok()?;
+    Some((path, kind))
 }
 
 #[derive(Debug)]
@@ -463,13 +478,21 @@ impl Server {
                     0,
                     &Response::Empty,
                 ))],
-                Request::Unknown(_) => {
-                    let h = Response::unimplemented(header.xid);
-                    vec![
-                        Queued::Done(reply_frame(h.xid, h.zxid, h.err, &Response::Empty)),
-                        Queued::Close,
-                    ]
-                }
+                Request::Unknown(op) => match (op, remove_watches(&body)) {
+                    (REMOVE_WATCHES, Some((path, kind))) => vec![Queued::RemoveWatch {
+                        xid: header.xid,
+                        path,
+                        kind,
+                    }],
+                    // What ZooKeeper 3.8 does with an op it does not know.
+                    _ => {
+                        let h = Response::unimplemented(header.xid);
+                        vec![
+                            Queued::Done(reply_frame(h.xid, h.zxid, h.err, &Response::Empty)),
+                            Queued::Close,
+                        ]
+                    }
+                },
                 Request::Sync { path } => {
                     let ctx = self.next_sync;
                     self.next_sync += 1;
@@ -526,6 +549,14 @@ impl Server {
                 Queued::Waiting { reply, .. } => reply.take().unwrap_or_default(),
                 Queued::Read(header, request) => {
                     serve(&self.tree, &mut self.watches, session, header, request)
+                }
+                Queued::RemoveWatch { xid, path, kind } => {
+                    let err = if self.watches.remove(session, path, *kind) {
+                        0
+                    } else {
+                        ErrorCode::NoWatcher.code()
+                    };
+                    reply_frame(*xid, self.tree.last_zxid(), err, &Response::Empty)
                 }
                 Queued::Close => {
                     close = true;
