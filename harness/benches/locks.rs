@@ -1,11 +1,12 @@
-//! `cargo bench -p faultline --bench locks`: ZooKeeper-style lock throughput. Each ensemble
-//! is started as a `faultline run` would start it (3 nodes, processes, durable: ZooKeeper
-//! fsyncs its transaction log before acknowledging), then clients run the lock workload's own
-//! recipe (`workloads::lock::zookeeper`) — acquire, release, again — on one lock for a few
-//! seconds, straight to the nodes (no proxies: the servers are measured, not the harness). The
-//! figures: time to "cluster ready" (the JVM's start-up included), acquire/release cycles per
-//! second, and each cycle's latency; with more than one target, each target's throughput
-//! against the first's, measured in the same run.
+//! `cargo bench -p faultline --bench locks`: ZooKeeper-style lock throughput, Apache ZooKeeper
+//! against the bundled `zab`. Each ensemble is started as a `faultline run` would start it (3
+//! nodes, processes, durable: both fsync their transaction log before acknowledging), then
+//! clients run the lock workload's own recipe (`workloads::lock::zookeeper`) — acquire,
+//! release, again — on one lock for a few seconds, straight to the nodes (no proxies: the
+//! servers are measured, not the harness). The figures: time to "cluster ready" (ZooKeeper's
+//! JVM start-up included), acquire/release cycles per second, and each cycle's latency; with
+//! more than one target, each target's throughput against the first's, measured in the same
+//! run.
 //!
 //! Prints figures; asserts nothing (the machine is shared and noisy).
 

@@ -545,6 +545,58 @@ client-pause-ms = 2500
 interval = 2
 "#;
 
+/// The bundled ZooKeeper-like system: ZAB and ZooKeeper's client protocol, so that the
+/// workloads' ZooKeeper clients run against it unchanged.
+pub const ZAB: Descriptor = Descriptor {
+    name: "zab",
+    summary: "ZooKeeper-like ensemble (ZAB, ZooKeeper's client protocol), bundled",
+    program: Program::Bundled {
+        name: "zab",
+        main: crate::zab::node::main,
+    },
+    args: &[
+        "--id",
+        "{node}",
+        "--client-port",
+        "{client_port}",
+        "--peer-port",
+        "{peer_port}",
+        "--peers",
+        "{peers}",
+        "--data-dir",
+        "{data_dir}",
+    ],
+    ready: Readiness::Answer {
+        say: "srvr",
+        expect: "Mode: ",
+        leader: "Mode: leader",
+    },
+    protocol: Protocol::Zookeeper,
+    faults: &["partition", "kill", "pause", "restart", "client-pause"],
+    bugs: &[
+        (
+            "broadcast-before-sync",
+            &["--bug", "broadcast-before-sync"],
+            "a new leader commits and broadcasts once a quorum acknowledged its epoch, before a quorum took its history",
+        ),
+        (
+            "accept-older-epoch",
+            &["--bug", "accept-older-epoch"],
+            "followers take proposals and commits from a leader of an epoch older than the one they accepted",
+        ),
+    ],
+    options: &[(
+        "follower-reads",
+        &[],
+        "register clients read without a sync first: from whichever server their session is on",
+    )],
+    peer_ports: 1,
+    clock: Clock::Fixed,
+    defaults: ZOOKEEPER_DEFAULTS,
+    store: None,
+    id_layout: IdLayout::Opaque,
+};
+
 /// Every target faultline knows.
 pub const ALL: &[Descriptor] = &[
     RAFT_KV,
@@ -555,6 +607,7 @@ pub const ALL: &[Descriptor] = &[
     UUID,
     SEGMENT,
     ZOOKEEPER,
+    ZAB,
 ];
 
 /// The target called `name`.
@@ -628,6 +681,20 @@ mod tests {
             Some(&["--bug", "stale-reads"][..])
         );
         assert!(d.bug_args("nope").is_none());
+
+        let zab = find("zab").unwrap();
+        let args = zab.args_for(&[
+            ("node", "n2".into()),
+            ("client_port", "4000".into()),
+            ("peer_port", "4001".into()),
+            ("peers", "n1=127.0.0.1:5000".into()),
+            ("data_dir", "/tmp/d".into()),
+        ]);
+        crate::zab::node::Config::from_args(args).expect("the template makes a command line");
+        assert_eq!(
+            zab.bug_args("accept-older-epoch"),
+            Some(&["--bug", "accept-older-epoch"][..])
+        );
     }
 
     #[test]
@@ -640,7 +707,8 @@ mod tests {
                 "snowflake",
                 "uuid",
                 "segment",
-                "zookeeper"
+                "zookeeper",
+                "zab"
             ]
         );
         assert!(bundled("redis-lock").is_some() && bundled("redis-server").is_none());

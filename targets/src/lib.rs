@@ -23,6 +23,7 @@
 //! * [`zookeeper`]: the `zookeeper` target's launcher — writes a node's `zoo.cfg` and `myid`,
 //!   then becomes Debian's Apache ZooKeeper (`QuorumPeerMain`).
 //! * [`ids_http`]: the `http-ids` protocol the ID servers speak, and their shared serving code.
+//! * `peers`: the peer transport of `raft-kv` and `zab` (one-way TCP links, JSON frames).
 //! * [`shell`]: what every node process shares: `main`, the command line's errors, the log,
 //!   listeners, the HTTP server's stop.
 
@@ -31,6 +32,7 @@ pub mod descriptor;
 pub mod ids_http;
 pub mod kv;
 pub(crate) mod membership;
+mod peers;
 pub mod raft;
 pub mod raft_kv;
 pub mod redis_lock;

@@ -16,7 +16,7 @@
 //!
 //! * `node`: the event loop; how each request's fate is decided.
 //! * `storage`: the append-only, checksummed log file, and its recovery after a crash.
-//! * `peers`: one-way peer connections carrying length-prefixed JSON messages.
+//! * [`peers`](crate::peers): one-way peer connections carrying length-prefixed JSON messages.
 //! * `http`: the axum client API and `/health`.
 //!
 //! # Command line
@@ -60,8 +60,7 @@
 
 mod http;
 mod node;
-mod peers;
-mod storage;
+pub(crate) mod storage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -73,6 +72,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use crate::peers;
 use crate::raft::{self, NodeId, Raft};
 use crate::shell::{self, HttpServer, Listener, Logger};
 pub use crate::shell::{ArgsError, Error};

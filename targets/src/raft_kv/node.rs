@@ -41,9 +41,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{MissedTickBehavior, interval};
 
 use super::Error;
-use super::peers::Peers;
 use super::storage::Storage;
 use crate::kv::{Command, KvStore, Op, Response};
+use crate::peers::Peers;
 use crate::raft::{Entry, Index, Message, NodeId, Raft, Role, Term};
 use crate::shell::Logger;
 
@@ -120,7 +120,7 @@ pub(crate) struct Node {
     raft: Raft,
     kv: KvStore,
     storage: Storage,
-    peers: Peers,
+    peers: Peers<Message>,
     /// The `stale-reads` bug: leaders serve reads without confirming their leadership.
     stale_reads: bool,
     log: Logger,
@@ -141,7 +141,7 @@ impl Node {
     pub(crate) fn new(
         raft: Raft,
         storage: Storage,
-        peers: Peers,
+        peers: Peers<Message>,
         stale_reads: bool,
         log: Logger,
         status: watch::Sender<Status>,

@@ -19,9 +19,12 @@
 //!   changes it has proposed but not yet applied;
 //! * [`tree`]: the replicated data tree — znodes, Stats, ephemerals, sessions;
 //! * [`watches`]: one-shot watches, local to each server, and reads that set them;
-//! * [`sessions`]: the leader's session table: ids, passwords, timeouts, expiry.
+//! * [`sessions`]: the leader's session table: ids, passwords, timeouts, expiry;
+//! * [`node`]: the `zab` server process — the tokio shell (disk, peers, client connections)
+//!   that glues them together.
 
 pub mod core;
+pub mod node;
 pub mod prep;
 pub mod sessions;
 pub mod tree;

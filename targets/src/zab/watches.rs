@@ -6,6 +6,7 @@
 //!  getData / exists / getChildren(2) with watch ──serve_read──▶ reply + a watch for the session
 //!  tree.apply(zxid, txn).triggers ──Watches::fire──▶ [(session, WatcherEvent)] ──encode_notification──▶ clients
 //!  session closed, or its connection gone ──Watches::remove_session
+//!  the client dropped a watcher (RemoveWatches) ──Watches::remove
 //! ```
 //!
 //! As in ZooKeeper's server there are two tables. Data watches (set by getData on a node, and
@@ -75,6 +76,26 @@ impl Watches {
                 !sessions.is_empty()
             });
         }
+    }
+
+    /// Removes `session`'s watch on `path` of `kind` (ZooKeeper's `WatcherType`: 1 children,
+    /// 2 data, 3 any) — what a client asks with RemoveWatches when it drops a watcher that has
+    /// not fired. Whether there was one to remove (ZooKeeper answers NOWATCHER if not).
+    pub fn remove(&mut self, session: i64, path: &str, kind: i32) -> bool {
+        let mut removed = false;
+        let tables = [(1, &mut self.child), (2, &mut self.data)];
+        for (table_kind, table) in tables {
+            if kind != table_kind && kind != 3 {
+                continue;
+            }
+            if let Some(sessions) = table.get_mut(path) {
+                removed |= sessions.remove(&session);
+                if sessions.is_empty() {
+                    table.remove(path);
+                }
+            }
+        }
+        removed
     }
 
     /// Fires the watches a transaction's triggers reach and removes them: the notifications to
@@ -386,6 +407,22 @@ mod tests {
             }]),
             [(2, event(event_type::NODE_CREATED, "/a"))]
         );
+    }
+
+    #[test]
+    fn removed_watches_are_gone_by_kind() {
+        let mut w = Watches::new();
+        w.add_data(1, "/a");
+        w.add_child(1, "/a");
+        w.add_data(2, "/a");
+        assert!(!w.remove(1, "/b", 3), "no watch there");
+        assert!(w.remove(1, "/a", 2));
+        assert!(!w.remove(1, "/a", 2), "removed already");
+        assert_eq!(w.len(), 2);
+        assert!(w.remove(1, "/a", 3));
+        assert_eq!(w.len(), 1);
+        assert!(w.remove(2, "/a", 3));
+        assert!(w.is_empty());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Asking nodes how they are, straight to their client ports (not through the fabric, whose
 //! faults are the test's, not the harness's): whether they are ready, as their descriptor
-//! says to check, and — for targets whose health answer names one — who they think leads.
+//! says to check, and who they think leads — for targets whose health answer names one, and
+//! for those that answer `srvr` with their mode.
 //!
 //! Starting a cluster waits here until every node is ready; the injector asks for the leader
 //! when it places a partition drawn around it.
@@ -245,5 +246,31 @@ mod tests {
         assert_eq!(prober.claimed_leader(&claim).await.as_deref(), Some("n1"));
         assert!(!prober.ready(addr, srvr).await, "nobody listens any more");
         assert_eq!(prober.claimed_leader(&claim).await, None);
+    }
+
+    #[tokio::test]
+    async fn the_leader_is_the_server_whose_srvr_says_so() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut asked = Vec::new();
+        for mode in ["follower", "leader"] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            asked.push(listener.local_addr().unwrap());
+            tokio::spawn(async move {
+                loop {
+                    let (mut stream, _) = listener.accept().await.unwrap();
+                    let mut word = [0u8; 4];
+                    stream.read_exact(&mut word).await.unwrap();
+                    let answer = format!("Zookeeper version: 3.8.0\nMode: {mode}\n");
+                    stream.write_all(answer.as_bytes()).await.unwrap();
+                }
+            });
+        }
+        let prober = Prober::new().unwrap();
+        let named = [
+            ("n1", asked[0], "srvr", "Mode: leader"),
+            ("n2", asked[1], "srvr", "Mode: leader"),
+        ];
+        assert_eq!(prober.claimed_leader(&named).await.as_deref(), Some("n2"));
+        assert_eq!(prober.claimed_leader(&named[..1]).await, None);
     }
 }

@@ -333,6 +333,20 @@ impl Zab {
         }
     }
 
+    /// The zxid the next [`Zab::propose`] will give its transaction, or the refusal it will
+    /// meet: for a shell whose payloads name their own zxid (the `zab` target's transactions
+    /// are prepared against it) and must know it before proposing.
+    pub fn next_zxid(&self) -> Result<Zxid, NotLeader> {
+        match &self.state {
+            State::Leading(l) if l.phase() == Phase::Broadcast => {
+                Ok(self.history.last_zxid().next_in(self.epochs.current))
+            }
+            _ => Err(NotLeader {
+                leader: self.leader(),
+            }),
+        }
+    }
+
     /// Starts a sync identified by `ctx` (see the [module docs](super)). Refused at once, as a
     /// definite failure, unless this node is an established leader or a follower in broadcast.
     pub fn sync(&mut self, ctx: u64) -> Result<(), NotLeader> {

@@ -123,3 +123,25 @@ fn a_deposed_leader_answers_no_sync() {
     );
     assert_eq!(c.node(old).failed_syncs, [3]);
 }
+
+#[test]
+fn next_zxid_foretells_what_propose_gives() {
+    let mut c = Cluster::new(3, 4);
+    let old = c.wait_for_leader();
+    for payload in [&b"a"[..], b"b"] {
+        let foretold = c.next_zxid(old).expect("an established leader");
+        assert_eq!(c.propose(old, payload), Ok(foretold));
+    }
+    let follower = c.ids().into_iter().find(|&id| id != old).expect("3 nodes");
+    assert_eq!(c.next_zxid(follower).map_err(|e| e.leader), Err(Some(old)));
+    // A new leader's first proposal opens its epoch.
+    c.isolate(old);
+    assert!(
+        c.run_until(50, |c| c.leader().is_some_and(|l| l != old))
+            .is_some()
+    );
+    let new = c.leader().expect("a new leader");
+    let foretold = c.next_zxid(new).expect("an established leader");
+    assert_eq!(foretold.counter, 1);
+    assert_eq!(c.propose(new, b"c"), Ok(foretold));
+}

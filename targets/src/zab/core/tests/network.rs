@@ -305,6 +305,12 @@ impl Cluster {
         }
     }
 
+    /// What node `id`, which must be up, says its next proposal's zxid will be.
+    pub(super) fn next_zxid(&self, id: NodeId) -> Result<Zxid, NotLeader> {
+        let node = self.nodes.get(&id).expect("a known node");
+        node.zab.as_ref().expect("node is up").next_zxid()
+    }
+
     /// Proposes `payload` at node `id`, which must be up.
     pub(super) fn propose(&mut self, id: NodeId, payload: &[u8]) -> Result<Zxid, NotLeader> {
         let node = self.nodes.get_mut(&id).expect("a known node");

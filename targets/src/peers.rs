@@ -1,4 +1,6 @@
-//! The peer transport: Raft [`Message`]s between nodes, over one-way TCP connections.
+//! The peer transport of the replicated targets (`raft-kv`, `zab`): their messages between
+//! nodes, over one-way TCP connections. A message is anything serde can carry that names its
+//! addressee ([`Addressed`]).
 //!
 //! To send to peer P, a node dials the address it was given for P — the harness's proxy for the
 //! link from this node to P — and writes frames; it never reads from that connection. P's
@@ -12,11 +14,11 @@
 //!  node loop ◀──mpsc────────── reader task per connection ◀── TCP ◀── listener (--peer)
 //! ```
 //!
-//! Delivery is best effort, which is all Raft asks: a full queue drops the message (the core
+//! Delivery is best effort, which is all Raft and ZAB ask: a full queue drops the message (the core
 //! retransmits whatever matters on its next heartbeat), and a failed connection is redialled
 //! after a short backoff, losing whatever was in flight.
 //!
-//! A frame is a 4-byte big-endian length and that many bytes of a serde_json [`Message`].
+//! A frame is a 4-byte big-endian length and that many bytes of a serde_json message.
 //! [`encode`] and [`parse`] do no I/O.
 
 use std::collections::BTreeMap;
@@ -30,16 +32,34 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep, timeout};
 
-use crate::raft::{Message, NodeId};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use crate::shell::Logger;
+
+/// A node's number: `n3` is node 3, in `raft-kv` and `zab` alike.
+pub(crate) type NodeId = u64;
+
+/// A message the transport can carry: serializable, and addressed to one node.
+pub(crate) trait Addressed: Serialize + DeserializeOwned + Send + 'static {
+    /// The node it goes to.
+    fn to(&self) -> NodeId;
+}
+
+impl Addressed for crate::raft::Message {
+    fn to(&self) -> NodeId {
+        self.to
+    }
+}
 
 /// Messages waiting for one peer's connection. A leader sends a few per tick to each peer, so
 /// this is seconds of traffic: beyond it the link is down or the peer stalled, and old messages
 /// are worth little.
 const QUEUE: usize = 1024;
-/// The largest frame accepted. An append carries at most 256 small entries; anything larger is
-/// a broken stream.
-const MAX_FRAME: usize = 16 << 20;
+/// The largest frame accepted. A Raft append carries at most 256 small entries; a ZAB
+/// synchronization may carry a whole history (serde_json spells bytes as numbers, so a long
+/// run's history is megabytes). Anything larger is a broken stream.
+const MAX_FRAME: usize = 64 << 20;
 /// Redial delays, doubling from the first to the last while dials keep failing.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duration::from_millis(320));
 /// A connection that lived this long was healthy: the next failure starts the backoff afresh.
@@ -67,7 +87,7 @@ impl std::fmt::Display for FrameError {
 }
 
 /// Appends `msg`, framed, to `out`.
-pub(crate) fn encode(msg: &Message, out: &mut Vec<u8>) {
+pub(crate) fn encode<M: Addressed>(msg: &M, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
     serde_json::to_writer(&mut *out, msg).expect("a message is plain data and always serializes");
@@ -76,7 +96,7 @@ pub(crate) fn encode(msg: &Message, out: &mut Vec<u8>) {
 }
 
 /// Takes one whole frame off the front of `buf`: `Ok(None)` if `buf` does not hold one yet.
-pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Message>, FrameError> {
+pub(crate) fn parse<M: Addressed>(buf: &mut BytesMut) -> Result<Option<M>, FrameError> {
     if buf.len() < 4 {
         return Ok(None);
     }
@@ -97,17 +117,17 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Message>, FrameError> {
 
 /// The sending side: one queue, and one task draining it, per peer.
 #[derive(Debug)]
-pub(crate) struct Peers {
-    queues: BTreeMap<NodeId, mpsc::Sender<Message>>,
+pub(crate) struct Peers<M> {
+    queues: BTreeMap<NodeId, mpsc::Sender<M>>,
 }
 
-impl Peers {
+impl<M: Addressed> Peers<M> {
     /// Starts a sender task for each `(peer, address)` in `tasks`.
     pub(crate) fn start(
         peers: &[(NodeId, SocketAddr)],
         log: &Logger,
         tasks: &mut JoinSet<()>,
-    ) -> Peers {
+    ) -> Peers<M> {
         let mut queues = BTreeMap::new();
         for &(id, addr) in peers {
             let (tx, rx) = mpsc::channel(QUEUE);
@@ -118,9 +138,9 @@ impl Peers {
     }
 
     /// Queues `msg` for its addressee; drops it if the queue is full or the addressee unknown.
-    pub(crate) fn send(&self, msg: Message) {
-        if let Some(queue) = self.queues.get(&msg.to) {
-            // Full: the link is down or slow, and Raft will say it again.
+    pub(crate) fn send(&self, msg: M) {
+        if let Some(queue) = self.queues.get(&msg.to()) {
+            // Full: the link is down or slow, and the core will say it again.
             let _ = queue.try_send(msg);
         }
     }
@@ -128,7 +148,12 @@ impl Peers {
 
 /// Delivers the queue for `peer` over connections to `addr`, redialling as needed. Ends when the
 /// queue closes.
-async fn sender(peer: NodeId, addr: SocketAddr, mut queue: mpsc::Receiver<Message>, log: Logger) {
+async fn sender<M: Addressed>(
+    peer: NodeId,
+    addr: SocketAddr,
+    mut queue: mpsc::Receiver<M>,
+    log: Logger,
+) {
     let mut backoff = BACKOFF.0;
     // Whether the link was last seen up, so that changes are logged, not every failed dial.
     let mut up = true;
@@ -199,7 +224,11 @@ async fn pause(backoff: Duration) -> Duration {
 
 /// Accepts peers' connections on `listener` and hands every message read to `inbox`. Runs until
 /// aborted; dropping it drops every connection it accepted.
-pub(crate) async fn listen(listener: TcpListener, inbox: mpsc::Sender<Message>, log: Logger) {
+pub(crate) async fn listen<M: Addressed>(
+    listener: TcpListener,
+    inbox: mpsc::Sender<M>,
+    log: Logger,
+) {
     let mut readers = JoinSet::new();
     loop {
         tokio::select! {
@@ -220,10 +249,10 @@ pub(crate) async fn listen(listener: TcpListener, inbox: mpsc::Sender<Message>, 
 }
 
 /// Reads frames from one inbound connection until it closes or breaks.
-async fn receive(
+async fn receive<M: Addressed>(
     mut stream: TcpStream,
     from: SocketAddr,
-    inbox: mpsc::Sender<Message>,
+    inbox: mpsc::Sender<M>,
     log: Logger,
 ) {
     let mut buf = BytesMut::with_capacity(8 << 10);
@@ -253,7 +282,7 @@ async fn receive(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::raft::{AppendResult, Body, Entry};
+    use crate::raft::{AppendResult, Body, Entry, Message};
 
     fn messages() -> Vec<Message> {
         vec![
@@ -299,7 +328,7 @@ mod tests {
             let mut got = Vec::new();
             for piece in wire.chunks(chunk) {
                 buf.extend_from_slice(piece);
-                while let Some(msg) = parse(&mut buf).unwrap() {
+                while let Some(msg) = parse::<Message>(&mut buf).unwrap() {
                     got.push(msg);
                 }
             }
@@ -311,9 +340,15 @@ mod tests {
     #[test]
     fn broken_streams_are_refused() {
         let mut huge = BytesMut::from(&u32::MAX.to_be_bytes()[..]);
-        assert!(matches!(parse(&mut huge), Err(FrameError::TooLarge(_))));
+        assert!(matches!(
+            parse::<Message>(&mut huge),
+            Err(FrameError::TooLarge(_))
+        ));
         let mut junk = BytesMut::from(&b"\0\0\0\x03abc"[..]);
-        assert!(matches!(parse(&mut junk), Err(FrameError::Malformed(_))));
+        assert!(matches!(
+            parse::<Message>(&mut junk),
+            Err(FrameError::Malformed(_))
+        ));
     }
 
     #[tokio::test]
