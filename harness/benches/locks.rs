@@ -52,9 +52,10 @@ impl Figures {
     }
 }
 
-async fn measure(d: &'static Descriptor) -> Figures {
+/// An ensemble of `nodes` of `d`, straight to the nodes, and how long it took to be ready.
+async fn start(d: &'static Descriptor, nodes: usize) -> (Cluster, PathBuf, Duration) {
     let root = std::env::temp_dir().join(format!(
-        "faultline-bench-locks-{}-{}",
+        "faultline-bench-locks-{}-{nodes}-{}",
         d.name,
         std::process::id()
     ));
@@ -62,7 +63,7 @@ async fn measure(d: &'static Descriptor) -> Figures {
     let started = Instant::now();
     let cluster = Cluster::start(Setup {
         descriptor: d,
-        nodes: NODES,
+        nodes,
         bugs: &[],
         cut: Mode::Blackhole,
         link: LinkState::default(),
@@ -76,6 +77,18 @@ async fn measure(d: &'static Descriptor) -> Figures {
     .await
     .expect("the ensemble starts");
     let ready = started.elapsed();
+    (cluster, root, ready)
+}
+
+/// Stops `cluster` and deletes its folder, `root`.
+fn shut(cluster: Cluster, root: PathBuf) {
+    cluster.shutdown();
+    drop(cluster);
+    let _ = std::fs::remove_dir_all(root);
+}
+
+async fn measure(d: &'static Descriptor) -> Figures {
+    let (cluster, root, ready) = start(d, NODES).await;
     let nodes: Vec<(String, std::net::SocketAddr)> = cluster
         .serving
         .iter()
@@ -123,9 +136,7 @@ async fn measure(d: &'static Descriptor) -> Figures {
         figures.latencies.extend(latencies);
     }
     figures.elapsed = began.elapsed();
-    cluster.shutdown();
-    drop(cluster);
-    let _ = std::fs::remove_dir_all(root);
+    shut(cluster, root);
     figures
 }
 
@@ -145,6 +156,15 @@ fn main() {
         })
         .collect();
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    for name in &names {
+        let d = descriptor::find(name).unwrap();
+        let (cluster, root, ready) = runtime.block_on(start(d, 5));
+        shut(cluster, root);
+        println!(
+            "{name:>10}: 5 nodes ready (every one answering srvr with a mode) in {:.2} s",
+            ready.as_secs_f64()
+        );
+    }
     println!(
         "lock acquire/release cycles, {NODES} nodes, {CLIENTS} clients on one lock, {SECONDS} s"
     );

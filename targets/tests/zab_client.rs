@@ -256,12 +256,13 @@ async fn sync_then_read_sees_a_write_made_through_another_server() {
 }
 
 #[tokio::test]
-async fn five_servers_are_ready_within_a_second() {
+async fn five_servers_become_ready_with_one_leader() {
     let dir = temp_dir("zab-five");
     let e = Ensemble::start(5, &dir, None);
+    // The time is a figure (`cargo bench -p faultline --bench locks` prints it), not a test:
+    // the bound here only keeps a wedged start from hanging the test.
     let took = e.await_ready(Duration::from_secs(5)).await;
     println!("5 zab servers answered srvr with a mode after {took:?}");
-    assert!(took < Duration::from_secs(1), "{took:?}");
     let modes: Vec<String> = futures_modes(&e).await;
     assert_eq!(
         modes.iter().filter(|m| *m == "leader").count(),

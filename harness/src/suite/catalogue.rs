@@ -180,9 +180,11 @@ mod tests {
                 .expect("every scenario has a ci-time-limit");
             assert_eq!(e.scenario.time_limit, ci, "{}", e.file.display());
         }
+        // The budget keeps `.ci/run` well under 20 minutes: the suite's runs take about 1.4×
+        // their workload (start-up, healing, checking), the rest of CI about 11 minutes.
         let total: f64 = entries.iter().map(|e| e.scenario.time_limit).sum();
         assert!(
-            total <= 180.0,
+            total <= 240.0,
             "the CI suite's workload adds up to {total} s"
         );
     }
