@@ -10,7 +10,8 @@
 //! * [`Error`]: why a node could not start, or had to stop (one line).
 //! * `Logger`: the node's lines on stderr, with its name and monotonic seconds.
 //! * [`Listener`]: a socket bound by the node ([`Listener::bind`]) or handed to it by a test
-//!   that picked a free port ([`Listener::from_std`]).
+//!   that picked a free port ([`Listener::from_std`]); [`Listeners`]: a replicated node's
+//!   client and peer sockets, the same two ways.
 //! * `HttpServer`: an axum router served in the background, stopped with a bounded drain.
 //! * `create_data_dir`.
 //!
@@ -179,6 +180,41 @@ impl Listener {
         self.0
             .local_addr()
             .map_err(|e| Error(format!("no local address: {e}")))
+    }
+}
+
+/// A replicated node's two sockets, bound: where its clients reach it and where its peers do
+/// (raft-kv, zab).
+#[derive(Debug)]
+pub struct Listeners {
+    pub(crate) client: Listener,
+    pub(crate) peer: Listener,
+}
+
+impl Listeners {
+    /// Binds the `client` and `peer` addresses.
+    pub async fn bind(client: SocketAddr, peer: SocketAddr) -> Result<Listeners, Error> {
+        let bind = |what: &'static str, addr: SocketAddr| async move {
+            TcpListener::bind(addr)
+                .await
+                .map(Listener)
+                .map_err(|e| Error(format!("cannot bind the {what} address {addr}: {e}")))
+        };
+        Ok(Listeners {
+            client: bind("client", client).await?,
+            peer: bind("peer", peer).await?,
+        })
+    }
+
+    /// Adopts sockets bound elsewhere (a test that picked free ports). Call within a runtime.
+    pub fn from_std(
+        client: std::net::TcpListener,
+        peer: std::net::TcpListener,
+    ) -> Result<Listeners, Error> {
+        Ok(Listeners {
+            client: Listener::from_std(client)?,
+            peer: Listener::from_std(peer)?,
+        })
     }
 }
 

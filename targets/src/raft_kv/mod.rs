@@ -68,13 +68,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::peers;
 use crate::raft::{self, NodeId, Raft};
-use crate::shell::{self, HttpServer, Listener, Logger};
+use crate::shell::{self, HttpServer, Listeners, Logger};
 pub use crate::shell::{ArgsError, Error};
 use node::{Node, Status};
 use storage::Storage;
@@ -210,43 +209,9 @@ fn parse_name(name: &str) -> Result<(String, NodeId), String> {
     }
 }
 
-/// The node's two sockets, bound.
-#[derive(Debug)]
-pub struct Listeners {
-    client: Listener,
-    peer: Listener,
-}
-
-impl Listeners {
-    /// Binds `config`'s client and peer addresses.
-    pub async fn bind(config: &Config) -> Result<Listeners, Error> {
-        let bind = |what: &'static str, addr: SocketAddr| async move {
-            TcpListener::bind(addr)
-                .await
-                .map(Listener)
-                .map_err(|e| Error(format!("cannot bind the {what} address {addr}: {e}")))
-        };
-        Ok(Listeners {
-            client: bind("client", config.client).await?,
-            peer: bind("peer", config.peer).await?,
-        })
-    }
-
-    /// Adopts sockets bound elsewhere (a test that picked free ports). Call within a runtime.
-    pub fn from_std(
-        client: std::net::TcpListener,
-        peer: std::net::TcpListener,
-    ) -> Result<Listeners, Error> {
-        Ok(Listeners {
-            client: Listener::from_std(client)?,
-            peer: Listener::from_std(peer)?,
-        })
-    }
-}
-
 /// Runs a node until `shutdown` completes: binds its addresses, then [`serve_on`] them.
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
-    let listeners = Listeners::bind(&config).await?;
+    let listeners = Listeners::bind(config.client, config.peer).await?;
     serve_on(config, listeners, shutdown).await
 }
 

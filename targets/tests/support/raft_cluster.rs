@@ -6,7 +6,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use targets::raft_kv::{Bug, Config, Error, Listeners, serve_on};
+use targets::raft_kv::{Bug, Config, Error, serve_on};
+use targets::shell::Listeners;
 
 use super::NodeThread;
 

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use jute::{ConnectRequest, ConnectResponse, FrameDecoder, OpCode, Record, Reply, Request};
-use targets::zab::node::{Bug, Config, Error, Listeners, serve_on};
+use targets::shell::Listeners;
+use targets::zab::node::{Bug, Config, Error, serve_on};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -73,7 +73,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::peers::{self, NodeId, Peers};
-use crate::shell::{self, Listener, Logger};
+use crate::shell::{self, Listeners, Logger};
 pub use crate::shell::{ArgsError, Error};
 use crate::zab::core::{self, Zab};
 use server::Server;
@@ -214,37 +214,9 @@ fn fresh_seed() -> Result<u64, Error> {
     Ok(u64::from_le_bytes(bytes))
 }
 
-/// The node's two sockets, bound.
-#[derive(Debug)]
-pub struct Listeners {
-    client: Listener,
-    peer: Listener,
-}
-
-impl Listeners {
-    /// Binds `config`'s client and peer addresses.
-    pub async fn bind(config: &Config) -> Result<Listeners, Error> {
-        Ok(Listeners {
-            client: Listener::bind(config.client).await?,
-            peer: Listener::bind(config.peer).await?,
-        })
-    }
-
-    /// Adopts sockets bound elsewhere (a test that picked free ports). Call within a runtime.
-    pub fn from_std(
-        client: std::net::TcpListener,
-        peer: std::net::TcpListener,
-    ) -> Result<Listeners, Error> {
-        Ok(Listeners {
-            client: Listener::from_std(client)?,
-            peer: Listener::from_std(peer)?,
-        })
-    }
-}
-
 /// Runs a node until `shutdown` completes: binds its addresses, then [`serve_on`] them.
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
-    let listeners = Listeners::bind(&config).await?;
+    let listeners = Listeners::bind(config.client, config.peer).await?;
     serve_on(config, listeners, shutdown).await
 }
 
