@@ -24,6 +24,7 @@
 //!   then becomes Debian's Apache ZooKeeper (`QuorumPeerMain`).
 //! * [`ids_http`]: the `http-ids` protocol the ID servers speak, and their shared serving code.
 //! * `peers`: the peer transport of `raft-kv` and `zab` (one-way TCP links, JSON frames).
+//! * `record_log`: the checksummed record framing of raft-kv's and zab's logs.
 //! * [`shell`]: what every node process shares: `main`, the command line's errors, the log,
 //!   listeners, the HTTP server's stop.
 
@@ -35,6 +36,7 @@ pub(crate) mod membership;
 mod peers;
 pub mod raft;
 pub mod raft_kv;
+mod record_log;
 pub mod redis_lock;
 pub mod segment;
 pub mod shell;

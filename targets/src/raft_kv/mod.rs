@@ -60,7 +60,7 @@
 
 mod http;
 mod node;
-pub(crate) mod storage;
+mod storage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

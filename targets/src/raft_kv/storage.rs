@@ -9,8 +9,7 @@
 //! # Format
 //!
 //! ```text
-//! file   := MAGIC record*
-//! record := len: u32 LE | crc: u32 LE | payload (len bytes)      crc = CRC-32 (IEEE) of payload
+//! file   := MAGIC record*                        record: the framing of `record_log`
 //! payload:= 1 | term: u64 | has_vote: u8 | vote: u64              hard state
 //!         | 2 | from: u64                                         delete entries from `from` on
 //!         | 3 | term: u64 | index: u64 | data (the rest)          one log entry
@@ -31,16 +30,12 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::raft::{Entry, HardState, Index, Persisted};
+use crate::record_log::{self, Framed};
 
 /// The first bytes of every log file: this format, version 1.
 const MAGIC: &[u8; 8] = b"FLRAFT01";
 /// The file in the data directory.
 const FILE_NAME: &str = "raft.log";
-/// Bytes before a record's payload: its length and checksum.
-const HEADER: usize = 8;
-/// No honest record comes near this (an entry holds one small command); a length above it is
-/// garbage from a torn write.
-const MAX_PAYLOAD: usize = 64 << 20;
 
 const TAG_HARD_STATE: u8 = 1;
 const TAG_TRUNCATE: u8 = 2;
@@ -88,28 +83,16 @@ pub(crate) fn encode(record: &Record, out: &mut Vec<u8>) {
             payload.extend_from_slice(&entry.data);
         }
     }
-    let len = u32::try_from(payload.len()).expect("a record is far below 4 GiB");
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&crc32(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
+    record_log::frame(&payload, out);
 }
 
 /// Reads the record at the start of `buf`.
 pub(crate) fn decode(buf: &[u8]) -> Decoded {
-    if buf.len() < HEADER {
-        return Decoded::Incomplete;
-    }
-    let len = u32::from_le_bytes(buf[0..4].try_into().expect("4 bytes")) as usize;
-    let crc = u32::from_le_bytes(buf[4..8].try_into().expect("4 bytes"));
-    if len > MAX_PAYLOAD {
-        return Decoded::Corrupt(format!("record length {len}"));
-    }
-    let Some(payload) = buf.get(HEADER..HEADER + len) else {
-        return Decoded::Incomplete;
+    let (payload, used) = match record_log::unframe(buf) {
+        Framed::Record(payload, used) => (payload, used),
+        Framed::Incomplete => return Decoded::Incomplete,
+        Framed::Corrupt(why) => return Decoded::Corrupt(why),
     };
-    if crc32(payload) != crc {
-        return Decoded::Corrupt("checksum mismatch".into());
-    }
     let u64_at = |at: usize| {
         payload
             .get(at..at + 8)
@@ -134,7 +117,7 @@ pub(crate) fn decode(buf: &[u8]) -> Decoded {
         }),
         (tag, len) => return Decoded::Corrupt(format!("record tag {tag:?} of {len} bytes")),
     };
-    Decoded::Record(record, HEADER + len)
+    Decoded::Record(record, used)
 }
 
 /// What replaying a log file found.
@@ -293,32 +276,6 @@ impl Storage {
     }
 }
 
-/// CRC-32 (IEEE 802.3, reflected, as zlib and PNG use), table-driven.
-pub(crate) fn crc32(bytes: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
-        let mut n = 0;
-        while n < 256 {
-            let mut c = n as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            table[n] = c;
-            n += 1;
-        }
-        table
-    };
-    !bytes.iter().fold(!0u32, |crc, &b| {
-        TABLE[((crc ^ u32::from(b)) & 0xFF) as usize] ^ (crc >> 8)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,12 +316,6 @@ mod tests {
         fn drop(&mut self) {
             let _ = fs::remove_dir_all(&self.0);
         }
-    }
-
-    #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-        assert_eq!(crc32(b""), 0);
     }
 
     #[test]

@@ -10,8 +10,7 @@
 //! # The log's format
 //!
 //! ```text
-//! file   := MAGIC record*
-//! record := len: u32 LE | crc: u32 LE | payload (len bytes)   crc = CRC-32 (IEEE) of payload
+//! file   := MAGIC record*                     record: the framing of `record_log`
 //! payload:= serde_json of Record: {"Truncate":{"after":ZXID}} | {"Txn":{"zxid":…,"payload":[…]}}
 //! ```
 //!
@@ -28,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::raft_kv::storage::crc32;
+use crate::record_log::{self, Framed};
 use crate::zab::core::{Epochs, Persisted, Txn, Zxid};
 
 /// The first bytes of every log file: this format, version 1.
@@ -36,11 +35,6 @@ const MAGIC: &[u8; 8] = b"FLZAB001";
 const LOG: &str = "zab.log";
 const EPOCHS: &str = "epochs";
 const EPOCHS_TMP: &str = "epochs.tmp";
-/// Bytes before a record's payload: its length and checksum.
-const HEADER: usize = 8;
-/// No honest record comes near this (a transaction holds one request of at most 1 MiB); a
-/// length above it is garbage from a torn write.
-const MAX_PAYLOAD: usize = 64 << 20;
 
 /// One change to the persisted history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,10 +49,7 @@ pub(crate) enum Record {
 /// Appends `record`, framed, to `out`.
 pub(crate) fn encode(record: &Record, out: &mut Vec<u8>) {
     let payload = serde_json::to_vec(record).expect("a record is plain data and always serializes");
-    let len = u32::try_from(payload.len()).expect("a record is far below 4 GiB");
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&crc32(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
+    record_log::frame(&payload, out);
 }
 
 /// Replays the records in `buf` (the log after its magic): the history, how many bytes hold
@@ -71,26 +62,17 @@ pub(crate) fn replay(buf: &[u8]) -> (Vec<Txn>, usize, Option<String>) {
         if rest.is_empty() {
             break None;
         }
-        let Some(header) = rest.get(..HEADER) else {
-            break Some("an incomplete record".to_string());
+        let (payload, used) = match record_log::unframe(rest) {
+            Framed::Record(payload, used) => (payload, used),
+            Framed::Incomplete => break Some("an incomplete record".to_string()),
+            Framed::Corrupt(why) => break Some(why),
         };
-        let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
-        let crc = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
-        if len > MAX_PAYLOAD {
-            break Some(format!("record length {len}"));
-        }
-        let Some(payload) = rest.get(HEADER..HEADER + len) else {
-            break Some("an incomplete record".to_string());
-        };
-        if crc32(payload) != crc {
-            break Some("checksum mismatch".to_string());
-        }
         match serde_json::from_slice(payload) {
             Ok(Record::Truncate { after }) => history.retain(|t| t.zxid <= after),
             Ok(Record::Txn(txn)) => history.push(txn),
             Err(e) => break Some(format!("a record that is not one: {e}")),
         }
-        at += HEADER + len;
+        at += used;
     };
     let torn = torn.map(|why| format!("{} bytes dropped: {why}", buf.len() - at));
     (history, at, torn)
