@@ -566,13 +566,6 @@ pub const ZAB: Descriptor = Descriptor {
         "--data-dir",
         "{data_dir}",
     ],
-    ready: Readiness::Answer {
-        say: "srvr",
-        expect: "Mode: ",
-        leader: "Mode: leader",
-    },
-    protocol: Protocol::Zookeeper,
-    faults: &["partition", "kill", "pause", "restart", "client-pause"],
     bugs: &[
         (
             "broadcast-before-sync",
@@ -585,16 +578,10 @@ pub const ZAB: Descriptor = Descriptor {
             "followers take proposals and commits from a leader of an epoch older than the one they accepted",
         ),
     ],
-    options: &[(
-        "follower-reads",
-        &[],
-        "register clients read without a sync first: from whichever server their session is on",
-    )],
     peer_ports: 1,
-    clock: Clock::Fixed,
-    defaults: ZOOKEEPER_DEFAULTS,
-    store: None,
-    id_layout: IdLayout::Opaque,
+    // The rest as Apache ZooKeeper: the same readiness word, protocol, faults, the
+    // `follower-reads` option and the lock scenario as defaults.
+    ..ZOOKEEPER
 };
 
 /// Every target faultline knows.
