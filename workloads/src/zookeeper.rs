@@ -10,16 +10,28 @@ use std::time::Duration;
 use zookeeper_client::{Acls, Client, CreateMode, Error, SessionState};
 
 /// Whether a failed request certainly changed nothing: the ensemble answered with a refusal.
-/// Anything else (a lost connection, a timeout, an expired or closed session) may hide a
-/// request that took effect.
+/// Anything else may hide a request that took effect — a lost connection, a timeout, an
+/// expired or closed session, and whatever the client crate reports in its own words (it says
+/// "no response from connection in …" when a server stops answering mid-request: a paused
+/// server can still apply the request when it wakes). So this lists the refusals, and
+/// everything it does not list counts as "perhaps done".
 pub fn definite(e: &Error) -> bool {
-    !matches!(
+    matches!(
         e,
-        Error::ConnectionLoss
-            | Error::Timeout
-            | Error::SessionExpired
-            | Error::ClientClosed
-            | Error::NoHosts
+        Error::NoNode
+            | Error::NodeExists
+            | Error::BadVersion
+            | Error::NotEmpty
+            | Error::NoChildrenForEphemerals
+            | Error::NoAuth
+            | Error::AuthFailed
+            | Error::InvalidAcl
+            | Error::BadArguments(_)
+            | Error::NotReadOnly
+            | Error::SessionMoved
+            | Error::QuotaExceeded
+            | Error::Throttled
+            | Error::Unimplemented
     )
 }
 
@@ -76,5 +88,8 @@ mod tests {
     fn only_an_answered_refusal_is_definite() {
         assert!(definite(&Error::NodeExists) && definite(&Error::BadVersion));
         assert!(!definite(&Error::ConnectionLoss) && !definite(&Error::Timeout));
+        assert!(!definite(&Error::SessionExpired));
+        // The crate's own words for a server that stopped answering: perhaps done.
+        assert!(!definite(&Error::UnexpectedError("no response".into())));
     }
 }
