@@ -77,6 +77,10 @@ pub enum Shape {
     /// The leader and a random minority against the rest: the old leader keeps followers to
     /// lead while a new leader is elected on the other side.
     LeaderMinority,
+    /// One random node other than the leader against the rest: the leader keeps its quorum and
+    /// goes on committing, while the cut-off follower serves from a copy that no longer moves
+    /// until it notices its leader's silence.
+    IsolateFollower,
     /// Clients against nodes, as in Kleppmann's Redlock scenario: the first half of the clients
     /// cannot reach the last ⌊n/2⌋ nodes, the other half cannot reach the first ⌊n/2⌋; the
     /// middle node is the only one both halves reach. Nodes do not cut each other.
@@ -84,7 +88,7 @@ pub enum Shape {
 }
 
 impl Shape {
-    pub const ALL: [Shape; 9] = [
+    pub const ALL: [Shape; 10] = [
         Shape::Halves,
         Shape::RandomHalves,
         Shape::IsolateOne,
@@ -93,11 +97,12 @@ impl Shape {
         Shape::OneWay,
         Shape::IsolateLeader,
         Shape::LeaderMinority,
+        Shape::IsolateFollower,
         Shape::ClientSplit,
     ];
 
     /// The shapes drawn when a scenario names none: those between nodes.
-    pub const BETWEEN_NODES: [Shape; 8] = [
+    pub const BETWEEN_NODES: [Shape; 9] = [
         Shape::Halves,
         Shape::RandomHalves,
         Shape::IsolateOne,
@@ -106,6 +111,7 @@ impl Shape {
         Shape::OneWay,
         Shape::IsolateLeader,
         Shape::LeaderMinority,
+        Shape::IsolateFollower,
     ];
 
     pub fn name(self) -> &'static str {
@@ -118,13 +124,17 @@ impl Shape {
             Shape::OneWay => "one-way",
             Shape::IsolateLeader => "isolate-leader",
             Shape::LeaderMinority => "leader-minority",
+            Shape::IsolateFollower => "isolate-follower",
             Shape::ClientSplit => "client-split",
         }
     }
 
     /// Whether the shape is drawn around the current leader (known only when it starts).
     pub fn needs_leader(self) -> bool {
-        matches!(self, Shape::IsolateLeader | Shape::LeaderMinority)
+        matches!(
+            self,
+            Shape::IsolateLeader | Shape::LeaderMinority | Shape::IsolateFollower
+        )
     }
 
     pub fn parse(name: &str) -> Option<Shape> {
@@ -168,6 +178,16 @@ impl Shape {
                 let mut minority = vec![l];
                 minority.extend(with.iter().cloned());
                 Grudge::complete(&[minority, against.to_vec()])
+            }
+            Shape::IsolateFollower => {
+                let l = centre(rng);
+                let followers: Vec<String> = nodes.iter().filter(|n| **n != l).cloned().collect();
+                // A one-node ensemble has no follower: the node is cut off from nobody.
+                let Some(f) = followers.get(rng.random_range(..followers.len().max(1))) else {
+                    return Grudge::default();
+                };
+                let rest: Vec<String> = nodes.iter().filter(|n| *n != f).cloned().collect();
+                Grudge::complete(&[vec![f.clone()], rest])
             }
             Shape::Halves => halves(nodes),
             Shape::RandomHalves => halves(&shuffled(nodes, rng)),
@@ -355,6 +375,24 @@ mod tests {
             ns.iter().filter(|n| g.visible(&ns, n).len() == 1).count(),
             1
         );
+    }
+
+    #[test]
+    fn isolate_follower_cuts_one_node_and_never_the_leader() {
+        let ns = nodes(5);
+        let mut cut = std::collections::BTreeSet::new();
+        for seed in 0..40 {
+            let g = Shape::IsolateFollower.grudge(&ns, &[], Some("n3"), &mut seeded(seed));
+            assert_eq!(g.visible(&ns, "n3").len(), 4);
+            let alone: Vec<&String> = ns.iter().filter(|n| g.visible(&ns, n).len() == 1).collect();
+            assert_eq!(alone.len(), 1);
+            cut.insert(alone[0].clone());
+        }
+        // Every follower is drawn in time.
+        assert_eq!(cut.len(), 4);
+        let one = nodes(1);
+        let g = Shape::IsolateFollower.grudge(&one, &[], Some("n1"), &mut seeded(0));
+        assert_eq!(g.visible(&one, "n1").len(), 1);
     }
 
     #[test]
