@@ -97,8 +97,9 @@ async fn measure(d: &'static Descriptor) -> Figures {
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..CLIENTS {
+        // Spread over the nodes, one home node each, as the lock workload's clients are.
         let lock = ZkLock::new(
-            nodes.clone(),
+            nodes[c % nodes.len()].clone(),
             Duration::from_secs(2),
             Duration::from_secs(2),
         );

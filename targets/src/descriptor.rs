@@ -488,6 +488,13 @@ pub const SEGMENT: Descriptor = Descriptor {
     ..SNOWFLAKE
 };
 
+/// The register workload's option, for either ZooKeeper: reads without `sync`.
+const FOLLOWER_READS: Switch = (
+    "follower-reads",
+    &[],
+    "register clients read without a sync first: from whichever server their session is on",
+);
+
 /// Debian's Apache ZooKeeper 3.8: an ensemble, each node's `zoo.cfg` written by its launcher,
 /// its quorum and election ports both behind the proxies.
 pub const ZOOKEEPER: Descriptor = Descriptor {
@@ -521,11 +528,7 @@ pub const ZOOKEEPER: Descriptor = Descriptor {
     protocol: Protocol::Zookeeper,
     faults: &["partition", "kill", "pause", "restart", "client-pause"],
     bugs: &[],
-    options: &[(
-        "follower-reads",
-        &[],
-        "register clients read without a sync first: from whichever server their session is on",
-    )],
+    options: &[FOLLOWER_READS],
     peer_ports: 2,
     clock: Clock::Fixed,
     defaults: ZOOKEEPER_DEFAULTS,
@@ -575,12 +578,20 @@ pub const ZAB: Descriptor = Descriptor {
         (
             "accept-older-epoch",
             &["--bug", "accept-older-epoch"],
-            "followers take proposals and commits from a leader of an epoch older than the one they accepted",
+            "followers acknowledge proposals and pings from a leader of an epoch older than the one they accepted: a deposed leader keeps leading and committing beside the new one (split brain)",
+        ),
+    ],
+    options: &[
+        FOLLOWER_READS,
+        (
+            "long-sync-limit",
+            &["--tick-ms", "100"],
+            "servers give up on a silent leader or quorum after 1-2 s, not 0.1-0.2 s (ZooKeeper's syncLimit x tickTime: 1 s in the zookeeper target, 10 s in ZooKeeper's sample zoo.cfg); a server cut off serves its local reads that long",
         ),
     ],
     peer_ports: 1,
-    // The rest as Apache ZooKeeper: the same readiness word, protocol, faults, the
-    // `follower-reads` option and the lock scenario as defaults.
+    // The rest as Apache ZooKeeper: the same readiness word, protocol, faults and the lock
+    // scenario as defaults.
     ..ZOOKEEPER
 };
 

@@ -43,6 +43,12 @@ pub struct LockSettings {
     pub fencing: bool,
     /// Writes each holder makes.
     pub writes_per_hold: u32,
+    /// How long a holder keeps the lock, its writes spread evenly over it; unset: half the
+    /// lease. Longer than the lease is how a ZooKeeper lock is used (the session's pings and
+    /// the renewals keep it), and a lease without renewals (`single`, `redlock`) then expires
+    /// under its holder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_ms: Option<u64>,
 }
 
 impl Default for LockSettings {
@@ -52,6 +58,7 @@ impl Default for LockSettings {
             lock_ttl_ms: 1000,
             fencing: false,
             writes_per_hold: 3,
+            hold_ms: None,
         }
     }
 }
@@ -72,8 +79,8 @@ impl Settings for LockSettings {
                 protocol.name()
             ));
         }
-        if self.lock_ttl_ms == 0 || self.writes_per_hold == 0 {
-            return Err("lock-ttl-ms and writes-per-hold must be positive".into());
+        if self.lock_ttl_ms == 0 || self.writes_per_hold == 0 || self.hold_ms == Some(0) {
+            return Err("lock-ttl-ms, writes-per-hold and hold-ms must be positive".into());
         }
         Ok(())
     }
@@ -96,18 +103,27 @@ impl TypedWorkload for Lock {
             instance_timeout: Duration::from_millis(50),
         };
         let resource = Arc::new(Resource::new(settings.fencing));
-        // A normal hold takes about half the lease.
-        let gap = config.ttl / (2 * settings.writes_per_hold.max(1));
+        // A hold takes half the lease unless the scenario says how long.
+        let hold = settings
+            .hold_ms
+            .map_or(config.ttl / 2, Duration::from_millis);
+        let gap = hold / settings.writes_per_hold.max(1);
         let workers = run
             .nodes
             .iter()
             .enumerate()
             .map(|(index, nodes)| {
-                let instances = nodes.iter().map(|n| (n.name.clone(), n.addr)).collect();
+                let instances: Vec<(String, std::net::SocketAddr)> =
+                    nodes.iter().map(|n| (n.name.clone(), n.addr)).collect();
                 Holder {
                     client: match config.algorithm {
                         Algorithm::Zookeeper => Locker::Zookeeper {
-                            lock: ZkLock::new(instances, config.ttl, run.op_timeout),
+                            // Clients spread over the nodes, one home node each.
+                            lock: ZkLock::new(
+                                instances[index % instances.len()].clone(),
+                                config.ttl,
+                                run.op_timeout,
+                            ),
                             ttl: config.ttl,
                         },
                         _ => Locker::Redis(LockClient::new(config.clone(), instances)),
@@ -434,5 +450,24 @@ impl Client for Holder {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_refuse_empty_holds_and_a_lock_on_the_wrong_protocol() {
+        let zk = |hold_ms| LockSettings {
+            lock_algorithm: "zookeeper".into(),
+            hold_ms,
+            ..LockSettings::default()
+        };
+        assert!(zk(None).check(Protocol::Zookeeper).is_ok());
+        assert!(zk(Some(2000)).check(Protocol::Zookeeper).is_ok());
+        let e = zk(Some(0)).check(Protocol::Zookeeper).unwrap_err();
+        assert!(e.contains("hold-ms"), "{e}");
+        assert!(zk(None).check(Protocol::Resp).is_err());
     }
 }

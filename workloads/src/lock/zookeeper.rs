@@ -16,6 +16,12 @@
 //!   unanswered, the session expired) abandons it: the ensemble deletes its znode when the
 //!   session times out.
 //!
+//! Each client keeps its sessions with **one server, its home node**, as Jepsen binds clients
+//! to nodes (the register's clients do too): a holder whose server is cut off from the leader
+//! is then cut off with it, and learns nothing the rest of the ensemble decides — the lock's
+//! partition scenario. Reads (the renewal's `exists`, the children listed) are answered by that
+//! server from its own copy of the tree, as ZooKeeper's are.
+//!
 //! Each client runs its session on **a thread of its own** (a single-threaded tokio runtime),
 //! and the workload talks to it over a channel. A client pause blocks that thread: the
 //! session's pings stop with everything else, as in a stop-the-world garbage-collection pause
@@ -64,21 +70,17 @@ enum Command {
 }
 
 impl ZkLock {
-    /// A client of the ensemble `nodes` (name, address) asking for sessions of `timeout`, its
-    /// requests waiting at most `op_timeout` each.
+    /// A client whose sessions are with one server, its home node `home` (name, address),
+    /// asking for sessions of `timeout`, its requests waiting at most `op_timeout` each.
     pub fn new(
-        nodes: Vec<(String, std::net::SocketAddr)>,
+        home: (String, std::net::SocketAddr),
         timeout: Duration,
         op_timeout: Duration,
     ) -> ZkLock {
         let (commands, inbox) = mpsc::unbounded_channel();
         let session = Session {
-            hosts: nodes
-                .iter()
-                .map(|(_, a)| a.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-            names: nodes.into_iter().map(|(n, _)| n).collect(),
+            host: home.1.to_string(),
+            names: vec![home.0],
             timeout,
             op_timeout,
             client: None,
@@ -145,8 +147,8 @@ struct Mine {
 
 /// One client's session, on its own thread.
 struct Session {
-    /// `127.0.0.1:port,…`: the client's links to every node.
-    hosts: String,
+    /// `127.0.0.1:port`: the client's link to its home node.
+    host: String,
     names: Vec<String>,
     timeout: Duration,
     op_timeout: Duration,
@@ -196,7 +198,7 @@ impl Session {
         }
         self.client = None;
         let client =
-            zookeeper::connect(&self.hosts, self.timeout, self.op_timeout, LOCK_DIR).await?;
+            zookeeper::connect(&self.host, self.timeout, self.op_timeout, LOCK_DIR).await?;
         self.client = Some(client.clone());
         Ok(client)
     }

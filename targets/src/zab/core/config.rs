@@ -16,8 +16,9 @@ pub enum Bug {
     /// it commits its initial history and starts broadcasting without waiting for a quorum to
     /// acknowledge NEWLEADER — so it may deliver transactions no quorum holds.
     BroadcastBeforeSync,
-    /// A follower accepts PROPOSE and COMMIT from a leader of an epoch older than the one it
-    /// accepted — so a deposed leader can still gather a quorum of acknowledgements.
+    /// A follower acknowledges PROPOSE and PING from a leader of an epoch older than the one it
+    /// accepted — so a deposed leader can still gather quorums: it keeps leading, committing
+    /// and confirming syncs beside the new leader.
     AcceptOlderEpoch,
 }
 

@@ -159,17 +159,23 @@ impl Zab {
         }
     }
 
-    /// [`Bug::AcceptOlderEpoch`]: takes a proposal or a commit from a leader of an epoch older
-    /// than the accepted one, as if it came from this node's own leader.
+    /// [`Bug::AcceptOlderEpoch`]: acknowledges a proposal or a ping from a leader of an epoch
+    /// older than the accepted one, as if it came from this node's own leader — the epoch check
+    /// missing on the acknowledging path, while the history (checked elsewhere) does not take
+    /// the proposal. The deposed leader gathers its quorums and keeps leading, committing and
+    /// confirming syncs beside the new leader: a split brain for as long as both have clients.
     fn accept_older_epoch(&mut self, from: NodeId, link: Link) {
         let Link { id, epoch, packet } = link;
         match packet {
             Packet::Propose(txn) => {
                 let zxid = txn.zxid;
-                self.history.append(txn);
                 self.out.packet(from, id, epoch, Packet::Ack { zxid });
             }
-            Packet::Commit { zxid } => self.history.commit_through(zxid),
+            Packet::Ping { round, .. } => {
+                let last_zxid = self.history.last_zxid();
+                self.out
+                    .packet(from, id, epoch, Packet::PingAck { last_zxid, round });
+            }
             _ => {}
         }
     }

@@ -87,8 +87,9 @@
 //! * [`Bug::BroadcastBeforeSync`]: a new leader commits its history and broadcasts as soon as a
 //!   quorum acknowledged its epoch, without waiting for a quorum to take its history — it can
 //!   deliver transactions that a later leader never sees;
-//! * [`Bug::AcceptOlderEpoch`]: a follower takes proposals and commits from a leader of an
-//!   older epoch than the one it accepted — a deposed leader can still commit.
+//! * [`Bug::AcceptOlderEpoch`]: a follower acknowledges proposals and pings from a leader of an
+//!   older epoch than the one it accepted — a deposed leader can still commit, and keeps
+//!   leading beside the new one.
 //!
 //! # What is left out
 //!

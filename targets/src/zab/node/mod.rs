@@ -48,9 +48,9 @@
 //!
 //! # Bugs
 //!
-//! `--bug` switches on one of the core's [`Bug`](crate::zab::core::Bug)s. With
-//! `accept-older-epoch` a node can persist a history its epochs do not cover; started on it
-//! again, the core refuses, and the node says why in one line and exits 3.
+//! `--bug` switches on one of the core's [`Bug`](crate::zab::core::Bug)s. A persisted state the
+//! core refuses (a history out of zxid order, say) stops the node at start with one line and
+//! exit code 3.
 //!
 //! # What is left out
 //!
@@ -94,7 +94,7 @@ pub(crate) const SESSION_TICK_MS: u64 = 200;
 pub enum Bug {
     /// A new leader broadcasts before a quorum took its history.
     BroadcastBeforeSync,
-    /// Followers take proposals and commits from a leader of an older epoch.
+    /// Followers acknowledge proposals and pings from a leader of an older epoch.
     AcceptOlderEpoch,
 }
 
@@ -310,7 +310,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_disk_the_core_refuses_is_one_line_at_start() {
-        // What `accept-older-epoch` can leave behind: a history out of zxid order.
+        // A history out of zxid order, which no correct node writes.
         let dir = shell::empty_temp_dir("zab-refused");
         let txn = |epoch, counter| core::Txn {
             zxid: core::Zxid::new(epoch, counter),
