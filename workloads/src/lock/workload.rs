@@ -47,7 +47,6 @@ pub struct LockSettings {
     /// lease. Longer than the lease is how a ZooKeeper lock is used (the session's pings and
     /// the renewals keep it), and a lease without renewals (`single`, `redlock`) then expires
     /// under its holder.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hold_ms: Option<u64>,
 }
 
