@@ -305,6 +305,25 @@ fn a_key_that_is_not_an_account_is_an_unexpected_key() {
         [(ErrorKind::UnexpectedKey, 0, "ok at line 2".to_string())]
     );
     assert_eq!(r.errors[0].unexpected, ["zz"]);
+    assert!(
+        r.errors[0]
+            .description
+            .ends_with("has a key that is not an account: zz")
+    );
+    // A long list is cut in the description, never in the data.
+    let keys: Vec<String> = (0..12).map(|i| format!(r#""k{i}":0"#)).collect();
+    let r = Hist::default()
+        .read(0, "ok", &format!(r#"{{"a":20,{}}}"#, keys.join(",")))
+        .check(&given(20, &["a"]))
+        .unwrap();
+    assert_eq!(r.errors[0].unexpected.len(), 12);
+    assert!(
+        r.errors[0]
+            .description
+            .ends_with("has keys that are not accounts: k0, k1, k2, k3, k4, k5, k6, k7 and 4 more"),
+        "{}",
+        r.errors[0].description
+    );
     // Money in an account that does not exist is also money made.
     let r = Hist::default()
         .read(0, "ok", r#"{"a":10,"b":10,"zz":5}"#)

@@ -80,8 +80,7 @@ impl Case {
 
 /// A short summary of a history's anomalies, from its decisive checkers: `key 2 not
 /// linearizable`, `2 overlap, 1 interleaved` (lock safety), `14 duplicated IDs`, `3
-/// wrong-total` (bank); "" when
-/// there are none. Informational checkers find no anomalies.
+/// wrong-total` (bank); "" when there are none. Informational checkers find no anomalies.
 pub fn anomalies(history: &HistoryResult) -> String {
     let mut parts = Vec::new();
     for c in history.checkers.iter().filter(|c| !c.informational) {
