@@ -217,7 +217,7 @@ impl Report {
 /// How many accounts a one-line description names.
 const NAMED: usize = 8;
 
-/// `4`, `4, 7`, `1, 2, … and 3 more`: the first [`NAMED`] items.
+/// `4`, `4, 7`, or past [`NAMED`] items the first of them and `and 3 more`.
 fn listed(items: impl ExactSizeIterator<Item = String>) -> String {
     let n = items.len();
     let mut s = items.take(NAMED).collect::<Vec<_>>().join(", ");
