@@ -7,6 +7,7 @@
 //! * [`import`]: Jepsen's `history.edn` and text log, Porcupine's kv logs.
 //! * [`linear`]: the linearizability checker and its models.
 //! * [`unique_ids`]: every acknowledged ID distinct.
+//! * [`bank`]: Jepsen's bank — every read sees each account and the total conserved.
 //! * [`lock`]: lock safety — clients' belief windows never overlap, the protected resource
 //!   never sees two holders or a fencing token go backwards.
 //! * [`compose`]: the checkers by name, composed: a history given to several checkers, their
@@ -15,6 +16,7 @@
 //! * [`stats`]: counts, availability, latencies.
 //! * [`verdict`]: valid / invalid / unknown, and how verdicts combine.
 
+pub mod bank;
 pub mod compose;
 pub mod error;
 pub mod history;

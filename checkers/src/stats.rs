@@ -15,6 +15,18 @@ pub struct Counts {
     pub info: usize,
 }
 
+impl Counts {
+    /// Counts one more operation that ended with `outcome`.
+    pub fn count(&mut self, outcome: Outcome) {
+        self.ops += 1;
+        match outcome {
+            Outcome::Ok => self.ok += 1,
+            Outcome::Fail => self.fail += 1,
+            Outcome::Info => self.info += 1,
+        }
+    }
+}
+
 /// Latency quantiles in nanoseconds of harness time, over completed operations.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Latency {
@@ -49,14 +61,8 @@ impl Stats {
                     by_f.len() - 1
                 }
             };
-            for c in [&mut counts, &mut by_f[i].1] {
-                c.ops += 1;
-                match op.outcome {
-                    Outcome::Ok => c.ok += 1,
-                    Outcome::Fail => c.fail += 1,
-                    Outcome::Info => c.info += 1,
-                }
-            }
+            counts.count(op.outcome);
+            by_f[i].1.count(op.outcome);
             if history.timed
                 && let Some(done) = op.completion(history)
             {

@@ -18,7 +18,7 @@ use checkers::history::History;
 use checkers::import::{Format, read_history};
 use checkers::linear::{self, Options};
 use checkers::stats::Stats;
-use checkers::{InputError, Validity, Value, unique_ids};
+use checkers::{InputError, Validity, Value, bank, unique_ids};
 use clap::Args;
 use clap::builder::PossibleValuesParser;
 use targets::descriptor::{Descriptor, IdLayout};
@@ -32,8 +32,8 @@ pub struct CheckArgs {
     /// History files (.jsonl, history.edn, Jepsen .log, Porcupine kv .txt).
     #[arg(required = true, value_name = "HISTORY")]
     pub histories: Vec<PathBuf>,
-    /// What to check against: register, cas-register, kv, mutex, unique-ids or lock (lock
-    /// safety) [default: inferred from the operations' names].
+    /// What to check against: register, cas-register, kv, mutex, unique-ids, lock (lock
+    /// safety) or bank [default: inferred from the operations' names].
     #[arg(long, value_parser = PossibleValuesParser::new(Model::names()))]
     pub model: Option<String>,
     /// The files' format: jsonl, edn, jepsen-log or porcupine-kv [default: detected].
@@ -64,6 +64,45 @@ pub struct CheckArgs {
     /// sequence): duplicates show their fields, and each worker's IDs are checked to increase.
     #[arg(long)]
     pub snowflake: bool,
+    /// bank: the total every read must sum to [default: the sum of the first ok read].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub total: Option<i64>,
+    /// bank: the accounts, as a comma-separated list (a,b,c) or a count N meaning 0 to N-1
+    /// [default: the first ok read's].
+    #[arg(long, value_name = "LIST|N")]
+    pub accounts: Option<String>,
+    /// bank: balances below zero are allowed (no negative-value errors).
+    #[arg(long)]
+    pub allow_negative: bool,
+}
+
+/// `--accounts`: `a,b,c` names the accounts; a bare count `N` means `0` … `N-1`, Jepsen's
+/// integer accounts (so one account whose name is a number cannot be named alone).
+fn parse_accounts(text: &str) -> Result<Vec<String>, Failure> {
+    let t = text.trim();
+    if let Ok(n) = t.parse::<u32>() {
+        if n == 0 {
+            return Err("--accounts: expected at least one account, found 0".into());
+        }
+        return Ok((0..n).map(|i| i.to_string()).collect());
+    }
+    let mut accounts: Vec<String> = Vec::new();
+    for name in t.split(',').map(str::trim) {
+        if name.is_empty() {
+            return Err(format!(
+                "--accounts: expected account names separated by commas (a,b,c) or a count, found `{}`",
+                text.escape_debug()
+            ));
+        }
+        if accounts.iter().any(|a| a == name) {
+            return Err(format!(
+                "--accounts: expected distinct accounts, found `{}` twice",
+                name.escape_debug()
+            ));
+        }
+        accounts.push(name.to_string());
+    }
+    Ok(accounts)
 }
 
 /// A usage or input problem, already worded for the user.
@@ -85,6 +124,7 @@ pub fn run_options(d: Option<&Descriptor>) -> compose::Options {
         snowflake: d
             .filter(|d| d.id_layout == IdLayout::Snowflake)
             .map(|_| unique_ids::SnowflakeLayout::default()),
+        bank: bank::Options::default(),
     }
 }
 
@@ -130,6 +170,11 @@ fn check_all(args: &CheckArgs) -> Result<CheckResults, Failure> {
         },
         initial,
         snowflake: args.snowflake.then(unique_ids::SnowflakeLayout::default),
+        bank: bank::Options {
+            total: args.total,
+            accounts: args.accounts.as_deref().map(parse_accounts).transpose()?,
+            allow_negative: args.allow_negative,
+        },
     };
     // clap admits only the models' names.
     let checkers = args
@@ -254,6 +299,7 @@ pub fn render_checker(c: &CheckerResult) -> String {
         Analysis::Mutex(r) => render_mutex(r),
         Analysis::UniqueIds(r) => render_unique_ids(r),
         Analysis::Monotonic(m) => render_monotonicity(m),
+        Analysis::Bank(r) => r.render_text(),
     }
 }
 

@@ -327,10 +327,11 @@ fn a_long_history_is_drawn_in_pages() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// The lock checker's report and the unique-ids checker's (snowflake-decoded, with
-/// monotonicity) match the schema too: `faultline check --json` on hand-made histories.
+/// The lock checker's report, the unique-ids checker's (snowflake-decoded, with
+/// monotonicity) and the bank checker's (every kind of error) match the schema too:
+/// `faultline check --json` on hand-made histories.
 #[test]
-fn lock_and_unique_ids_reports_match_the_schema() {
+fn lock_unique_ids_and_bank_reports_match_the_schema() {
     let dir = results_dir("report-schema");
     std::fs::write(dir.join("lock.jsonl"), lock_history().join("\n") + "\n").unwrap();
     let id = (1000u64 << 22) | (2 << 12) | 5;
@@ -346,7 +347,14 @@ fn lock_and_unique_ids_reports_match_the_schema() {
         generate(6, 1, "fail", "null").replace('}', r#","error":"clock-moved-backwards"}"#),
     ];
     std::fs::write(dir.join("ids.jsonl"), ids.join("\n") + "\n").unwrap();
-    for (file, extra) in [("lock.jsonl", None), ("ids.jsonl", Some("--snowflake"))] {
+    let bank = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../checkers/tests/histories/bank/jepsen-invalid.edn");
+    std::fs::copy(bank, dir.join("bank.edn")).unwrap();
+    for (file, extra) in [
+        ("lock.jsonl", None),
+        ("ids.jsonl", Some("--snowflake")),
+        ("bank.edn", None),
+    ] {
         let out = faultline()
             .args(["check", "--json"])
             .args(extra)

@@ -63,6 +63,27 @@ const LOCK: &[&str] = &[
     r#"{"index":17,"time":2100100000,"process":"nemesis","type":"info","f":"clock-reset","value":["n3"]}"#,
 ];
 
+/// A bank of two accounts in faultline's own shape, 20 in all. p0's transfer of 15 from alice
+/// to bob is applied in two steps: p1 reads between them (money lost), p2 after (alice
+/// overdrawn). p3's transfer fails, p4's read is unknown, and p5's read names an account the
+/// bank does not have.
+const BANK: &[&str] = &[
+    r#"{"index":0,"time":1000000,"process":0,"type":"invoke","f":"read","value":null}"#,
+    r#"{"index":1,"time":2000000,"process":0,"type":"ok","f":"read","value":{"alice":10,"bob":10}}"#,
+    r#"{"index":2,"time":3000000,"process":0,"type":"invoke","f":"transfer","value":{"from":"alice","to":"bob","amount":15}}"#,
+    r#"{"index":3,"time":4000000,"process":1,"type":"invoke","f":"read","value":null}"#,
+    r#"{"index":4,"time":5000000,"process":1,"type":"ok","f":"read","value":{"alice":-5,"bob":10}}"#,
+    r#"{"index":5,"time":6000000,"process":0,"type":"ok","f":"transfer","value":{"from":"alice","to":"bob","amount":15}}"#,
+    r#"{"index":6,"time":7000000,"process":2,"type":"invoke","f":"read","value":null}"#,
+    r#"{"index":7,"time":8000000,"process":2,"type":"ok","f":"read","value":{"alice":-5,"bob":25}}"#,
+    r#"{"index":8,"time":9000000,"process":3,"type":"invoke","f":"transfer","value":{"from":"bob","to":"alice","amount":100}}"#,
+    r#"{"index":9,"time":10000000,"process":3,"type":"fail","f":"transfer","value":{"from":"bob","to":"alice","amount":100},"error":"insufficient-funds"}"#,
+    r#"{"index":10,"time":11000000,"process":4,"type":"invoke","f":"read","value":null}"#,
+    r#"{"index":11,"time":12000000,"process":4,"type":"info","f":"read","value":null,"error":"timeout"}"#,
+    r#"{"index":12,"time":13000000,"process":5,"type":"invoke","f":"read","value":null}"#,
+    r#"{"index":13,"time":14000000,"process":5,"type":"ok","f":"read","value":{"alice":-5,"bob":25,"carol":0}}"#,
+];
+
 /// A fresh folder for this test's histories.
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("faultline-snapshot-{tag}-{}", std::process::id()));
@@ -115,5 +136,18 @@ fn a_lock_history_with_two_holders() {
         ".histories[].file" => "[history.jsonl]",
         ".histories[].elapsed_ms" => "[elapsed_ms]",
         ".histories[].**.micros" => "[micros]",
+    });
+}
+
+#[test]
+fn a_bank_history_with_every_kind_but_nil_balance() {
+    let dir = temp_dir("bank");
+    // The accounts given, the total inferred from the first ok read.
+    let (code, json) = check(&dir, BANK, &["--accounts", "alice,bob"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, Some(1), "{json:#}");
+    insta::assert_json_snapshot!("bank_broken_transfer", json, {
+        ".histories[].file" => "[history.jsonl]",
+        ".histories[].elapsed_ms" => "[elapsed_ms]",
     });
 }

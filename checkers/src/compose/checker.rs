@@ -1,6 +1,7 @@
 //! The checkers by name: what each is called in results.json, whether it is informational,
 //! and how it runs on a history.
 
+use crate::bank;
 use crate::error::InputError;
 use crate::history::{History, Operation};
 use crate::linear;
@@ -27,6 +28,8 @@ pub enum Checker {
     LockSafety,
     /// A lock history's acquire/release operations as a linearizable mutex: informational.
     Mutex,
+    /// Jepsen's bank: every read sees each account, the total, and no negative balance.
+    Bank,
 }
 
 /// What the checkers need besides the history.
@@ -39,6 +42,9 @@ pub struct Options {
     /// How IDs are laid out, when they are snowflakes: duplicates are decoded, and the
     /// per-worker order is checked.
     pub snowflake: Option<SnowflakeLayout>,
+    /// The bank's total and accounts (inferred when not given), and whether balances may go
+    /// below zero.
+    pub bank: bank::Options,
 }
 
 impl Checker {
@@ -50,6 +56,7 @@ impl Checker {
             Checker::Monotonic => "monotonic",
             Checker::LockSafety => "lock-safety",
             Checker::Mutex => "mutex",
+            Checker::Bank => "bank",
         }
     }
 
@@ -100,6 +107,10 @@ impl Checker {
             Checker::Mutex => {
                 let report = lock::mutex(history, ops)?;
                 (report.valid, Analysis::Mutex(report))
+            }
+            Checker::Bank => {
+                let report = bank::check(history, ops, &options.bank)?;
+                (report.valid, Analysis::Bank(report))
             }
         };
         Ok(Some(CheckerResult {

@@ -14,7 +14,7 @@ pub struct Model {
 }
 
 /// Every model `--model` can name.
-pub const MODELS: [Model; 6] = [
+pub const MODELS: [Model; 7] = [
     Model {
         name: "register",
         checkers: &[Checker::Linearizable("register")],
@@ -39,6 +39,10 @@ pub const MODELS: [Model; 6] = [
         name: "lock",
         checkers: &[Checker::LockSafety, Checker::Mutex],
     },
+    Model {
+        name: "bank",
+        checkers: &[Checker::Bank],
+    },
 ];
 
 impl Model {
@@ -55,6 +59,7 @@ impl Model {
 
 /// The model a history's operations suggest, when none was named: unique IDs when every op
 /// is a `generate`, a lock when the ops are a lock workload's (with writes to its resource),
+/// a bank when they are transfers and reads (with a transfer: reads alone are a register's),
 /// else the linearizability model their names fit (an empty history: `cas-register`).
 pub fn infer(ops: &[Operation]) -> Option<&'static Model> {
     let name = if ops.is_empty() {
@@ -67,6 +72,10 @@ pub fn infer(ops: &[Operation]) -> Option<&'static Model> {
         && ops.iter().any(|o| &*o.f == "write")
     {
         "lock"
+    } else if ops.iter().all(|o| matches!(&*o.f, "transfer" | "read"))
+        && ops.iter().any(|o| &*o.f == "transfer")
+    {
+        "bank"
     } else {
         linear::infer(&mut ops.iter().map(|o| &*o.f))?
     };
@@ -101,6 +110,10 @@ mod tests {
         assert_eq!(inferred(&["read", "cas"]), Some("cas-register"));
         assert_eq!(inferred(&["get", "put"]), Some("kv"));
         assert_eq!(inferred(&["read", "put"]), None);
+        assert_eq!(inferred(&["transfer", "read"]), Some("bank"));
+        assert_eq!(inferred(&["transfer"]), Some("bank"));
+        assert_eq!(inferred(&["read"]), Some("cas-register"));
+        assert_eq!(inferred(&["transfer", "write"]), None);
     }
 
     #[test]

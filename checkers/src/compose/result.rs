@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bank;
 use crate::linear;
 use crate::lock;
 use crate::unique_ids::{self, Monotonicity};
@@ -35,6 +36,7 @@ pub enum Analysis {
     Monotonic(Monotonicity),
     LockSafety(lock::Report),
     Mutex(linear::Report),
+    Bank(bank::Report),
 }
 
 impl CheckerResult {
@@ -46,6 +48,7 @@ impl CheckerResult {
             Analysis::Monotonic(_) => "monotonic",
             Analysis::LockSafety(_) => "lock-safety",
             Analysis::Mutex(_) => "mutex",
+            Analysis::Bank(_) => "bank",
         }
     }
 }

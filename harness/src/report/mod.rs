@@ -9,14 +9,15 @@
 //!
 //! * `data`: what the history says — operations, fault periods, clocks, per-second series;
 //! * `timeline`, `charts`: the drawings every run gets;
-//! * `linear`, `lock`, `ids`: the anomaly views of the checkers, each reading the checker's
-//!   own report type;
+//! * `linear`, `lock`, `ids`, `bank`: the anomaly views of the checkers, each reading the
+//!   checker's own report type;
 //! * `text`: values from a history as short text;
 //! * `page`: the document around them.
 //!
 //! HTML and SVG come from maud templates, which escape every string they are given: nothing
 //! from a history reaches the page unescaped.
 
+mod bank;
 mod charts;
 mod data;
 mod ids;

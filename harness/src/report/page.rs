@@ -8,7 +8,7 @@ use checkers::compose::{Analysis, CheckerResult};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::data::{Data, dur, per_second};
-use super::{charts, ids, linear, lock, svg, timeline};
+use super::{bank, charts, ids, linear, lock, svg, timeline};
 use crate::results::RunResults;
 
 const CSS: &str = r#"
@@ -120,6 +120,10 @@ fn anomaly_summary(c: &CheckerResult) -> Option<String> {
             )
         }
         Analysis::UniqueIds(u) => format!("{} duplicated IDs of {}", u.duplicated, u.ids),
+        Analysis::Bank(b) => format!(
+            "{} of {} reads with errors",
+            b.counts.bad_reads, b.counts.reads.ok
+        ),
         Analysis::Monotonic(_) | Analysis::Mutex(_) => return None,
     })
 }
@@ -286,6 +290,7 @@ pub fn render(dir: &Path, data: &Data<'_>, r: &RunResults) -> String {
                                     Analysis::Linearizable(l) => (linear::render(l)),
                                     Analysis::LockSafety(l) => (lock::render(data, l)),
                                     Analysis::UniqueIds(u) => (ids::render(data, u)),
+                                    Analysis::Bank(b) => (bank::render(b)),
                                     Analysis::Monotonic(_) | Analysis::Mutex(_) => {},
                                 }
                             }

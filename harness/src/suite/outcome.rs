@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use checkers::Validity;
+use checkers::bank::ErrorKind;
 use checkers::compose::Analysis;
 use checkers::lock::Kind;
 
@@ -78,8 +79,8 @@ impl Case {
 }
 
 /// A short summary of a history's anomalies, from its decisive checkers: `key 2 not
-/// linearizable`, `2 overlap, 1 interleaved` (lock safety), `14 duplicated IDs`; "" when
-/// there are none. Informational checkers find no anomalies.
+/// linearizable`, `2 overlap, 1 interleaved` (lock safety), `14 duplicated IDs`, `3
+/// wrong-total` (bank); "" when there are none. Informational checkers find no anomalies.
 pub fn anomalies(history: &HistoryResult) -> String {
     let mut parts = Vec::new();
     for c in history.checkers.iter().filter(|c| !c.informational) {
@@ -128,6 +129,14 @@ pub fn anomalies(history: &HistoryResult) -> String {
                 u.duplicated,
                 if u.duplicated == 1 { "ID" } else { "IDs" }
             )),
+            Analysis::Bank(b) => {
+                for kind in ErrorKind::ALL {
+                    let n = b.error_counts.of(kind);
+                    if n > 0 {
+                        parts.push(format!("{n} {}", kind.name()));
+                    }
+                }
+            }
             Analysis::UniqueIds(_) | Analysis::Monotonic(_) | Analysis::Mutex(_) => {}
         }
     }
@@ -234,6 +243,25 @@ mod tests {
         };
         assert_eq!(anomalies(&ids(14)), "14 duplicated IDs");
         assert_eq!(anomalies(&ids(0)), "");
+        let bank = checkers::bank::Report {
+            valid: Invalid,
+            total: Some(100),
+            accounts: None,
+            total_inferred: false,
+            accounts_inferred: false,
+            inferred_from: None,
+            allow_negative: false,
+            counts: Default::default(),
+            error_counts: checkers::bank::ErrorCounts {
+                wrong_total: 3,
+                negative_value: 0,
+                nil_balance: 1,
+                unexpected_key: 0,
+            },
+            errors: Vec::new(),
+        };
+        let bank = checked(vec![decisive(Invalid, Analysis::Bank(bank))]);
+        assert_eq!(anomalies(&bank), "3 wrong-total, 1 nil-balance");
     }
 
     #[test]
