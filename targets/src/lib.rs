@@ -22,6 +22,8 @@
 //!   client protocol (the `jute` crate).
 //! * [`zookeeper`]: the `zookeeper` target's launcher — writes a node's `zoo.cfg` and `myid`,
 //!   then becomes Debian's Apache ZooKeeper (`QuorumPeerMain`).
+//! * [`twopc`]: the two-phase commit core (coordinator and participants) of issue 11's
+//!   bank targets.
 //! * [`ids_http`]: the `http-ids` protocol the ID servers speak, and their shared serving code.
 //! * `peers`: the peer transport of `raft-kv` and `zab` (one-way TCP links, JSON frames).
 //! * `record_log`: the checksummed record framing of raft-kv's and zab's logs.
@@ -43,6 +45,7 @@ pub mod shell;
 pub mod snowflake;
 #[cfg(test)]
 mod test_links;
+pub mod twopc;
 pub mod uuid_ids;
 pub mod zab;
 pub mod zookeeper;

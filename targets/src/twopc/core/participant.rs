@@ -1,0 +1,320 @@
+//! A participant: owns some accounts, prepares its part of each transaction under locks, and
+//! applies it when told the decision.
+//!
+//! A transaction here is in one of three states, each entered by a log record the shell makes
+//! durable before the message that reveals it: prepared (voted yes; in doubt until told),
+//! committed (acknowledged), aborted (voted no, or told so). A decision is final: a decision
+//! that contradicts the one logged is a stale answer (the coordinator forgot a transaction it
+//! had finished) and is ignored. Decided transactions are remembered for as long as the
+//! participant runs, so that duplicates of old messages get the same answers.
+//!
+//! After a crash, prepared transactions without a decision are in doubt: their locks are taken
+//! again and the participant asks the coordinator until it is told. It never guesses — only
+//! [`Bug::HeuristicAbort`] does.
+
+use std::collections::BTreeMap;
+use std::mem;
+
+use super::NodeId;
+use super::config::{Bug, ParticipantConfig};
+use super::locks::Locks;
+use super::log::ParticipantRecord;
+use super::message::{Account, Body, Message, Op, Reads, TxnId};
+use super::ready::Ready;
+
+/// What a participant knows of one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxnState {
+    /// Voted yes; `waited` counts the ticks since, for inquiries.
+    Prepared {
+        exclusive: Vec<Account>,
+        shared: Vec<Account>,
+        writes: Vec<(Account, i64)>,
+        reads: Reads,
+        waited: u32,
+    },
+    Committed,
+    Aborted,
+}
+
+/// One participant. Drive it like the other cores: [`Participant::tick`],
+/// [`Participant::step`], then [`Participant::ready`].
+#[derive(Debug)]
+pub struct Participant {
+    config: ParticipantConfig,
+    /// Committed balances.
+    balances: BTreeMap<Account, i64>,
+    locks: Locks,
+    txns: BTreeMap<TxnId, TxnState>,
+    log: Vec<ParticipantRecord>,
+    messages: Vec<Message>,
+}
+
+impl Participant {
+    /// Starts from the records persisted so far (none for a new participant). Transactions in
+    /// doubt ask the coordinator at once.
+    pub fn new(config: ParticipantConfig, restored: &[ParticipantRecord]) -> Participant {
+        let mut p = Participant {
+            balances: config.accounts.clone(),
+            config,
+            locks: Locks::default(),
+            txns: BTreeMap::new(),
+            log: Vec::new(),
+            messages: Vec::new(),
+        };
+        for record in restored {
+            p.replay(record);
+        }
+        let in_doubt: Vec<TxnId> = p.in_doubt().collect();
+        for (txn, state) in &p.txns {
+            if let TxnState::Prepared {
+                exclusive, shared, ..
+            } = state
+            {
+                // Held before the crash, so free of conflicts now.
+                p.locks.acquire(*txn, exclusive, shared);
+            }
+        }
+        for txn in in_doubt {
+            p.send(Body::Inquire { txn });
+        }
+        p
+    }
+
+    fn replay(&mut self, record: &ParticipantRecord) {
+        match record {
+            ParticipantRecord::Prepared {
+                txn,
+                exclusive,
+                shared,
+                writes,
+                reads,
+            } => {
+                self.txns.insert(
+                    *txn,
+                    TxnState::Prepared {
+                        exclusive: exclusive.clone(),
+                        shared: shared.clone(),
+                        writes: writes.clone(),
+                        reads: reads.clone(),
+                        waited: 0,
+                    },
+                );
+            }
+            ParticipantRecord::Committed { txn } => {
+                if let Some(TxnState::Prepared { writes, .. }) = self.txns.get(txn) {
+                    self.balances.extend(writes.iter().copied());
+                }
+                self.txns.insert(*txn, TxnState::Committed);
+            }
+            ParticipantRecord::Aborted { txn } => {
+                self.txns.insert(*txn, TxnState::Aborted);
+            }
+        }
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.config.id
+    }
+
+    /// Committed balances.
+    pub fn balances(&self) -> &BTreeMap<Account, i64> {
+        &self.balances
+    }
+
+    /// What this participant knows of `txn`.
+    pub fn txn(&self, txn: TxnId) -> Option<&TxnState> {
+        self.txns.get(&txn)
+    }
+
+    /// Transactions prepared and not yet decided here.
+    pub fn in_doubt(&self) -> impl Iterator<Item = TxnId> + '_ {
+        self.txns
+            .iter()
+            .filter(|(_, s)| matches!(s, TxnState::Prepared { .. }))
+            .map(|(t, _)| *t)
+    }
+
+    /// Whether any lock is held.
+    pub fn holds_locks(&self) -> bool {
+        !self.locks.is_empty()
+    }
+
+    /// One tick: in-doubt transactions ask again (or, with the bug, give up and abort).
+    pub fn tick(&mut self) {
+        let mut inquire = Vec::new();
+        let mut give_up = Vec::new();
+        for (txn, state) in &mut self.txns {
+            if let TxnState::Prepared { waited, .. } = state {
+                *waited += 1;
+                if self.config.bug == Bug::HeuristicAbort && *waited >= self.config.heuristic_ticks
+                {
+                    give_up.push(*txn);
+                } else if *waited % self.config.inquire_ticks == 0 {
+                    inquire.push(*txn);
+                }
+            }
+        }
+        for txn in inquire {
+            self.send(Body::Inquire { txn });
+        }
+        for txn in give_up {
+            self.decide(txn, false);
+        }
+    }
+
+    /// One message. Messages from anyone but the coordinator, and a participant's messages, are
+    /// ignored.
+    pub fn step(&mut self, message: Message) {
+        if message.from != self.config.coordinator || message.to != self.config.id {
+            return;
+        }
+        match message.body {
+            Body::Prepare { txn, op } => self.prepare(txn, &op),
+            Body::Decision { txn, commit } => self.on_decision(txn, commit),
+            Body::Vote { .. } | Body::Ack { .. } | Body::Inquire { .. } => {}
+        }
+    }
+
+    fn prepare(&mut self, txn: TxnId, op: &Op) {
+        match self.txns.get(&txn) {
+            // A duplicate: the same vote again.
+            Some(TxnState::Prepared { reads, .. }) => {
+                let reads = reads.clone();
+                self.vote(txn, true, reads);
+            }
+            Some(TxnState::Aborted) => self.vote(txn, false, Vec::new()),
+            // Decided commit: the coordinator has every vote already.
+            Some(TxnState::Committed) => {}
+            None => match self.plan(op) {
+                Some((exclusive, shared, writes, reads))
+                    if self.locks.acquire(txn, &exclusive, &shared) =>
+                {
+                    self.log.push(ParticipantRecord::Prepared {
+                        txn,
+                        exclusive: exclusive.clone(),
+                        shared: shared.clone(),
+                        writes: writes.clone(),
+                        reads: reads.clone(),
+                    });
+                    self.txns.insert(
+                        txn,
+                        TxnState::Prepared {
+                            exclusive,
+                            shared,
+                            writes,
+                            reads: reads.clone(),
+                            waited: 0,
+                        },
+                    );
+                    self.vote(txn, true, reads);
+                }
+                _ => {
+                    self.log.push(ParticipantRecord::Aborted { txn });
+                    self.txns.insert(txn, TxnState::Aborted);
+                    self.vote(txn, false, Vec::new());
+                }
+            },
+        }
+    }
+
+    /// This participant's part of `op`: the accounts to lock exclusively and shared, the
+    /// writes, and the reads — or `None` if it must vote no (it owns none of the accounts, or
+    /// the debit would overdraw).
+    #[allow(clippy::type_complexity)]
+    fn plan(&self, op: &Op) -> Option<(Vec<Account>, Vec<Account>, Vec<(Account, i64)>, Reads)> {
+        match *op {
+            Op::Transfer { from, to, amount } => {
+                let mut writes = Vec::new();
+                if let Some(&balance) = self.balances.get(&from) {
+                    if amount < 0 || balance < amount {
+                        return None;
+                    }
+                    writes.push((from, balance - amount));
+                }
+                if let Some(&balance) = self.balances.get(&to) {
+                    // A transfer to the same account: the debit is the balance to credit.
+                    let base = writes.last().filter(|w| w.0 == to).map_or(balance, |w| w.1);
+                    writes.retain(|w| w.0 != to);
+                    writes.push((to, base + amount));
+                }
+                if writes.is_empty() {
+                    return None;
+                }
+                let exclusive = writes.iter().map(|w| w.0).collect();
+                Some((exclusive, Vec::new(), writes, Vec::new()))
+            }
+            Op::ReadAll => {
+                let shared: Vec<Account> = self.balances.keys().copied().collect();
+                let reads = self.balances.iter().map(|(a, b)| (*a, *b)).collect();
+                Some((Vec::new(), shared, Vec::new(), reads))
+            }
+        }
+    }
+
+    fn on_decision(&mut self, txn: TxnId, commit: bool) {
+        match self.txns.get(&txn) {
+            Some(TxnState::Prepared { .. }) => self.decide(txn, commit),
+            // A lost acknowledgement: acknowledge again.
+            Some(TxnState::Committed) if commit => self.send(Body::Ack { txn }),
+            // The same abort again, or a stale answer contradicting the logged decision (the
+            // coordinator finished and forgot the transaction): a decision never changes.
+            Some(_) => {}
+            // An abort for a transaction never prepared here (its prepare was lost, or is
+            // still coming): remember it, so that the prepare is refused. A commit for one
+            // never prepared cannot be genuine — this participant never voted — and is ignored.
+            None if !commit => {
+                self.log.push(ParticipantRecord::Aborted { txn });
+                self.txns.insert(txn, TxnState::Aborted);
+            }
+            None => {}
+        }
+    }
+
+    /// Logs and applies the decision for a prepared transaction and releases its locks.
+    fn decide(&mut self, txn: TxnId, commit: bool) {
+        let state = if commit {
+            TxnState::Committed
+        } else {
+            TxnState::Aborted
+        };
+        let Some(TxnState::Prepared {
+            exclusive,
+            shared,
+            writes,
+            ..
+        }) = self.txns.insert(txn, state)
+        else {
+            unreachable!("only prepared transactions are decided")
+        };
+        self.locks.release(txn, exclusive.into_iter().chain(shared));
+        if commit {
+            self.log.push(ParticipantRecord::Committed { txn });
+            self.balances.extend(writes);
+            self.send(Body::Ack { txn });
+        } else {
+            self.log.push(ParticipantRecord::Aborted { txn });
+        }
+    }
+
+    fn vote(&mut self, txn: TxnId, yes: bool, reads: Reads) {
+        self.send(Body::Vote { txn, yes, reads });
+    }
+
+    fn send(&mut self, body: Body) {
+        self.messages.push(Message {
+            from: self.config.id,
+            to: self.config.coordinator,
+            body,
+        });
+    }
+
+    /// Everything to persist and send since the last call.
+    pub fn ready(&mut self) -> Ready<ParticipantRecord> {
+        Ready {
+            log: mem::take(&mut self.log),
+            messages: mem::take(&mut self.messages),
+            outcomes: Vec::new(),
+        }
+    }
+}
