@@ -29,7 +29,7 @@ pub struct CoordinatorConfig {
     /// vote, or a dead participant, costs one timeout.
     pub vote_timeout_ticks: u32,
     /// A logged commit is sent again to the participants that have not acknowledged it every
-    /// this many ticks.
+    /// this many ticks (0 counts as 1).
     pub retry_ticks: u32,
 }
 
@@ -40,7 +40,8 @@ pub struct ParticipantConfig {
     pub coordinator: NodeId,
     /// The accounts this participant owns and their balances before any transaction.
     pub accounts: BTreeMap<Account, i64>,
-    /// An in-doubt participant asks the coordinator for the decision every this many ticks.
+    /// An in-doubt participant asks the coordinator for the decision every this many ticks
+    /// (0 counts as 1).
     pub inquire_ticks: u32,
     /// With [`Bug::HeuristicAbort`]: how long it waits in doubt before aborting on its own.
     pub heuristic_ticks: u32,

@@ -173,7 +173,7 @@ impl Coordinator {
                 Phase::Voting { .. } if a.elapsed >= self.config.vote_timeout_ticks => {
                     timed_out.push(*txn)
                 }
-                Phase::Committing { .. } if a.elapsed % self.config.retry_ticks == 0 => {
+                Phase::Committing { .. } if a.elapsed % self.config.retry_ticks.max(1) == 0 => {
                     resend.push(*txn)
                 }
                 _ => {}

@@ -150,7 +150,7 @@ impl Participant {
                 if self.config.bug == Bug::HeuristicAbort && *waited >= self.config.heuristic_ticks
                 {
                     give_up.push(*txn);
-                } else if *waited % self.config.inquire_ticks == 0 {
+                } else if *waited % self.config.inquire_ticks.max(1) == 0 {
                     inquire.push(*txn);
                 }
             }

@@ -160,7 +160,10 @@ impl Invariants {
                         _ => None,
                     };
                     if live != Some(commit) {
-                        found.push(format!("durability: {p} logged {txn} {}", word(commit)));
+                        found.push(format!(
+                            "durability: {p} logged {txn} {} but its state is {live:?}",
+                            word(commit)
+                        ));
                     }
                 }
             }
@@ -190,4 +193,137 @@ impl Invariants {
 
 fn word(commit: bool) -> &'static str {
     if commit { "committed" } else { "aborted" }
+}
+
+mod tests {
+    //! Each check rejects what it must, on logs written by hand.
+
+    use super::*;
+
+    const T: TxnId = TxnId {
+        incarnation: 1,
+        seq: 1,
+    };
+
+    fn prepared(writes: Vec<(Account, i64)>) -> ParticipantRecord {
+        ParticipantRecord::Prepared {
+            txn: T,
+            exclusive: writes.iter().map(|w| w.0).collect(),
+            shared: Vec::new(),
+            writes,
+            reads: Vec::new(),
+        }
+    }
+
+    /// Participants 1 and 2 (down), with these logs.
+    fn sides(
+        one: Vec<ParticipantRecord>,
+        two: Vec<ParticipantRecord>,
+    ) -> BTreeMap<NodeId, Side<Participant, ParticipantRecord>> {
+        [(1, one), (2, two)]
+            .into_iter()
+            .map(|(p, disk)| (p, Side { node: None, disk }))
+            .collect()
+    }
+
+    fn commit_logged() -> Vec<CoordinatorRecord> {
+        vec![CoordinatorRecord::Commit {
+            txn: T,
+            participants: vec![1, 2],
+        }]
+    }
+
+    fn check(
+        coordinator: &[CoordinatorRecord],
+        one: Vec<ParticipantRecord>,
+        two: Vec<ParticipantRecord>,
+    ) -> Vec<String> {
+        Invariants::new(4 * BALANCE).check(coordinator, &sides(one, two))
+    }
+
+    fn has(found: &[String], property: &str) -> bool {
+        found.iter().any(|f| f.starts_with(property))
+    }
+
+    #[test]
+    fn a_clean_commit_passes() {
+        let one = vec![
+            prepared(vec![(10, 90)]),
+            ParticipantRecord::Committed { txn: T },
+        ];
+        let two = vec![prepared(vec![(20, 110)])];
+        assert!(check(&commit_logged(), one, two).is_empty());
+    }
+
+    #[test]
+    fn atomicity_check_rejects_a_split_decision() {
+        let one = vec![prepared(vec![]), ParticipantRecord::Committed { txn: T }];
+        let two = vec![prepared(vec![]), ParticipantRecord::Aborted { txn: T }];
+        assert!(has(&check(&commit_logged(), one, two), "atomicity"));
+    }
+
+    #[test]
+    fn validity_check_rejects_a_commit_without_every_yes() {
+        let one = vec![prepared(vec![]), ParticipantRecord::Committed { txn: T }];
+        assert!(has(
+            &check(&commit_logged(), one.clone(), vec![]),
+            "validity"
+        ));
+        assert!(has(&check(&[], one, vec![]), "validity"));
+    }
+
+    #[test]
+    fn durability_check_rejects_a_changed_decision() {
+        let mut invariants = Invariants::new(4 * BALANCE);
+        let aborted = vec![ParticipantRecord::Aborted { txn: T }];
+        assert!(invariants.check(&[], &sides(aborted, vec![])).is_empty());
+        let committed = vec![prepared(vec![]), ParticipantRecord::Committed { txn: T }];
+        let found = invariants.check(&commit_logged(), &sides(committed, vec![prepared(vec![])]));
+        assert!(has(&found, "durability"), "{found:?}");
+    }
+
+    #[test]
+    fn total_check_rejects_money_from_nowhere() {
+        let one = vec![prepared(vec![(10, 500)])];
+        assert!(has(
+            &check(&commit_logged(), one, vec![prepared(vec![])]),
+            "total"
+        ));
+        let read = Outcome {
+            txn: T,
+            committed: Some(vec![(10, 1)]),
+        };
+        let found = Invariants::new(4 * BALANCE).check_outcomes(&commit_logged(), &[read]);
+        assert!(has(&found, "total"));
+    }
+
+    #[test]
+    fn presumed_abort_check_rejects_decisions_against_the_log() {
+        let invariants = Invariants::new(4 * BALANCE);
+        let decision = |commit| Message {
+            from: 0,
+            to: 1,
+            body: Body::Decision { txn: T, commit },
+        };
+        assert!(has(
+            &invariants.check_sent(&[], &[decision(true)]),
+            "presumed abort"
+        ));
+        let abort = [decision(false)];
+        assert!(has(
+            &invariants.check_sent(&commit_logged(), &abort),
+            "presumed abort"
+        ));
+        let mut ended = commit_logged();
+        ended.push(CoordinatorRecord::Ended { txn: T });
+        assert!(invariants.check_sent(&ended, &abort).is_empty());
+        let told = Outcome {
+            txn: T,
+            committed: Some(Vec::new()),
+        };
+        assert!(has(
+            &invariants.check_outcomes(&[], &[told]),
+            "presumed abort"
+        ));
+    }
 }
