@@ -7,35 +7,31 @@ use serde::{Deserialize, Serialize};
 use super::NodeId;
 use super::message::{Account, Reads, TxnId};
 
+/// A participant's share of one transaction, worked out at prepare, under its locks, from
+/// its committed balances.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    /// Accounts locked exclusively (written)…
+    pub exclusive: Vec<Account>,
+    /// …and shared (read).
+    pub shared: Vec<Account>,
+    /// Each written account's balance after a commit: absolute, so applying twice is harmless.
+    pub writes: Vec<(Account, i64)>,
+    /// The balances read, sent with the yes vote.
+    pub reads: Reads,
+}
+
 /// A participant's log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ParticipantRecord {
-    /// Written before a yes vote: the transaction's locks, its writes (each account's balance
-    /// after a commit, computed under the locks) and what it read. After a crash it restores
-    /// the locks and makes the transaction in doubt.
-    Prepared {
-        txn: TxnId,
-        /// Accounts locked exclusively (written) and shared (read).
-        exclusive: Vec<Account>,
-        shared: Vec<Account>,
-        writes: Vec<(Account, i64)>,
-        reads: Reads,
-    },
+    /// Written before a yes vote. After a crash it restores the part's locks and makes the
+    /// transaction in doubt.
+    Prepared { txn: TxnId, part: Part },
     /// Written before the commit is acknowledged and applied.
     Committed { txn: TxnId },
     /// Written on a no vote or an abort decision, so that a late duplicate of the prepare is
     /// refused again rather than prepared.
     Aborted { txn: TxnId },
-}
-
-impl ParticipantRecord {
-    pub fn txn(&self) -> TxnId {
-        match self {
-            ParticipantRecord::Prepared { txn, .. }
-            | ParticipantRecord::Committed { txn }
-            | ParticipantRecord::Aborted { txn } => *txn,
-        }
-    }
 }
 
 /// A coordinator's log. Under presumed abort nothing is logged for an abort: no record of a

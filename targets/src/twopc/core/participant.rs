@@ -18,7 +18,7 @@ use std::mem;
 use super::NodeId;
 use super::config::{Bug, ParticipantConfig};
 use super::locks::Locks;
-use super::log::ParticipantRecord;
+use super::log::{Part, ParticipantRecord};
 use super::message::{Account, Body, Message, Op, Reads, TxnId};
 use super::ready::Ready;
 
@@ -27,10 +27,7 @@ use super::ready::Ready;
 pub enum TxnState {
     /// Voted yes; `waited` counts the ticks since, for inquiries.
     Prepared {
-        exclusive: Vec<Account>,
-        shared: Vec<Account>,
-        writes: Vec<(Account, i64)>,
-        reads: Reads,
+        part: Part,
         waited: u32,
     },
     Committed,
@@ -67,12 +64,9 @@ impl Participant {
         }
         let in_doubt: Vec<TxnId> = p.in_doubt().collect();
         for (txn, state) in &p.txns {
-            if let TxnState::Prepared {
-                exclusive, shared, ..
-            } = state
-            {
+            if let TxnState::Prepared { part, .. } = state {
                 // Held before the crash, so free of conflicts now.
-                p.locks.acquire(*txn, exclusive, shared);
+                p.locks.acquire(*txn, &part.exclusive, &part.shared);
             }
         }
         for txn in in_doubt {
@@ -83,27 +77,14 @@ impl Participant {
 
     fn replay(&mut self, record: &ParticipantRecord) {
         match record {
-            ParticipantRecord::Prepared {
-                txn,
-                exclusive,
-                shared,
-                writes,
-                reads,
-            } => {
-                self.txns.insert(
-                    *txn,
-                    TxnState::Prepared {
-                        exclusive: exclusive.clone(),
-                        shared: shared.clone(),
-                        writes: writes.clone(),
-                        reads: reads.clone(),
-                        waited: 0,
-                    },
-                );
+            ParticipantRecord::Prepared { txn, part } => {
+                let part = part.clone();
+                self.txns
+                    .insert(*txn, TxnState::Prepared { part, waited: 0 });
             }
             ParticipantRecord::Committed { txn } => {
-                if let Some(TxnState::Prepared { writes, .. }) = self.txns.get(txn) {
-                    self.balances.extend(writes.iter().copied());
+                if let Some(TxnState::Prepared { part, .. }) = self.txns.get(txn) {
+                    self.balances.extend(part.writes.iter().copied());
                 }
                 self.txns.insert(*txn, TxnState::Committed);
             }
@@ -179,34 +160,23 @@ impl Participant {
     fn prepare(&mut self, txn: TxnId, op: &Op) {
         match self.txns.get(&txn) {
             // A duplicate: the same vote again.
-            Some(TxnState::Prepared { reads, .. }) => {
-                let reads = reads.clone();
+            Some(TxnState::Prepared { part, .. }) => {
+                let reads = part.reads.clone();
                 self.vote(txn, true, reads);
             }
             Some(TxnState::Aborted) => self.vote(txn, false, Vec::new()),
             // Decided commit: the coordinator has every vote already.
             Some(TxnState::Committed) => {}
             None => match self.plan(op) {
-                Some((exclusive, shared, writes, reads))
-                    if self.locks.acquire(txn, &exclusive, &shared) =>
-                {
-                    self.log.push(ParticipantRecord::Prepared {
+                Some(part) if self.locks.acquire(txn, &part.exclusive, &part.shared) => {
+                    let reads = part.reads.clone();
+                    let record = ParticipantRecord::Prepared {
                         txn,
-                        exclusive: exclusive.clone(),
-                        shared: shared.clone(),
-                        writes: writes.clone(),
-                        reads: reads.clone(),
-                    });
-                    self.txns.insert(
-                        txn,
-                        TxnState::Prepared {
-                            exclusive,
-                            shared,
-                            writes,
-                            reads: reads.clone(),
-                            waited: 0,
-                        },
-                    );
+                        part: part.clone(),
+                    };
+                    self.log.push(record);
+                    self.txns
+                        .insert(txn, TxnState::Prepared { part, waited: 0 });
                     self.vote(txn, true, reads);
                 }
                 _ => {
@@ -218,11 +188,9 @@ impl Participant {
         }
     }
 
-    /// This participant's part of `op`: the accounts to lock exclusively and shared, the
-    /// writes, and the reads — or `None` if it must vote no (it owns none of the accounts, or
+    /// This participant's part of `op` — or `None` if it must vote no (it owns none of the accounts, or
     /// the debit would overdraw).
-    #[allow(clippy::type_complexity)]
-    fn plan(&self, op: &Op) -> Option<(Vec<Account>, Vec<Account>, Vec<(Account, i64)>, Reads)> {
+    fn plan(&self, op: &Op) -> Option<Part> {
         match *op {
             Op::Transfer { from, to, amount } => {
                 let mut writes = Vec::new();
@@ -241,14 +209,19 @@ impl Participant {
                 if writes.is_empty() {
                     return None;
                 }
-                let exclusive = writes.iter().map(|w| w.0).collect();
-                Some((exclusive, Vec::new(), writes, Vec::new()))
+                Some(Part {
+                    exclusive: writes.iter().map(|w| w.0).collect(),
+                    shared: Vec::new(),
+                    writes,
+                    reads: Vec::new(),
+                })
             }
-            Op::ReadAll => {
-                let shared: Vec<Account> = self.balances.keys().copied().collect();
-                let reads = self.balances.iter().map(|(a, b)| (*a, *b)).collect();
-                Some((Vec::new(), shared, Vec::new(), reads))
-            }
+            Op::ReadAll => Some(Part {
+                exclusive: Vec::new(),
+                shared: self.balances.keys().copied().collect(),
+                writes: Vec::new(),
+                reads: self.balances.iter().map(|(a, b)| (*a, *b)).collect(),
+            }),
         }
     }
 
@@ -278,19 +251,14 @@ impl Participant {
         } else {
             TxnState::Aborted
         };
-        let Some(TxnState::Prepared {
-            exclusive,
-            shared,
-            writes,
-            ..
-        }) = self.txns.insert(txn, state)
-        else {
+        let Some(TxnState::Prepared { part, .. }) = self.txns.insert(txn, state) else {
             unreachable!("only prepared transactions are decided")
         };
-        self.locks.release(txn, exclusive.into_iter().chain(shared));
+        let locked = part.exclusive.into_iter().chain(part.shared);
+        self.locks.release(txn, locked);
         if commit {
             self.log.push(ParticipantRecord::Committed { txn });
-            self.balances.extend(writes);
+            self.balances.extend(part.writes);
             self.send(Body::Ack { txn });
         } else {
             self.log.push(ParticipantRecord::Aborted { txn });

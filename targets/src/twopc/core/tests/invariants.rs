@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::network::{BALANCE, Side, accounts};
 use crate::twopc::core::{
-    Account, Body, CoordinatorRecord, Message, NodeId, Outcome, Participant, ParticipantRecord,
-    TxnId, TxnState,
+    Account, Body, CoordinatorRecord, Message, NodeId, Outcome, Part, Participant,
+    ParticipantRecord, TxnId, TxnState,
 };
 
 pub(super) struct Invariants {
@@ -116,9 +116,9 @@ impl Invariants {
             let mut writes = Vec::new();
             for r in &side.disk {
                 match r {
-                    ParticipantRecord::Prepared { txn, writes: w, .. } => {
+                    ParticipantRecord::Prepared { txn, part } => {
                         prepared.insert((p, *txn));
-                        writes.push((*txn, w.clone()));
+                        writes.push((*txn, part.writes.clone()));
                     }
                     ParticipantRecord::Committed { txn } | ParticipantRecord::Aborted { txn } => {
                         let commit = matches!(r, ParticipantRecord::Committed { .. });
@@ -206,13 +206,13 @@ mod tests {
     };
 
     fn prepared(writes: Vec<(Account, i64)>) -> ParticipantRecord {
-        ParticipantRecord::Prepared {
-            txn: T,
+        let part = Part {
             exclusive: writes.iter().map(|w| w.0).collect(),
             shared: Vec::new(),
             writes,
             reads: Vec::new(),
-        }
+        };
+        ParticipantRecord::Prepared { txn: T, part }
     }
 
     /// Participants 1 and 2 (down), with these logs.
