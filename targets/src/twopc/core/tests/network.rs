@@ -43,6 +43,17 @@ pub(super) struct Bank {
     /// Panic on the first violated property (the default), or only record it — for tests that
     /// show the bug switch is caught.
     pub(super) strict: bool,
+    pub(super) stats: Stats,
+}
+
+/// What happened in a run, so that randomized tests can show they exercised what they claim.
+#[derive(Debug, Default)]
+pub(super) struct Stats {
+    pub(super) crashes: u32,
+    /// Participants restarted with a transaction in doubt.
+    pub(super) in_doubt_restarts: u32,
+    /// Coordinator restarts with a logged commit still unacknowledged.
+    pub(super) commit_resumes: u32,
 }
 
 impl Bank {
@@ -93,6 +104,7 @@ impl Bank {
             reorder: false,
             invariants: Invariants::new(n as i64 * 2 * BALANCE),
             strict: true,
+            stats: Stats::default(),
         };
         bank.restart(COORDINATOR);
         for p in ids {
@@ -222,6 +234,7 @@ impl Bank {
     }
 
     pub(super) fn crash(&mut self, id: NodeId) {
+        self.stats.crashes += 1;
         if id == COORDINATOR {
             self.coordinator.node = None;
         } else {
@@ -233,11 +246,14 @@ impl Bank {
     pub(super) fn restart(&mut self, id: NodeId) {
         if id == COORDINATOR {
             let c = Coordinator::new(self.coordinator_config.clone(), &self.coordinator.disk);
+            self.stats.commit_resumes += u32::from(c.active() > 0);
             self.coordinator.node = Some(c);
         } else {
             let side = self.participants.get_mut(&id).expect("a participant");
             let config = self.participant_configs[&id].clone();
-            side.node = Some(Participant::new(config, &side.disk));
+            let p = Participant::new(config, &side.disk);
+            self.stats.in_doubt_restarts += u32::from(p.in_doubt().next().is_some());
+            side.node = Some(p);
         }
         self.drain(id);
     }
