@@ -188,8 +188,8 @@ impl Participant {
         }
     }
 
-    /// This participant's part of `op` — or `None` if it must vote no (it owns none of the accounts, or
-    /// the debit would overdraw).
+    /// This participant's part of `op` — or `None` if it must vote no (it owns none of the
+    /// accounts, or the debit would overdraw).
     fn plan(&self, op: &Op) -> Option<Part> {
         match *op {
             Op::Transfer { from, to, amount } => {

@@ -1,8 +1,8 @@
 //! Tests of the 2PC core: scripted scenarios (`scenarios`), bad input (`robustness`), the bug
 //! switch (`bugs`) and long seeded runs (`random`), each test named after the property or the
 //! scenario it shows. They run a coordinator and its participants on the in-memory
-//! [`network`], which checks 2PC's properties ([`invariants`], whose own tests show each check rejects
-//! what it must) after every event.
+//! [`network`], which checks 2PC's properties ([`invariants`], whose own tests show each check
+//! rejects what it must) after every event.
 
 mod invariants;
 mod network;
