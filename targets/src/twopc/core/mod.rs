@@ -66,7 +66,7 @@
 
 mod config;
 mod coordinator;
-mod locks;
+pub(crate) mod locks;
 mod log;
 mod message;
 mod participant;
