@@ -105,6 +105,7 @@ async fn start(nodes: usize, proxied: bool, dir: &RunDir) -> Cluster {
         link: LinkState::default(),
         dir,
         options: &[],
+        workload_args: &[],
         clients: &[CLIENT.to_string()],
         ready_timeout: Duration::from_secs(15),
         proxied,

@@ -52,6 +52,7 @@ async fn measure(case: &Case) -> (usize, Vec<Sample>, f64) {
         link: LinkState::default(),
         dir: &dir,
         options: &options,
+        workload_args: &[],
         clients: &[CLIENT.to_string()],
         ready_timeout: Duration::from_secs(15),
         proxied: true,

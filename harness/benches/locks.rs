@@ -69,6 +69,7 @@ async fn start(d: &'static Descriptor, nodes: usize) -> (Cluster, PathBuf, Durat
         link: LinkState::default(),
         dir: &dir,
         options: &[],
+        workload_args: &[],
         clients: &[CLIENT.to_string()],
         ready_timeout: Duration::from_secs(30),
         proxied: false,

@@ -39,6 +39,7 @@ async fn a_port_already_in_use_names_the_node_and_quotes_its_log() {
         link: LinkState::default(),
         dir: &dir,
         options: &[],
+        workload_args: &[],
         clients: &[CLIENT.to_string()],
         ready_timeout: Duration::from_secs(10),
         proxied: true,

@@ -83,6 +83,9 @@ pub enum Protocol {
     Resp,
     /// ZooKeeper's client protocol (jute records over TCP, sessions kept alive by pings).
     Zookeeper,
+    /// Bank transactions over HTTP: transfers and read-alls at a coordinator, decisions at
+    /// the participants (docs/protocols/txn-http.md).
+    TxnHttp,
 }
 
 impl Protocol {
@@ -92,6 +95,7 @@ impl Protocol {
             Protocol::HttpIds => "http-ids",
             Protocol::Resp => "resp",
             Protocol::Zookeeper => "zookeeper",
+            Protocol::TxnHttp => "txn-http",
         }
     }
 }
@@ -595,6 +599,60 @@ pub const ZAB: Descriptor = Descriptor {
     ..ZOOKEEPER
 };
 
+/// The bundled two-phase-commit bank: coordinator `n1`, participants `n2`, `n3`, … each
+/// owning a shard of the accounts.
+pub const TWOPC: Descriptor = Descriptor {
+    name: "2pc",
+    summary: "two-phase commit bank (presumed abort, group commit): coordinator n1, participants n2.., bundled",
+    program: Program::Bundled {
+        name: "2pc",
+        main: crate::twopc::node::main,
+    },
+    args: &[
+        "--id",
+        "{node}",
+        "--port",
+        "{client_port}",
+        "--peer-port",
+        "{peer_port}",
+        "--peers",
+        "{peers}",
+        "--data-dir",
+        "{data_dir}",
+    ],
+    ready: Readiness::HttpGet("/health"),
+    protocol: Protocol::TxnHttp,
+    // No clock: every timeout is counted in ticks of the monotonic clock, and no node reads
+    // the wall clock, so moving it would change nothing — refused rather than pretended.
+    faults: &["partition", "kill", "pause", "restart"],
+    bugs: &[(
+        "heuristic-abort",
+        &["--bug", "heuristic-abort"],
+        "a participant in doubt for 1 s aborts on its own, as XA's heuristic decisions do, whatever the coordinator decided",
+    )],
+    options: &[(
+        "slow-decisions",
+        &["--vote-delay-ms", "300"],
+        "the coordinator holds every vote 300 ms before counting it, so participants sit prepared and in doubt that long and a fault lands in the window",
+    )],
+    peer_ports: 1,
+    clock: Clock::Fixed,
+    defaults: TWOPC_DEFAULTS,
+    store: None,
+    id_layout: IdLayout::Opaque,
+};
+
+/// The bank over 2PC, its coordinator killed while participants are in doubt.
+const TWOPC_DEFAULTS: &str = r#"
+workload = "bank"
+nodes = 4
+concurrency = 8
+options = ["slow-decisions"]
+nemesis = ["kill"]
+fault-nodes = ["n1"]
+interval = 3
+"#;
+
 /// Every target faultline knows.
 pub const ALL: &[Descriptor] = &[
     RAFT_KV,
@@ -606,6 +664,7 @@ pub const ALL: &[Descriptor] = &[
     SEGMENT,
     ZOOKEEPER,
     ZAB,
+    TWOPC,
 ];
 
 /// The target called `name`.
@@ -706,7 +765,8 @@ mod tests {
                 "uuid",
                 "segment",
                 "zookeeper",
-                "zab"
+                "zab",
+                "2pc"
             ]
         );
         assert!(bundled("redis-lock").is_some() && bundled("redis-server").is_none());

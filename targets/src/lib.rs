@@ -22,11 +22,12 @@
 //!   client protocol (the `jute` crate).
 //! * [`zookeeper`]: the `zookeeper` target's launcher — writes a node's `zoo.cfg` and `myid`,
 //!   then becomes Debian's Apache ZooKeeper (`QuorumPeerMain`).
-//! * [`twopc`]: the two-phase commit core (coordinator and participants) of issue 11's
-//!   bank targets.
+//! * [`twopc`]: the `2pc` bank: the two-phase commit core (coordinator and participants),
+//!   its node process, and the client protocol the bank workload speaks.
 //! * [`ids_http`]: the `http-ids` protocol the ID servers speak, and their shared serving code.
-//! * `peers`: the peer transport of `raft-kv` and `zab` (one-way TCP links, JSON frames).
-//! * `record_log`: the checksummed record framing of raft-kv's and zab's logs.
+//! * `peers`: the peer transport of `raft-kv`, `zab` and `2pc` (one-way TCP links, JSON frames).
+//! * `record_log`: the checksummed record framing of the nodes' logs, and the log file of
+//!   serde records the `2pc` nodes keep.
 //! * [`shell`]: what every node process shares: `main`, the command line's errors, the log,
 //!   listeners, the HTTP server's stop.
 

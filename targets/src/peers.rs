@@ -1,4 +1,4 @@
-//! The peer transport of the replicated targets (`raft-kv`, `zab`): their messages between
+//! The peer transport of the targets whose nodes talk (`raft-kv`, `zab`, `2pc`): their messages between
 //! nodes, over one-way TCP connections. A message is anything serde can carry that names its
 //! addressee ([`Addressed`]).
 //!
@@ -44,6 +44,41 @@ pub(crate) type NodeId = u64;
 pub(crate) trait Addressed: Serialize + DeserializeOwned + Send + 'static {
     /// The node it goes to.
     fn to(&self) -> NodeId;
+}
+
+impl Addressed for crate::twopc::core::Message {
+    fn to(&self) -> NodeId {
+        self.to
+    }
+}
+
+/// `n3` → 3: a node's name on the command line of `zab` and the 2PC nodes (n1 to n255).
+pub(crate) fn parse_name(name: &str) -> Result<NodeId, String> {
+    match name.strip_prefix('n').map(str::parse::<u8>) {
+        Some(Ok(id)) if id > 0 && !name[1..].starts_with('+') => Ok(NodeId::from(id)),
+        _ => Err(format!("{name:?} is not a node name like n1 (n1 to n255)")),
+    }
+}
+
+/// A `--peers` list, `n1=HOST:PORT,n2=HOST:PORT` (may be empty): where node `me` sends to
+/// each other node. Each named once, never `me`.
+pub(crate) fn parse_peers(text: &str, me: NodeId) -> Result<Vec<(NodeId, SocketAddr)>, String> {
+    let mut peers = Vec::new();
+    for item in text.split(',').filter(|s| !s.trim().is_empty()) {
+        let (name, addr) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--peers: {item:?} is not NAME=HOST:PORT"))?;
+        let peer = parse_name(name.trim())?;
+        let addr: SocketAddr = addr
+            .trim()
+            .parse()
+            .map_err(|e| format!("--peers: {addr:?}: {e}"))?;
+        if peer == me || peers.iter().any(|&(p, _)| p == peer) {
+            return Err(format!("--peers: n{peer} appears twice"));
+        }
+        peers.push((peer, addr));
+    }
+    Ok(peers)
 }
 
 impl Addressed for crate::raft::Message {

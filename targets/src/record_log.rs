@@ -9,6 +9,16 @@
 //! the first record that is incomplete or fails its checksum ends the log: it is what a SIGKILL
 //! (or a power cut) in the middle of a write leaves behind, and the storage cuts it off before
 //! it appends anything new.
+//!
+//! [`LogFile`] is such a log of serde records, whole: opened and replayed, appended and
+//! fsync'd — for the logs that are nothing but a list of records (the 2PC nodes').
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Bytes before a record's payload: its length and checksum.
 pub(crate) const HEADER: usize = 8;
@@ -82,9 +92,178 @@ fn crc32(bytes: &[u8]) -> u32 {
     })
 }
 
+/// An append-only file of serde_json records after an 8-byte magic, open for appending.
+#[derive(Debug)]
+pub(crate) struct LogFile {
+    path: PathBuf,
+    file: File,
+}
+
+/// What [`LogFile::open`] found.
+#[derive(Debug)]
+pub(crate) struct Reopened<R> {
+    pub(crate) log: LogFile,
+    /// Every whole record, in order.
+    pub(crate) records: Vec<R>,
+    /// What was cut off the end, if anything: a torn write (or garbage), said in one line.
+    pub(crate) dropped: Option<String>,
+}
+
+impl LogFile {
+    /// Opens `path` (creating it, and its magic, if new), replays its records, and cuts off a
+    /// torn tail: the first record that is incomplete, fails its checksum or is not an `R`
+    /// ends the log. A file that does not start with `magic` is refused.
+    pub(crate) fn open<R: DeserializeOwned>(
+        path: &Path,
+        magic: &[u8; 8],
+    ) -> io::Result<Reopened<R>> {
+        let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(named)?;
+        let mut buf = Vec::new();
+        file.read_to_end(&mut buf).map_err(named)?;
+        let mut log = LogFile {
+            path: path.to_path_buf(),
+            file,
+        };
+        if buf.len() < magic.len() && magic.starts_with(&buf) {
+            // New, or torn while it was being created: start it afresh, its directory entry
+            // synced too, or the file itself could vanish in a crash.
+            log.file.set_len(0).map_err(named)?;
+            log.file.write_all(magic).map_err(named)?;
+            log.file.sync_all().map_err(named)?;
+            if let Some(dir) = path.parent() {
+                File::open(dir).and_then(|d| d.sync_all()).map_err(named)?;
+            }
+            return Ok(Reopened {
+                log,
+                records: Vec::new(),
+                dropped: None,
+            });
+        }
+        if !buf.starts_with(magic) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} does not start with {:?}: not this node's log",
+                    path.display(),
+                    String::from_utf8_lossy(magic)
+                ),
+            ));
+        }
+        let (records, valid, dropped) = replay(&buf[magic.len()..]);
+        if dropped.is_some() {
+            // Appends go to the end of the file: the garbage must go first.
+            log.file
+                .set_len((magic.len() + valid) as u64)
+                .and_then(|()| log.file.sync_all())
+                .map_err(named)?;
+        }
+        Ok(Reopened {
+            log,
+            records,
+            dropped,
+        })
+    }
+
+    /// Appends `records` with one write and one fdatasync; nothing at all when there are none.
+    pub(crate) fn append<R: Serialize>(&mut self, records: &[R]) -> io::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut buf = Vec::new();
+        for record in records {
+            let payload =
+                serde_json::to_vec(record).expect("a record is plain data and always serializes");
+            frame(&payload, &mut buf);
+        }
+        self.file
+            .write_all(&buf)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+    }
+}
+
+/// The records in `buf` (a log after its magic), how many bytes hold them, and what was
+/// dropped after them, if anything.
+fn replay<R: DeserializeOwned>(buf: &[u8]) -> (Vec<R>, usize, Option<String>) {
+    let mut records = Vec::new();
+    let mut at = 0;
+    let why = loop {
+        let rest = &buf[at..];
+        if rest.is_empty() {
+            break None;
+        }
+        let (payload, used) = match unframe(rest) {
+            Framed::Record(payload, used) => (payload, used),
+            Framed::Incomplete => break Some("an incomplete record".to_string()),
+            Framed::Corrupt(why) => break Some(why),
+        };
+        match serde_json::from_slice(payload) {
+            Ok(record) => records.push(record),
+            Err(e) => break Some(format!("a record that is not one: {e}")),
+        }
+        at += used;
+    };
+    let dropped = why.map(|why| {
+        format!(
+            "{} bytes dropped after record {} (byte {at}): {why}",
+            buf.len() - at,
+            records.len()
+        )
+    });
+    (records, at, dropped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_file_keeps_every_whole_record_and_says_what_it_dropped() {
+        let dir = crate::shell::empty_temp_dir("record-log");
+        let path = dir.join("test.log");
+        const MAGIC: &[u8; 8] = b"FLTEST01";
+        let mut opened = LogFile::open::<u32>(&path, MAGIC).unwrap();
+        assert!(opened.records.is_empty() && opened.dropped.is_none());
+        opened.log.append(&[1u32, 2]).unwrap();
+        opened.log.append::<u32>(&[]).unwrap();
+        opened.log.append(&[3u32]).unwrap();
+        drop(opened);
+        let whole = std::fs::read(&path).unwrap();
+        // Every cut inside the last record (9 bytes: its header and `3`) keeps the first two
+        // and names what it dropped.
+        for cut in whole.len() - 8..whole.len() {
+            std::fs::write(&path, &whole[..cut]).unwrap();
+            let again = LogFile::open::<u32>(&path, MAGIC).unwrap();
+            assert_eq!(again.records, [1, 2], "cut at {cut}");
+            let dropped = again.dropped.unwrap();
+            assert!(dropped.contains("after record 2"), "{dropped}");
+            drop(again.log);
+            // …and cut it off: the next open is clean, and appends follow the whole records.
+            let mut again = LogFile::open::<u32>(&path, MAGIC).unwrap();
+            assert!(again.dropped.is_none());
+            again.log.append(&[4u32]).unwrap();
+            drop(again);
+            assert_eq!(
+                LogFile::open::<u32>(&path, MAGIC).unwrap().records,
+                [1, 2, 4]
+            );
+            std::fs::write(&path, &whole).unwrap();
+        }
+        // A record of the wrong type ends the log as a torn one does.
+        let opened = LogFile::open::<String>(&path, MAGIC).unwrap();
+        assert!(opened.records.is_empty());
+        assert!(opened.dropped.unwrap().contains("not one"));
+        std::fs::write(&path, b"something else entirely").unwrap();
+        let err = LogFile::open::<u32>(&path, MAGIC).unwrap_err();
+        assert!(err.to_string().contains("not this node's log"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn crc32_matches_the_standard_check_value() {

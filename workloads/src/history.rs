@@ -24,6 +24,9 @@ pub struct Record {
 /// The history being written.
 pub trait Sink: Send + Sync {
     fn record(&self, record: Record);
+    /// Now, on the history's clock: nanoseconds since the test started — for what a workload
+    /// observed at other times (the 2PC participants' decisions, reported as ages).
+    fn now(&self) -> u64;
 }
 
 /// Operation counts, for the progress bar and the summary.

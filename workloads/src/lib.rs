@@ -15,9 +15,10 @@
 //! * the workloads: [`register`] (a linearizable register per key, over `http-kv` or znode
 //!   data), [`lock`] (leases — single instance, watchdog, Redlock over RESP, ZooKeeper's
 //!   recipe — and a protected resource), [`ids`] (unique IDs from independent ID servers, over
-//!   `http-ids`);
+//!   `http-ids`), [`bank`] (Jepsen's bank over the transaction targets, `txn-http`);
 //! * [`zookeeper`]: sessions and failures, for the workloads' ZooKeeper clients.
 
+pub mod bank;
 pub mod client_pauses;
 pub mod history;
 pub mod ids;

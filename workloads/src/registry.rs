@@ -9,6 +9,7 @@ pub const ALL: &[&dyn Workload] = &[
     &crate::register::Register,
     &crate::lock::Lock,
     &crate::ids::UniqueIds,
+    &crate::bank::Bank,
 ];
 
 /// The workload called `name`.

@@ -88,6 +88,12 @@ pub trait TypedWorkload: Sync + 'static {
     /// command repeating a run can say them.
     const FLAGS: &'static [&'static str] = &[];
 
+    /// Arguments its settings add to every node of the target (the bank's accounts and
+    /// total, which the target's nodes must agree on with the clients). None by default.
+    fn node_args(&self, _settings: &Self::Settings) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Starts its clients (`run.protocol` is one of [`Self::PROTOCOLS`]).
     fn run(&self, settings: Self::Settings, run: Run) -> Running;
 }
@@ -108,6 +114,8 @@ pub trait Workload: Sync {
     fn check(&self, settings: &toml::Table, protocol: Protocol) -> Result<(), String>;
     /// Checks the types of its fields in a scenario file's text, naming line and column.
     fn check_text(&self, file: &str, text: &str) -> Result<(), String>;
+    /// What its settings add to the target's nodes' command lines.
+    fn node_args(&self, settings: &toml::Table, protocol: Protocol) -> Result<Vec<String>, String>;
     /// Starts its clients; refused if the settings are bad or it has no client for the
     /// protocol.
     fn start(&self, settings: &toml::Table, run: Run) -> Result<Running, String>;
@@ -152,6 +160,11 @@ impl<W: TypedWorkload> Workload for W {
 
     fn check_text(&self, file: &str, text: &str) -> Result<(), String> {
         settings::check_text::<W::Settings>(file, text)
+    }
+
+    fn node_args(&self, settings: &toml::Table, protocol: Protocol) -> Result<Vec<String>, String> {
+        let settings = settings::read::<W::Settings>(W::NAME, settings, protocol)?;
+        Ok(TypedWorkload::node_args(self, &settings))
     }
 
     fn start(&self, settings: &toml::Table, run: Run) -> Result<Running, String> {

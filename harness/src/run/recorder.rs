@@ -100,6 +100,10 @@ impl Sink for Recorder {
     fn record(&self, record: Record) {
         Recorder::record(self, record);
     }
+
+    fn now(&self) -> u64 {
+        Recorder::now(self)
+    }
 }
 
 #[cfg(test)]

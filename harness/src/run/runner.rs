@@ -219,6 +219,7 @@ pub async fn run(
     ));
     let started = Instant::now();
     let clients = client_names(workload, scenario.concurrency);
+    let workload_args = workload.node_args(&scenario.settings, d.protocol)?;
 
     let cluster = Cluster::start(Setup {
         descriptor: d,
@@ -236,6 +237,7 @@ pub async fn run(
         },
         dir: &dir,
         options: &scenario.options,
+        workload_args: &workload_args,
         clients: &clients,
         ready_timeout: super::cluster::READY_TIMEOUT,
         proxied: true,

@@ -1,5 +1,11 @@
-//! Two-phase commit (issue 11): the sans-I/O protocol core of a coordinator and of the
-//! participants that own shards of a bank's accounts. The node processes, the descriptor and
-//! the bank workload are still to come.
+//! Two-phase commit (issue 11): a bank whose accounts are spread over participants, each
+//! transaction run by a coordinator.
+//!
+//! * [`core`]: the sans-I/O protocol — presumed-abort 2PC, the coordinator's and the
+//!   participants' state machines.
+//! * [`node`]: `faultline node 2pc`, the process around either side (log, peers, HTTP).
+//! * [`api`]: the client protocol's types, shared with the bank workload's client.
 
+pub mod api;
 pub mod core;
+pub mod node;

@@ -1,6 +1,6 @@
 //! Starting a cluster's nodes: each node's command line is its descriptor's, holes filled with
 //! its ports, its links to its peers and its store, its data folder and clock file, then the
-//! target's bugs and options appended; external programs that read the clock get the clock
+//! target's bugs and options and the workload's arguments (the bank's accounts) appended; external programs that read the clock get the clock
 //! shim in their environment. The supervisor starts the result and logs its output to the
 //! node's log.
 
@@ -30,6 +30,8 @@ pub(super) struct Launcher<'a> {
     target: &'static Descriptor,
     bugs: &'a [String],
     options: &'a [String],
+    /// What the workload adds to the target's nodes' command lines.
+    workload_args: &'a [String],
     dir: &'a RunDir,
     /// The faultline binary, for bundled targets.
     faultline: &'a Path,
@@ -44,6 +46,7 @@ impl<'a> Launcher<'a> {
         target: &'static Descriptor,
         bugs: &'a [String],
         options: &'a [String],
+        workload_args: &'a [String],
         dir: &'a RunDir,
         faultline: &'a Path,
         kinds: &[&'static Descriptor],
@@ -60,6 +63,7 @@ impl<'a> Launcher<'a> {
             target,
             bugs,
             options,
+            workload_args,
             dir,
             faultline,
             shim,
@@ -129,6 +133,7 @@ impl<'a> Launcher<'a> {
                     .ok_or_else(|| format!("target {} has no option called `{option}`", d.name))?;
                 args.extend(extra.iter().map(|s| s.to_string()));
             }
+            args.extend(self.workload_args.iter().cloned());
         }
         Ok((program, args))
     }
@@ -177,7 +182,8 @@ mod tests {
             peer: vec![addr(4002)],
         };
         let faultline = Path::new("/bin/faultline");
-        let launcher = Launcher::new(&RAFT_KV, bugs, &[], &dir, faultline, &[&RAFT_KV]).unwrap();
+        let launcher =
+            Launcher::new(&RAFT_KV, bugs, &[], &[], &dir, faultline, &[&RAFT_KV]).unwrap();
         let line = launcher.command_line(&Node {
             endpoint: &endpoint,
             kind: &RAFT_KV,

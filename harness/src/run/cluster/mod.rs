@@ -72,6 +72,8 @@ pub struct Setup<'a> {
     pub dir: &'a RunDir,
     /// Settings the descriptor offers (persistence, …) to switch on.
     pub options: &'a [String],
+    /// Arguments the workload adds to the target's nodes (the bank's accounts and total).
+    pub workload_args: &'a [String],
     /// The clients that get links of their own ([`crate::net::CLIENT`] alone when they
     /// share them).
     pub clients: &'a [String],
@@ -121,6 +123,7 @@ impl Cluster {
             d,
             setup.bugs,
             setup.options,
+            setup.workload_args,
             setup.dir,
             &setup.faultline,
             &cluster.kinds,
@@ -303,6 +306,7 @@ mod tests {
             link: LinkState::default(),
             dir,
             options: &[],
+            workload_args: &[],
             clients: &[],
             ready_timeout: Duration::from_millis(600),
             proxied: true,

@@ -45,5 +45,7 @@ pub struct ParticipantConfig {
     pub inquire_ticks: u32,
     /// With [`Bug::HeuristicAbort`]: how long it waits in doubt before aborting on its own.
     pub heuristic_ticks: u32,
+    /// Debits may take a balance below zero (otherwise such a transfer is voted down).
+    pub allow_negative: bool,
     pub bug: Bug,
 }

@@ -45,6 +45,8 @@ pub struct Participant {
     txns: BTreeMap<TxnId, TxnState>,
     log: Vec<ParticipantRecord>,
     messages: Vec<Message>,
+    /// Prepares voted no on because a lock was held, since this start.
+    refused_on_locks: u64,
 }
 
 impl Participant {
@@ -58,6 +60,7 @@ impl Participant {
             txns: BTreeMap::new(),
             log: Vec::new(),
             messages: Vec::new(),
+            refused_on_locks: 0,
         };
         for record in restored {
             p.replay(record);
@@ -116,6 +119,11 @@ impl Participant {
             .map(|(t, _)| *t)
     }
 
+    /// Prepares voted no on because a lock was held, since this participant started.
+    pub fn refused_on_locks(&self) -> u64 {
+        self.refused_on_locks
+    }
+
     /// Whether any lock is held.
     pub fn holds_locks(&self) -> bool {
         !self.locks.is_empty()
@@ -168,7 +176,11 @@ impl Participant {
             // Decided commit: the coordinator has every vote already.
             Some(TxnState::Committed) => {}
             None => match self.plan(op) {
-                Some(part) if self.locks.acquire(txn, &part.exclusive, &part.shared) => {
+                Some(part) if !self.locks.acquire(txn, &part.exclusive, &part.shared) => {
+                    self.refused_on_locks += 1;
+                    self.refuse(txn);
+                }
+                Some(part) => {
                     let reads = part.reads.clone();
                     let record = ParticipantRecord::Prepared {
                         txn,
@@ -179,23 +191,26 @@ impl Participant {
                         .insert(txn, TxnState::Prepared { part, waited: 0 });
                     self.vote(txn, true, reads);
                 }
-                _ => {
-                    self.log.push(ParticipantRecord::Aborted { txn });
-                    self.txns.insert(txn, TxnState::Aborted);
-                    self.vote(txn, false, Vec::new());
-                }
+                None => self.refuse(txn),
             },
         }
     }
 
+    /// Votes no on `txn`, remembering it, so that a duplicate prepare is refused again.
+    fn refuse(&mut self, txn: TxnId) {
+        self.log.push(ParticipantRecord::Aborted { txn });
+        self.txns.insert(txn, TxnState::Aborted);
+        self.vote(txn, false, Vec::new());
+    }
+
     /// This participant's part of `op` — or `None` if it must vote no (it owns none of the
-    /// accounts, or the debit would overdraw).
+    /// accounts, or the debit would overdraw when that is not allowed).
     fn plan(&self, op: &Op) -> Option<Part> {
         match *op {
             Op::Transfer { from, to, amount } => {
                 let mut writes = Vec::new();
                 if let Some(&balance) = self.balances.get(&from) {
-                    if amount < 0 || balance < amount {
+                    if amount < 0 || (balance < amount && !self.config.allow_negative) {
                         return None;
                     }
                     writes.push((from, balance - amount));

@@ -145,35 +145,13 @@ struct Cli {
     bug: Option<Bug>,
 }
 
-/// `n3` → 3.
-fn parse_name(name: &str) -> Result<NodeId, String> {
-    match name.strip_prefix('n').map(str::parse::<u8>) {
-        Some(Ok(id)) if id > 0 && !name[1..].starts_with('+') => Ok(NodeId::from(id)),
-        _ => Err(format!("{name:?} is not a node name like n1 (n1 to n255)")),
-    }
-}
-
 impl Config {
     /// Parses the arguments after `zab`.
     pub fn from_args(args: Vec<String>) -> Result<Config, ArgsError> {
         let cli: Cli = shell::parse_args("zab", args)?;
         let invalid = ArgsError::Invalid;
-        let id = parse_name(&cli.id).map_err(invalid)?;
-        let mut peers = Vec::new();
-        for item in cli.peers.split(',').filter(|s| !s.trim().is_empty()) {
-            let (name, addr) = item
-                .split_once('=')
-                .ok_or_else(|| invalid(format!("--peers: {item:?} is not NAME=HOST:PORT")))?;
-            let peer = parse_name(name.trim()).map_err(invalid)?;
-            let addr: SocketAddr = addr
-                .trim()
-                .parse()
-                .map_err(|e| invalid(format!("--peers: {addr:?}: {e}")))?;
-            if peer == id || peers.iter().any(|&(p, _)| p == peer) {
-                return Err(invalid(format!("--peers: n{peer} appears twice")));
-            }
-            peers.push((peer, addr));
-        }
+        let id = peers::parse_name(&cli.id).map_err(invalid)?;
+        let peers = peers::parse_peers(&cli.peers, id).map_err(invalid)?;
         if cli.tick_ms == 0 {
             return Err(invalid("--tick-ms must be above 0".into()));
         }

@@ -74,6 +74,7 @@ impl Bank {
                     accounts: accounts(p).iter().map(|&a| (a, BALANCE)).collect(),
                     inquire_ticks: 4,
                     heuristic_ticks: 6,
+                    allow_negative: false,
                     bug,
                 };
                 (p, config)

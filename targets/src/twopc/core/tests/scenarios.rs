@@ -85,6 +85,13 @@ fn prepare_conflicting_with_a_held_lock_votes_no() {
     assert_eq!(b.outcome(t2), Some(false), "account 10 is locked by t1");
     assert_eq!(b.outcome(read), Some(false), "a read waits for no writer");
     assert_eq!(b.total(), 600);
+    // Account 10's owner refused t2 and the read; the others refused the read only (on 20's
+    // lock, and none at all for participant 3).
+    let refused: Vec<u64> = [1, 2, 3]
+        .iter()
+        .map(|&p| b.participant(p).refused_on_locks())
+        .collect();
+    assert_eq!(refused, [2, 1, 0]);
     assert!(
         b.participants
             .keys()
@@ -98,6 +105,11 @@ fn overdraft_votes_no_and_changes_nothing() {
     let t = b.transfer(10, 20, 101);
     b.settle();
     assert_eq!(b.outcome(t), Some(false));
+    assert_eq!(
+        b.participant(1).refused_on_locks(),
+        0,
+        "refused for funds, not locks"
+    );
     assert_eq!(b.participant(1).balances()[&10], 100);
     assert_eq!(b.decided(1, t), Some(false));
     assert_eq!(b.decided(2, t), Some(false));
@@ -276,6 +288,7 @@ fn group_commit_batches_several_transactions_in_one_ready() {
             accounts: [(10, 100), (11, 100)].into_iter().collect(),
             inquire_ticks: 4,
             heuristic_ticks: 6,
+            allow_negative: false,
             bug: Bug::None,
         },
         &[],
