@@ -24,6 +24,8 @@
 //!   then becomes Debian's Apache ZooKeeper (`QuorumPeerMain`).
 //! * [`twopc`]: the two-phase commit core (coordinator and participants) of issue 11's
 //!   bank targets.
+//! * [`threepc`]: the three-phase commit core (Skeen, with its termination protocol) of the
+//!   same bank, behind the same shell contract.
 //! * [`ids_http`]: the `http-ids` protocol the ID servers speak, and their shared serving code.
 //! * `peers`: the peer transport of `raft-kv` and `zab` (one-way TCP links, JSON frames).
 //! * `record_log`: the checksummed record framing of raft-kv's and zab's logs.
@@ -45,6 +47,7 @@ pub mod shell;
 pub mod snowflake;
 #[cfg(test)]
 mod test_links;
+pub mod threepc;
 pub mod twopc;
 pub mod uuid_ids;
 pub mod zab;
