@@ -2,7 +2,9 @@
 //! (which 3PC survives without blocking), restarts, and the partition that splits a decision.
 
 use super::network::{Bank, COORDINATOR, TICKS};
-use crate::threepc::core::{Body, CoordinatorRecord, Message, Op, ParticipantRecord, TxnState};
+use crate::threepc::core::{
+    Body, CoordinatorRecord, Message, Op, ParticipantRecord, Round, TxnState,
+};
 
 fn is_can_commit(m: &Message) -> bool {
     matches!(m.body, Body::CanCommit { .. })
@@ -295,4 +297,121 @@ fn participant_restart_in_doubt_retakes_locks_and_terminates() {
     // 1 (uncertain) was the backup; 2 pre-committed: commit.
     assert_eq!(b.decided(1, t), Some(true));
     assert_eq!(b.decided(2, t), Some(true));
+}
+
+#[test]
+fn coordinator_cut_off_learns_the_decision_termination_made() {
+    let mut b = Bank::new(2, 1);
+    let t = up_to_pre_commit(
+        &mut b,
+        Op::Transfer {
+            from: 10,
+            to: 20,
+            amount: 5,
+        },
+    );
+    b.deliver_where(is_pre_commit);
+    // Alive, but cut off before the acknowledgements reach it.
+    b.partition(&[COORDINATOR], &[1, 2]);
+    b.run(TICKS.timeout_ticks + TICKS.termination_ticks);
+    for p in [1, 2] {
+        assert_eq!(
+            b.decided(p, t),
+            Some(true),
+            "committed without the coordinator"
+        );
+    }
+    assert_eq!(b.outcome(t), None, "the coordinator does not know yet");
+    assert_eq!(b.coordinator().active(), 1);
+    b.heal();
+    b.run(TICKS.ack_timeout_ticks + 2 * TICKS.retry_ticks);
+    assert_eq!(b.outcome(t), Some(true), "learned from the participants");
+    assert_eq!(b.coordinator().active(), 0);
+    assert!(
+        b.coordinator
+            .disk
+            .contains(&CoordinatorRecord::Ended { txn: t })
+    );
+}
+
+#[test]
+fn pre_commit_arriving_after_termination_aborted_is_answered_with_the_abort() {
+    let mut b = Bank::new(2, 1);
+    let t = up_to_pre_commit(
+        &mut b,
+        Op::Transfer {
+            from: 10,
+            to: 20,
+            amount: 5,
+        },
+    );
+    // The PreCommits are delayed past the participants' timeouts: all uncertain, they abort.
+    let delayed: Vec<Message> = b.in_flight.drain(..).collect();
+    b.partition(&[COORDINATOR], &[1, 2]);
+    b.run(TICKS.timeout_ticks + TICKS.termination_ticks);
+    for p in [1, 2] {
+        assert_eq!(b.decided(p, t), Some(false));
+    }
+    b.heal();
+    for m in delayed {
+        b.deliver(m);
+    }
+    b.settle();
+    for p in [1, 2] {
+        assert_eq!(b.decided(p, t), Some(false), "a decision is final");
+    }
+    assert_eq!(
+        b.outcome(t),
+        Some(false),
+        "the coordinator learned the abort"
+    );
+    assert!(
+        b.coordinator
+            .disk
+            .contains(&CoordinatorRecord::Abort { txn: t })
+    );
+    assert_eq!(b.coordinator().active(), 0);
+}
+
+#[test]
+fn a_participant_that_joined_a_backup_round_refuses_the_coordinators_pre_commit() {
+    let mut b = Bank::new(3, 1);
+    let t = up_to_pre_commit(&mut b, Op::ReadAll);
+    let late: Vec<Message> = b.in_flight.drain(..).filter(is_pre_commit_to(2)).collect();
+    b.in_flight.clear();
+    // Participant 1, a backup in round 1, asks 2 for its state: 2 joins round 1.
+    let round = Round { n: 1, by: 1 };
+    b.deliver(Message {
+        from: 1,
+        to: 2,
+        body: Body::StateReq { txn: t, round },
+    });
+    let state = TxnState::Prepared;
+    assert_eq!(
+        b.in_flight_matching(|m| *m
+            == Body::StateReply {
+                txn: t,
+                round,
+                state
+            }),
+        1
+    );
+    b.in_flight.clear();
+    // The coordinator's PreCommit (round 0) comes late: fenced, neither logged nor acked.
+    for m in late {
+        b.deliver(m);
+    }
+    assert_eq!(b.participant(2).txn(t), Some(&TxnState::Prepared));
+    assert!(b.in_flight.is_empty());
+    // The backup's own PreCommit is followed.
+    b.deliver(Message {
+        from: 1,
+        to: 2,
+        body: Body::PreCommit { txn: t, round },
+    });
+    assert_eq!(b.participant(2).txn(t), Some(&TxnState::PreCommitted));
+    assert_eq!(
+        b.in_flight_matching(|m| *m == Body::PreCommitAck { txn: t, round }),
+        1
+    );
 }
