@@ -430,12 +430,14 @@ impl Participant {
         let from_peer = from != self.config.coordinator;
         // Not gone after all.
         open.suspected.remove(&from);
-        if round > open.round {
+        if round > open.round && round.by == from {
             // A newer backup: join its round, drop our own attempt, and give it time.
             open.round = round;
             open.waited = 0;
             open.attempt = None;
         } else if from_peer && open.attempt.is_none() {
+            // A follower's question, carrying the round it follows: fenced by it too.
+            open.round = open.round.max(round);
             // A peer is terminating and asks us: if we are its candidate, start now.
             let candidate = candidate(me, &open.participants, &open.suspected);
             if candidate == me {
