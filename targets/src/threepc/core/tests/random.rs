@@ -75,6 +75,16 @@ fn random_crashes_loss_and_duplicates_keep_atomicity_and_never_block() {
         assert_eq!(b.coordinator().active(), 0, "seed {seed}");
         assert_eq!(b.total(), b.total_initial(), "seed {seed}");
         for o in &b.outcomes {
+            // What the client was told is what every participant decided.
+            for &p in b.participants.keys() {
+                let decided = b.decided(p, o.txn);
+                assert!(
+                    decided.is_none_or(|c| c == o.committed.is_some()),
+                    "seed {seed}: {} reported {:?}, {p} decided {decided:?}",
+                    o.txn,
+                    o.committed.is_some(),
+                );
+            }
             if let Some(reads) = &o.committed {
                 if reads.len() == 2 * PARTICIPANTS as usize {
                     let sum: i64 = reads.iter().map(|r| r.1).sum();
