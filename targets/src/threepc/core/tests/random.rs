@@ -13,11 +13,14 @@ use crate::threepc::core::Op;
 
 const PARTICIPANTS: u64 = 3;
 
-/// Runs `steps` random events, then heals: every node up, no loss, time passing.
-fn chaos(seed: u64, steps: u32) -> Bank {
+/// Runs `steps` random events, then heals: every node up, no loss, no cut, time passing.
+/// With `partitions`, the nodes are now and then split into two sides for a while, and
+/// atomicity violations are recorded rather than fatal.
+fn chaos(seed: u64, steps: u32, partitions: bool) -> Bank {
     // Captured, and shown with the failure: the seed to replay.
     eprintln!("seed {seed}");
     let mut b = Bank::new(PARTICIPANTS, seed);
+    b.split_allowed = partitions;
     b.reorder = true;
     b.loss_per_mille = 50;
     b.duplicate_per_mille = 30;
@@ -45,10 +48,17 @@ fn chaos(seed: u64, steps: u32) -> Bank {
                 b.begin(op);
             }
             870..878 if b.is_up(id) => b.crash(id),
-            878.. if !b.is_up(id) => b.restart(id),
+            878..886 if partitions => {
+                // A random split of the nodes into two sides.
+                let (a, b_side): (Vec<u64>, Vec<u64>) = ids.iter().partition(|_| rng.below(2) == 0);
+                b.partition(&a, &b_side);
+            }
+            886..888 if partitions => b.heal(),
+            888.. if !b.is_up(id) => b.restart(id),
             _ => {}
         }
     }
+    b.heal();
     b.loss_per_mille = 0;
     for id in ids {
         if !b.is_up(id) {
@@ -65,7 +75,7 @@ fn random_crashes_loss_and_duplicates_keep_atomicity_and_never_block() {
     let mut stats = Stats::default();
     let seeds: u64 = std::env::var("SEEDS").map_or(16, |s| s.parse().unwrap());
     for seed in 0..seeds {
-        let b = chaos(seed, 3000);
+        let b = chaos(seed, 3000, false);
         // Healed: nothing undecided, nothing locked, nothing left to the coordinator, and the
         // money all there.
         for &p in b.participants.keys() {
@@ -105,4 +115,22 @@ fn random_crashes_loss_and_duplicates_keep_atomicity_and_never_block() {
         stats.in_doubt_restarts > 0 && stats.resumes > 0 && stats.backup_decisions > 0,
         "{stats:?}"
     );
+}
+
+#[test]
+fn random_partitions_split_decisions_which_the_checks_catch() {
+    // 3PC's own weakness, no bug switch needed: a participant cut off while pre-committed
+    // commits alone, one cut off while uncertain aborts alone.
+    let split = (0..16)
+        .filter(|&seed| {
+            let b = chaos(seed, 3000, true);
+            // Healed, nobody is left in doubt even so: 3PC does not block.
+            for &p in b.participants.keys() {
+                assert_eq!(b.participant(p).in_doubt().count(), 0, "seed {seed}");
+            }
+            b.violation().is_some_and(|v| v.starts_with("atomicity"))
+        })
+        .count();
+    eprintln!("split on {split} seeds");
+    assert!(split > 0, "no seed split a decision");
 }
