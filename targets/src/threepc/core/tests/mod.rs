@@ -1,6 +1,7 @@
 //! Tests of the 3PC core: scripted scenarios — the happy path, coordinator crashes at each
 //! phase, the partition that splits a decision (`scenarios`) — bad input (`robustness`) and
-//! long seeded runs without partitions (`random`), each named after what it shows. They run a
+//! long seeded runs (`random`): atomicity kept without partitions, split with them. Each test
+//! is named after what it shows. They run a
 //! coordinator and its participants on the in-memory [`network`], which checks atomicity and
 //! the durability of decisions after every event.
 
