@@ -24,6 +24,8 @@
 //!   then becomes Debian's Apache ZooKeeper (`QuorumPeerMain`).
 //! * [`twopc`]: the `2pc` bank: the two-phase commit core (coordinator and participants),
 //!   its node process, and the client protocol the bank workload speaks.
+//! * [`threepc`]: the three-phase commit core (Skeen, with its termination protocol) of the
+//!   same bank, behind the same shell contract.
 //! * [`ids_http`]: the `http-ids` protocol the ID servers speak, and their shared serving code.
 //! * `peers`: the peer transport of `raft-kv`, `zab` and `2pc` (one-way TCP links, JSON frames).
 //! * `record_log`: the checksummed record framing of the nodes' logs, and the log file of
@@ -46,6 +48,7 @@ pub mod shell;
 pub mod snowflake;
 #[cfg(test)]
 mod test_links;
+pub mod threepc;
 pub mod twopc;
 pub mod uuid_ids;
 pub mod zab;
