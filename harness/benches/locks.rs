@@ -10,14 +10,12 @@
 //!
 //! Prints figures; asserts nothing (the machine is shared and noisy).
 
-use std::path::PathBuf;
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use faultline::net::{CLIENT, LinkState, Mode};
-use faultline::run::cluster::{Cluster, Setup};
-use faultline::run::store::RunDir;
 use targets::descriptor::{self, Descriptor};
 use workloads::lock::client::Outcome;
 use workloads::lock::zookeeper::ZkLock;
@@ -43,53 +41,12 @@ impl Figures {
     }
 
     fn percentile(&self, p: f64) -> Duration {
-        let mut sorted = self.latencies.clone();
-        sorted.sort();
-        sorted
-            .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
+        support::percentile(&self.latencies, p)
     }
 }
 
-/// An ensemble of `nodes` of `d`, straight to the nodes, and how long it took to be ready.
-async fn start(d: &'static Descriptor, nodes: usize) -> (Cluster, PathBuf, Duration) {
-    let root = std::env::temp_dir().join(format!(
-        "faultline-bench-locks-{}-{nodes}-{}",
-        d.name,
-        std::process::id()
-    ));
-    let dir = RunDir::create(&root, "bench").unwrap();
-    let started = Instant::now();
-    let cluster = Cluster::start(Setup {
-        descriptor: d,
-        nodes,
-        bugs: &[],
-        cut: Mode::Blackhole,
-        link: LinkState::default(),
-        dir: &dir,
-        options: &[],
-        workload_args: &[],
-        clients: &[CLIENT.to_string()],
-        ready_timeout: Duration::from_secs(30),
-        proxied: false,
-        faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
-    })
-    .await
-    .expect("the ensemble starts");
-    let ready = started.elapsed();
-    (cluster, root, ready)
-}
-
-/// Stops `cluster` and deletes its folder, `root`.
-fn shut(cluster: Cluster, root: PathBuf) {
-    cluster.shutdown();
-    drop(cluster);
-    let _ = std::fs::remove_dir_all(root);
-}
-
 async fn measure(d: &'static Descriptor) -> Figures {
-    let (cluster, root, ready) = start(d, NODES).await;
+    let (cluster, root, ready) = support::start(d, NODES, &[]).await;
     let nodes: Vec<(String, std::net::SocketAddr)> = cluster
         .serving
         .iter()
@@ -138,7 +95,7 @@ async fn measure(d: &'static Descriptor) -> Figures {
         figures.latencies.extend(latencies);
     }
     figures.elapsed = began.elapsed();
-    shut(cluster, root);
+    support::shut(cluster, root);
     figures
 }
 
@@ -160,8 +117,8 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for name in &names {
         let d = descriptor::find(name).unwrap();
-        let (cluster, root, ready) = runtime.block_on(start(d, 5));
-        shut(cluster, root);
+        let (cluster, root, ready) = runtime.block_on(support::start(d, 5, &[]));
+        support::shut(cluster, root);
         println!(
             "{name:>10}: 5 nodes ready (every one answering srvr with a mode) in {:.2} s",
             ready.as_secs_f64()

@@ -1,0 +1,63 @@
+//! What the cluster benchmarks share: starting a target's cluster as a run would (processes,
+//! durable), straight to the nodes (no proxies: the servers are measured, not the harness),
+//! stopping it, and latency percentiles. A benchmark includes it with `mod support;`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use faultline::net::{CLIENT, LinkState, Mode};
+use faultline::run::cluster::{Cluster, Setup};
+use faultline::run::store::RunDir;
+use targets::descriptor::Descriptor;
+
+/// A cluster of `nodes` of `d` (with the workload's `workload_args`) in a folder under the
+/// build's own temporary directory — on disk, so that fsyncs cost what they cost — and how
+/// long it took to be ready.
+pub async fn start(
+    d: &'static Descriptor,
+    nodes: usize,
+    workload_args: &[String],
+) -> (Cluster, PathBuf, Duration) {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "bench-{}-{nodes}-{}",
+        d.name,
+        std::process::id()
+    ));
+    let dir = RunDir::create(&root, "bench").unwrap();
+    let started = Instant::now();
+    let cluster = Cluster::start(Setup {
+        descriptor: d,
+        nodes,
+        bugs: &[],
+        cut: Mode::Blackhole,
+        link: LinkState::default(),
+        dir: &dir,
+        options: &[],
+        workload_args,
+        clients: &[CLIENT.to_string()],
+        ready_timeout: Duration::from_secs(30),
+        proxied: false,
+        faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
+    })
+    .await
+    .expect("the cluster starts");
+    let ready = started.elapsed();
+    (cluster, root, ready)
+}
+
+/// Stops `cluster` and deletes its folder, `root`.
+pub fn shut(cluster: Cluster, root: PathBuf) {
+    cluster.shutdown();
+    drop(cluster);
+    let _ = std::fs::remove_dir_all(root);
+}
+
+/// The `p`-th quantile (0 to 1) of `latencies`.
+pub fn percentile(latencies: &[Duration], p: f64) -> Duration {
+    let mut sorted = latencies.to_vec();
+    sorted.sort();
+    sorted
+        .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or_default()
+}
