@@ -36,8 +36,8 @@ mod report;
 mod txns;
 
 pub use report::{
-    AtomicityError, ClientCounts, ErrorCounts, ErrorKind, MAX_PER_KIND, ParticipantCounts,
-    Report, Said, Status, TxnCounts, Undecided,
+    AtomicityError, ClientCounts, ErrorCounts, ErrorKind, MAX_PER_KIND, ParticipantCounts, Report,
+    Said, Status, TxnCounts, Undecided,
 };
 
 use hashbrown::HashMap;
@@ -103,10 +103,7 @@ pub fn check(history: &History, ops: &[Operation]) -> Result<Option<Report>, Inp
                 .collect();
             let first = &participants[records[0].0];
             found.add(ErrorKind::SplitDecision, || AtomicityError {
-                description: format!(
-                    "txn {id} committed and aborted: {}",
-                    report::said(&said)
-                ),
+                description: format!("txn {id} committed and aborted: {}", report::said(&said)),
                 txn: Some(id),
                 op: op.cloned(),
                 participants: said,
@@ -149,7 +146,9 @@ pub fn check(history: &History, ops: &[Operation]) -> Result<Option<Report>, Inp
         let Some(id) = c.txn else { continue };
         client.with_txn += 1;
         let records = txns.get(&id).map(Vec::as_slice).unwrap_or_default();
-        let done = c.op.completion(history).unwrap_or_else(|| c.op.invocation(history));
+        let done =
+            c.op.completion(history)
+                .unwrap_or_else(|| c.op.invocation(history));
         let who = format!(
             "process {}'s transfer ({}), {} at line {}",
             c.op.process,

@@ -33,7 +33,11 @@ pub(super) fn transfer<'a>(records: &[(usize, &'a TxnRecord)]) -> Option<&'a Tra
 }
 
 /// Where participant `p` stands on a transaction whose records are `records`.
-pub(super) fn said(participants: &[Participant], records: &[(usize, &TxnRecord)], p: usize) -> Said {
+pub(super) fn said(
+    participants: &[Participant],
+    records: &[(usize, &TxnRecord)],
+    p: usize,
+) -> Said {
     let part = &participants[p];
     let (status, decided) = if part.decisions().is_none() {
         (Status::Unreachable, None)

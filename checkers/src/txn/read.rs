@@ -140,7 +140,12 @@ impl At<'_> {
     }
 
     /// A map of account → integer balance.
-    fn balances(&self, who: &str, v: &Value, field: &str) -> Result<Vec<(Account, i64)>, InputError> {
+    fn balances(
+        &self,
+        who: &str,
+        v: &Value,
+        field: &str,
+    ) -> Result<Vec<(Account, i64)>, InputError> {
         let pairs = match v.get(field) {
             Some(Value::Map(pairs)) => pairs,
             other => {
