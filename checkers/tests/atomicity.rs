@@ -15,7 +15,9 @@ use checkers::{InputError, Validity};
 use proptest::prelude::*;
 
 fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/histories/txn").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/histories/txn")
+        .join(name);
     std::fs::read_to_string(path).unwrap()
 }
 
@@ -26,7 +28,9 @@ fn check_text(file: &str, text: &str) -> Result<Option<Report>, InputError> {
 }
 
 fn check(name: &str) -> Report {
-    check_text(name, &fixture(name)).unwrap().expect("decisions recorded")
+    check_text(name, &fixture(name))
+        .unwrap()
+        .expect("decisions recorded")
 }
 
 /// The kinds with a non-zero count, in the report's order.
@@ -43,7 +47,13 @@ fn the_valid_history_is_valid_with_its_counts() {
     assert_eq!(r.valid, Validity::Valid, "{}", r.render_text());
     assert!(r.errors.is_empty());
     assert_eq!(
-        (r.counts.txns, r.counts.committed, r.counts.aborted, r.counts.split, r.counts.undecided),
+        (
+            r.counts.txns,
+            r.counts.committed,
+            r.counts.aborted,
+            r.counts.split,
+            r.counts.undecided
+        ),
         (3, 1, 2, 0, 0)
     );
     assert_eq!((r.initial_total, r.final_total), (Some(100), Some(100)));
@@ -72,11 +82,18 @@ fn a_split_decision_names_the_txn_and_what_each_participant_decided_and_when() {
         .collect();
     assert_eq!(
         said,
-        [("n2", Status::Commit, Some(8_500_000)), ("n3", Status::Abort, Some(8_600_000))]
+        [
+            ("n2", Status::Commit, Some(8_500_000)),
+            ("n3", Status::Abort, Some(8_600_000))
+        ]
     );
     // The evidence: n2's decisions event, line 13.
     assert_eq!((e.index, e.line), (12, 13));
-    assert!(e.description.contains("n2 commit at 8500000"), "{}", e.description);
+    assert!(
+        e.description.contains("n2 commit at 8500000"),
+        "{}",
+        e.description
+    );
     assert_eq!(r.counts.split, 1);
 }
 
@@ -131,7 +148,10 @@ fn an_unreachable_participant_makes_the_verdict_unknown_and_doubt_is_listed() {
     let r = check("unreachable.jsonl");
     assert_eq!(r.valid, Validity::Unknown, "{}", r.render_text());
     let why = r.unknown_because.as_deref().unwrap();
-    assert!(why.contains("n3") && why.contains("connection refused"), "{why}");
+    assert!(
+        why.contains("n3") && why.contains("connection refused"),
+        "{why}"
+    );
     assert_eq!((r.initial_total, r.final_total), (None, None));
     assert_eq!(r.undecided_records, 1);
     assert_eq!(r.undecided[0].txn.to_string(), "1.3");
@@ -197,7 +217,8 @@ fn the_bank_model_runs_atomicity_and_blocking_only_when_decisions_are_recorded()
     assert_eq!(serde_json::to_value(&back).unwrap(), json);
 
     // A Jepsen bank history has no decisions: only the bank checker runs.
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/histories/bank/jepsen-valid.edn");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/histories/bank/jepsen-valid.edn");
     let text = std::fs::read_to_string(&path).unwrap();
     let h = read_history("jepsen-valid.edn", &text, None).unwrap();
     let ops = h.operations().unwrap();
@@ -223,21 +244,65 @@ fn refused(from: &str, to: &str) -> InputError {
 #[test]
 fn malformed_decisions_are_refused_naming_the_line_and_what_was_expected() {
     for (from, to, expected) in [
-        (r#""txn":"1.1""#, r#""txn":"1-1""#, "expected \"txn\" to be an id"),
+        (
+            r#""txn":"1.1""#,
+            r#""txn":"1-1""#,
+            "expected \"txn\" to be an id",
+        ),
         (r#""txn":"1.1""#, r#""txn":"1.""#, "found `\"1.\"`"),
         (r#""txn":"1.1""#, r#""txn":17"#, "incarnation.seq"),
-        (r#""decision":"commit""#, r#""decision":"maybe""#, "expected \"decision\" to be \"commit\", \"abort\" or null, found `\"maybe\"`"),
-        (r#""decided":1500000"#, r#""decided":"soon""#, "expected \"decided\" to be a time"),
-        (r#""prepared":1200000"#, r#""prepared":-5"#, "expected \"prepared\" to be a time"),
+        (
+            r#""decision":"commit""#,
+            r#""decision":"maybe""#,
+            "expected \"decision\" to be \"commit\", \"abort\" or null, found `\"maybe\"`",
+        ),
+        (
+            r#""decided":1500000"#,
+            r#""decided":"soon""#,
+            "expected \"decided\" to be a time",
+        ),
+        (
+            r#""prepared":1200000"#,
+            r#""prepared":-5"#,
+            "expected \"prepared\" to be a time",
+        ),
         (r#""vote":"yes""#, r#""vote":true"#, "expected \"vote\""),
-        (r#""op":{"from":0,"to":1,"amount":3}"#, r#""op":"write""#, "expected \"op\""),
-        (r#""initial":{"0":25"#, r#""initial":{"0":"x""#, "integer balances"),
-        (r#""coordinator":"n1""#, r#""coordinator":1"#, "expected \"coordinator\""),
-        (r#""refused-on-locks":2"#, r#""refused-on-locks":-1"#, "refused-on-locks"),
-        (r#""txns":["#, r#""txns":7,"x":["#, "expected \"txns\" to be a list"),
+        (
+            r#""op":{"from":0,"to":1,"amount":3}"#,
+            r#""op":"write""#,
+            "expected \"op\"",
+        ),
+        (
+            r#""initial":{"0":25"#,
+            r#""initial":{"0":"x""#,
+            "integer balances",
+        ),
+        (
+            r#""coordinator":"n1""#,
+            r#""coordinator":1"#,
+            "expected \"coordinator\"",
+        ),
+        (
+            r#""refused-on-locks":2"#,
+            r#""refused-on-locks":-1"#,
+            "refused-on-locks",
+        ),
+        (
+            r#""txns":["#,
+            r#""txns":7,"x":["#,
+            "expected \"txns\" to be a list",
+        ),
         (r#","node":"n2""#, "", "name its participant"),
-        (r#""node":"n2""#, r#""node":"n3""#, "one decisions event per participant"),
-        (r#""initial":{"0":25"#, r#""initial":{"1":25"#, "owned by one participant"),
+        (
+            r#""node":"n2""#,
+            r#""node":"n3""#,
+            "one decisions event per participant",
+        ),
+        (
+            r#""initial":{"0":25"#,
+            r#""initial":{"1":25"#,
+            "owned by one participant",
+        ),
         (r#"{"txn":"1.2""#, r#"{"txn":"1.1""#, "each txn once"),
     ] {
         let e = refused(from, to);
@@ -249,15 +314,24 @@ fn malformed_decisions_are_refused_naming_the_line_and_what_was_expected() {
             13
         };
         assert_eq!(e.line, line, "{text}");
-        assert!(text.contains(expected), "{text}\n  expected it to say: {expected}");
+        assert!(
+            text.contains(expected),
+            "{text}\n  expected it to say: {expected}"
+        );
         assert!(!text.contains('\n'), "{text}");
     }
 }
 
 #[test]
 fn a_decisions_value_that_is_not_a_map_is_refused() {
-    let e = refused(r#""value":{"coordinator""#, r#""value":[1],"x":{"coordinator""#);
-    assert!(e.to_string().contains("expected the value to be a map"), "{e}");
+    let e = refused(
+        r#""value":{"coordinator""#,
+        r#""value":[1],"x":{"coordinator""#,
+    );
+    assert!(
+        e.to_string().contains("expected the value to be a map"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -265,7 +339,11 @@ fn a_client_txn_that_is_not_an_id_is_refused() {
     let text = fixture("valid.jsonl").replacen(r#""txn":"1.1"}"#, r#""txn":[1,1]}"#, 1);
     let e = check_text("bad.jsonl", &text).unwrap_err();
     assert_eq!(e.line, 2, "{e}");
-    assert!(e.to_string().contains("expected the transfer's txn to be an id"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("expected the transfer's txn to be an id"),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
