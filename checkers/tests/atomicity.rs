@@ -95,6 +95,11 @@ fn a_split_decision_names_the_txn_and_what_each_participant_decided_and_when() {
         e.description
     );
     assert_eq!(r.counts.split, 1);
+    let text = r.render_text();
+    assert!(
+        text.contains("split-decision: txn 1.3 committed and aborted: n2 commit at 8500000, n3 abort at 8600000"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Reading the participants' `decisions` events (docs: /work/spec-txn.md, "Observations"),
+//! Reading the participants' `decisions` events (their format: the module documentation),
 //! with errors that name the line and what was expected.
 
 use hashbrown::HashMap;
