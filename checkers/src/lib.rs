@@ -8,6 +8,12 @@
 //! * [`linear`]: the linearizability checker and its models.
 //! * [`unique_ids`]: every acknowledged ID distinct.
 //! * [`bank`]: Jepsen's bank — every read sees each account and the total conserved.
+//! * [`txn`]: what the participants of a distributed transaction (2PC, 3PC) decided, as the
+//!   bank workload records it.
+//! * [`atomicity`]: each such transaction all or nothing, acknowledged ones applied, failed ones
+//!   not, the total conserved.
+//! * [`blocking`]: how long participants spent in doubt, and how much of it while the
+//!   coordinator was down (informational).
 //! * [`lock`]: lock safety — clients' belief windows never overlap, the protected resource
 //!   never sees two holders or a fencing token go backwards.
 //! * [`compose`]: the checkers by name, composed: a history given to several checkers, their
@@ -16,7 +22,9 @@
 //! * [`stats`]: counts, availability, latencies.
 //! * [`verdict`]: valid / invalid / unknown, and how verdicts combine.
 
+pub mod atomicity;
 pub mod bank;
+pub mod blocking;
 pub mod compose;
 pub mod error;
 pub mod history;
@@ -25,6 +33,7 @@ pub mod linear;
 pub mod lock;
 pub mod stats;
 pub mod synth;
+pub mod txn;
 pub mod unique_ids;
 pub mod value;
 pub mod verdict;

@@ -300,6 +300,8 @@ pub fn render_checker(c: &CheckerResult) -> String {
         Analysis::UniqueIds(r) => render_unique_ids(r),
         Analysis::Monotonic(m) => render_monotonicity(m),
         Analysis::Bank(r) => r.render_text(),
+        Analysis::Atomicity(r) => r.render_text(),
+        Analysis::Blocking(r) => r.render_text(),
     }
 }
 

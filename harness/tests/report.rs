@@ -328,7 +328,8 @@ fn a_long_history_is_drawn_in_pages() {
 }
 
 /// The lock checker's report, the unique-ids checker's (snowflake-decoded, with
-/// monotonicity) and the bank checker's (every kind of error) match the schema too:
+/// monotonicity), the bank checker's (every kind of error) and the atomicity and blocking
+/// checkers' match the schema too:
 /// `faultline check --json` on hand-made histories.
 #[test]
 fn lock_unique_ids_and_bank_reports_match_the_schema() {
@@ -350,10 +351,15 @@ fn lock_unique_ids_and_bank_reports_match_the_schema() {
     let bank = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../checkers/tests/histories/bank/jepsen-invalid.edn");
     std::fs::copy(bank, dir.join("bank.edn")).unwrap();
+    // A bank history over 2PC with the participants' decisions: atomicity and blocking too.
+    let txn = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../checkers/tests/histories/txn/split-decision.jsonl");
+    std::fs::copy(txn, dir.join("txn.jsonl")).unwrap();
     for (file, extra) in [
         ("lock.jsonl", None),
         ("ids.jsonl", Some("--snowflake")),
         ("bank.edn", None),
+        ("txn.jsonl", None),
     ] {
         let out = faultline()
             .args(["check", "--json"])

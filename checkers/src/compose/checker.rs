@@ -1,7 +1,9 @@
 //! The checkers by name: what each is called in results.json, whether it is informational,
 //! and how it runs on a history.
 
+use crate::atomicity;
 use crate::bank;
+use crate::blocking;
 use crate::error::InputError;
 use crate::history::{History, Operation};
 use crate::linear;
@@ -30,6 +32,12 @@ pub enum Checker {
     Mutex,
     /// Jepsen's bank: every read sees each account, the total, and no negative balance.
     Bank,
+    /// Distributed transactions (2PC, 3PC) all or nothing, as the participants' decisions
+    /// show: run only when the history records them.
+    Atomicity,
+    /// How long participants were in doubt, and during the coordinator's downtime:
+    /// informational, run only when the history records the participants' decisions.
+    Blocking,
 }
 
 /// What the checkers need besides the history.
@@ -57,16 +65,23 @@ impl Checker {
             Checker::LockSafety => "lock-safety",
             Checker::Mutex => "mutex",
             Checker::Bank => "bank",
+            Checker::Atomicity => "atomicity",
+            Checker::Blocking => "blocking",
         }
     }
 
     /// Whether its verdict is information only, left out of the merge (see the module
     /// documentation of `compose`).
     pub fn informational(self) -> bool {
-        matches!(self, Checker::Monotonic | Checker::Mutex)
+        matches!(
+            self,
+            Checker::Monotonic | Checker::Mutex | Checker::Blocking
+        )
     }
 
-    /// Runs it on `ops`, the client operations of `history`; `None` when it does not apply.
+    /// Runs it on `ops`, the client operations of `history`; `None` when it does not apply
+    /// (the per-worker order without a layout; atomicity and blocking without any decisions
+    /// event, as in a Jepsen bank history).
     pub fn check(
         self,
         history: &History,
@@ -111,6 +126,18 @@ impl Checker {
             Checker::Bank => {
                 let report = bank::check(history, ops, &options.bank)?;
                 (report.valid, Analysis::Bank(report))
+            }
+            Checker::Atomicity => {
+                let Some(report) = atomicity::check(history, ops)? else {
+                    return Ok(None);
+                };
+                (report.valid, Analysis::Atomicity(report))
+            }
+            Checker::Blocking => {
+                let Some(report) = blocking::check(history)? else {
+                    return Ok(None);
+                };
+                (report.valid, Analysis::Blocking(report))
             }
         };
         Ok(Some(CheckerResult {

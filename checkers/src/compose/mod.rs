@@ -13,12 +13,12 @@
 //!   checkers, and which one a history's operation names suggest.
 //!
 //! **The merge** is Jepsen's: invalid beats unknown beats valid ([`Validity::all`]). A checker
-//! that is *informational* — the lock's mutex model, the IDs' per-worker order — reports its
-//! own verdict, which tells whether what it looks at held, but is left out of the merge: what
-//! it checks is not what the system promises (a lease that expires frees a lock without a
-//! release, which no mutex allows; a worker's clock may step back without breaking
-//! uniqueness). An informational checker can thus never turn a valid history invalid, nor
-//! unknown.
+//! that is *informational* — the lock's mutex model, the IDs' per-worker order, how long
+//! transactions were blocked — reports its own verdict, which tells whether what it looks at
+//! held, but is left out of the merge: what it checks is not what the system promises (a
+//! lease that expires frees a lock without a release, which no mutex allows; a worker's clock
+//! may step back without breaking uniqueness; 2PC is allowed to block). An informational
+//! checker can thus never turn a valid history invalid, nor unknown.
 
 mod checker;
 mod models;
@@ -33,7 +33,8 @@ use crate::history::{History, Operation};
 use crate::verdict::Validity;
 
 /// Runs each of `checkers` on `ops` (the client operations of `history`), in order; a checker
-/// that does not apply (the per-worker order of IDs without a layout) gives no result.
+/// that does not apply (the per-worker order of IDs without a layout, atomicity and blocking
+/// in a history without the participants' decisions) gives no result.
 pub fn check(
     history: &History,
     ops: &[Operation],

@@ -41,7 +41,7 @@ pub const MODELS: [Model; 7] = [
     },
     Model {
         name: "bank",
-        checkers: &[Checker::Bank],
+        checkers: &[Checker::Bank, Checker::Atomicity, Checker::Blocking],
     },
 ];
 

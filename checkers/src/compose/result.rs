@@ -10,7 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::atomicity;
 use crate::bank;
+use crate::blocking;
 use crate::linear;
 use crate::lock;
 use crate::unique_ids::{self, Monotonicity};
@@ -37,6 +39,8 @@ pub enum Analysis {
     LockSafety(lock::Report),
     Mutex(linear::Report),
     Bank(bank::Report),
+    Atomicity(atomicity::Report),
+    Blocking(blocking::Report),
 }
 
 impl CheckerResult {
@@ -49,6 +53,8 @@ impl CheckerResult {
             Analysis::LockSafety(_) => "lock-safety",
             Analysis::Mutex(_) => "mutex",
             Analysis::Bank(_) => "bank",
+            Analysis::Atomicity(_) => "atomicity",
+            Analysis::Blocking(_) => "blocking",
         }
     }
 }

@@ -124,7 +124,12 @@ fn anomaly_summary(c: &CheckerResult) -> Option<String> {
             "{} of {} reads with errors",
             b.counts.bad_reads, b.counts.reads.ok
         ),
-        Analysis::Monotonic(_) | Analysis::Mutex(_) => return None,
+        Analysis::Atomicity(a) => format!(
+            "{} errors over {} transactions",
+            a.error_counts.total(),
+            a.counts.txns
+        ),
+        Analysis::Monotonic(_) | Analysis::Mutex(_) | Analysis::Blocking(_) => return None,
     })
 }
 
@@ -197,6 +202,11 @@ fn informational(c: &CheckerResult) -> String {
         Analysis::Monotonic(m) => format!(
             "each worker's IDs in real-time order: {} went backwards",
             m.regressed
+        ),
+        Analysis::Blocking(b) => format!(
+            "participants in doubt for {} ms, {} ms of it while the coordinator was down",
+            b.in_doubt_ns / 1_000_000,
+            b.in_doubt_during_downtime_ns / 1_000_000
         ),
         _ => String::new(),
     };
@@ -291,7 +301,9 @@ pub fn render(dir: &Path, data: &Data<'_>, r: &RunResults) -> String {
                                     Analysis::LockSafety(l) => (lock::render(data, l)),
                                     Analysis::UniqueIds(u) => (ids::render(data, u)),
                                     Analysis::Bank(b) => (bank::render(b)),
-                                    Analysis::Monotonic(_) | Analysis::Mutex(_) => {},
+                                    // The atomicity and blocking sections are to come.
+                                    Analysis::Monotonic(_) | Analysis::Mutex(_)
+                                    | Analysis::Atomicity(_) | Analysis::Blocking(_) => {},
                                 }
                             }
                             @for c in checkers.iter().filter(|c| c.informational) {

@@ -137,7 +137,18 @@ pub fn anomalies(history: &HistoryResult) -> String {
                     }
                 }
             }
-            Analysis::UniqueIds(_) | Analysis::Monotonic(_) | Analysis::Mutex(_) => {}
+            Analysis::Atomicity(a) => {
+                for kind in checkers::atomicity::ErrorKind::ALL {
+                    let n = a.error_counts.of(kind);
+                    if n > 0 {
+                        parts.push(format!("{n} {}", kind.name()));
+                    }
+                }
+            }
+            Analysis::UniqueIds(_)
+            | Analysis::Monotonic(_)
+            | Analysis::Mutex(_)
+            | Analysis::Blocking(_) => {}
         }
     }
     parts.join(", ")
