@@ -21,5 +21,7 @@ pub use workload::{Bank, BankSettings};
 
 use checkers::compose::Checker;
 
-/// The bank's checkers: the balances every read saw.
-const CHECKERS: &[Checker] = &[Checker::Bank];
+/// The bank's checkers: the balances every read saw; every transaction decided alike at every
+/// participant, and applied as its client was told; and, for information, how long
+/// participants sat in doubt.
+const CHECKERS: &[Checker] = &[Checker::Bank, Checker::Atomicity, Checker::Blocking];
