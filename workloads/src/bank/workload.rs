@@ -1,7 +1,7 @@
-//! The bank workload's settings, generator and workers. Each worker, paced, draws a transfer
-//! or a read-all half the time each (Jepsen's mix): a transfer between two accounts owned by
-//! different participants (account `a` belongs to the `a mod P`-th of the P participants, as
-//! the nodes deal them), of 1 to `max-transfer`.
+//! The bank workload's settings, generator and workers. Each worker, paced, draws a read-all
+//! (`read-fraction` of the time; half, Jepsen's mix, by default) or a transfer between two
+//! accounts owned by different participants (account `a` belongs to the `a mod P`-th of the P
+//! participants, as the nodes deal them), of 1 to `max-transfer`.
 
 use std::sync::Arc;
 
@@ -33,6 +33,9 @@ pub struct BankSettings {
     pub max_transfer: i64,
     /// Transfers may overdraw an account (the target is told so, and the checker).
     pub allow_negative: bool,
+    /// The share of operations that are reads (Jepsen's mix is half). A read-all locks every
+    /// account, so fewer reads let more transfers through at once.
+    pub read_fraction: f64,
 }
 
 impl Default for BankSettings {
@@ -42,6 +45,7 @@ impl Default for BankSettings {
             total_amount: 100,
             max_transfer: 5,
             allow_negative: false,
+            read_fraction: 0.5,
         }
     }
 }
@@ -53,6 +57,9 @@ impl Settings for BankSettings {
         }
         if self.total_amount < 0 || self.max_transfer < 1 {
             return Err("total-amount must be at least 0 and max-transfer at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.read_fraction) {
+            return Err("read-fraction must be between 0 and 1".into());
         }
         Ok(())
     }
@@ -92,6 +99,7 @@ impl TypedWorkload for Bank {
             accounts: settings.accounts,
             shards,
             max_transfer: settings.max_transfer,
+            read_fraction: settings.read_fraction,
         });
         let pace = run.pace();
         let workers = (0..run.concurrency)
@@ -119,13 +127,14 @@ struct Draws {
     /// How many participants the accounts are dealt to.
     shards: u32,
     max_transfer: i64,
+    read_fraction: f64,
 }
 
 impl Draws {
-    /// A transfer between accounts of different participants (of different accounts, when
-    /// there is one participant), or a read, evenly.
+    /// A read (`read_fraction` of the time), or a transfer between accounts of different
+    /// participants (of different accounts, when there is one participant).
     fn op(&self, rng: &mut impl Rng) -> Op {
-        if rng.random_bool(0.5) {
+        if rng.random_bool(self.read_fraction) {
             return Op::Read;
         }
         let from = rng.random_range(0..self.accounts);
@@ -180,6 +189,7 @@ mod tests {
             accounts: 8,
             shards: 3,
             max_transfer: 5,
+            read_fraction: 0.5,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let ops: Vec<Op> = (0..1000).map(|_| draws.op(&mut rng)).collect();
@@ -208,6 +218,11 @@ mod tests {
         assert!(bad.check(Protocol::TxnHttp).is_err());
         let bad = BankSettings {
             max_transfer: 0,
+            ..BankSettings::default()
+        };
+        assert!(bad.check(Protocol::TxnHttp).is_err());
+        let bad = BankSettings {
+            read_fraction: 1.5,
             ..BankSettings::default()
         };
         assert!(bad.check(Protocol::TxnHttp).is_err());
