@@ -50,6 +50,7 @@ pub mod snowflake;
 mod test_links;
 pub mod threepc;
 pub mod twopc;
+pub mod txn_node;
 pub mod uuid_ids;
 pub mod zab;
 pub mod zookeeper;

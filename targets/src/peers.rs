@@ -40,13 +40,20 @@ use crate::shell::Logger;
 /// A node's number: `n3` is node 3, in `raft-kv` and `zab` alike.
 pub(crate) type NodeId = u64;
 
-/// A message the transport can carry: serializable, and addressed to one node.
-pub(crate) trait Addressed: Serialize + DeserializeOwned + Send + 'static {
+/// A message the transport can carry: serializable, and addressed to one node. `pub` (in a
+/// private module) because the transaction shell's public `Protocol` trait names it.
+pub trait Addressed: Serialize + DeserializeOwned + Send + 'static {
     /// The node it goes to.
     fn to(&self) -> NodeId;
 }
 
 impl Addressed for crate::twopc::core::Message {
+    fn to(&self) -> NodeId {
+        self.to
+    }
+}
+
+impl Addressed for crate::threepc::core::Message {
     fn to(&self) -> NodeId {
         self.to
     }

@@ -59,7 +59,7 @@ async fn read(State(requests): State<mpsc::Sender<Request>>) -> Response {
 }
 
 /// A transfer request's operation, or why it is refused (free of I/O).
-pub(super) fn parse_transfer(body: &[u8]) -> Result<Op, String> {
+pub(crate) fn parse_transfer(body: &[u8]) -> Result<Op, String> {
     let request: TransferRequest = serde_json::from_slice(body).map_err(|e| {
         format!("malformed transfer request (expected {{\"from\":A,\"to\":B,\"amount\":N}}): {e}")
     })?;
