@@ -1,6 +1,6 @@
-//! The coordinator's event loop: one task owns the protocol's [`CoordinatorCore`], begins the clients'
-//! transactions, feeds it ticks and the participants' messages, and handles every `Ready` as
-//! the core's contract says — log and fsync, then send, then answer the clients.
+//! The coordinator's event loop: one task owns the protocol's [`CoordinatorCore`], begins the
+//! clients' transactions, feeds it ticks and the participants' messages, and handles every
+//! `Ready` as the core's contract says — log and fsync, then send, then answer the clients.
 //!
 //! Group commit falls out of the loop's shape: after the input that woke it, the loop takes
 //! every other input already waiting before it drains the core, so one fsync covers every

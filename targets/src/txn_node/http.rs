@@ -2,8 +2,9 @@
 //! /transfer` and `POST /read`, a participant's `GET /decisions`, and everyone's `GET
 //! /health`. A handler parses the request (a malformed one is a 400, nothing begun), hands it
 //! to the event loop with a oneshot, and says the loop's reply in HTTP. It waits as long as
-//! the loop takes: the core answers every transaction it began within its vote timeout, and a
-//! client that gives up first sees an unknown outcome, which is the truth.
+//! the loop takes: the core answers every transaction it began within its vote timeout (a 3PC
+//! one past `PreCommit`, once its participants' termination decided it), and a client that
+//! gives up first sees an unknown outcome, which is the truth.
 
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -14,12 +14,12 @@
 //!
 //! ```text
 //!  clients ─HTTP─▶ api ─Request─▶ ┌── coordinator::run (CoordinatorCore) ──┐ ─▶ <proto>.log
-//!                                 │   tick · votes (held --vote-delay)     │ ─▶ peers ─▶ participants
+//!                                 │   tick · votes (held --vote-delay)     │ ─▶ peers ─▶ all
 //!                  api ◀─Answer── └────────────────────────────────────────┘
 //!
 //!    peers ─mpsc─▶ ┌── participant::run (ParticipantCore + journal) ──┐ ─▶ <proto>.log
-//!    timer ─tick─▶ │                                                   │ ─▶ peers ─▶ coordinator,
-//!  GET /decisions ▶└───────────────────────────────────────────────────┘     other participants (3PC)
+//!    timer ─tick─▶ │                                                   │ ─▶ peers ─▶ coordinator
+//!  GET /decisions ▶└───────────────────────────────────────────────────┘   (3PC: and participants)
 //!                                                                      ─▶ Decisions (with ages)
 //! ```
 //!

@@ -7,9 +7,9 @@
 //! transaction's operation (seen in its prepare), the vote, and when it was prepared,
 //! pre-committed (3PC) and decided. It is read off the log records of each `Ready`, through
 //! [`ParticipantCore::entry`] — a record *is* the event — so it says exactly what the disk
-//! says. Times are this process's monotonic clock; a transaction
-//! decided before this start is known from the log alone, without times, and one still in
-//! doubt across the restart counts as prepared from the restart.
+//! says. Times are this process's monotonic clock; a transaction decided before this start
+//! is known from the log alone, without times, and one still in doubt across the restart
+//! counts as prepared from the restart.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
