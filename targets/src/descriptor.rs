@@ -653,6 +653,40 @@ fault-nodes = ["n1"]
 interval = 3
 "#;
 
+/// The bundled three-phase-commit bank: the same bank, command line and client protocol as
+/// [`TWOPC`], over 3PC — participants that decide by termination when the coordinator is
+/// gone, and may decide differently under a partition.
+pub const THREEPC: Descriptor = Descriptor {
+    name: "3pc",
+    summary: "three-phase commit bank (Skeen, with termination): coordinator n1, participants n2.., bundled",
+    program: Program::Bundled {
+        name: "3pc",
+        main: crate::threepc::node::main,
+    },
+    // No bug switch: losing atomicity under a partition is 3PC's own weakness.
+    bugs: &[],
+    options: &[(
+        "slow-decisions",
+        &["--vote-delay-ms", "300"],
+        "the coordinator holds every vote 300 ms before counting it, so participants sit uncertain that long and a fault lands in the window",
+    )],
+    defaults: THREEPC_DEFAULTS,
+    // The rest as 2PC's: arguments, readiness, protocol, faults (no clock), peer ports.
+    ..TWOPC
+};
+
+/// The bank over 3PC, its coordinator killed while participants are uncertain: they decide
+/// by termination, without it.
+const THREEPC_DEFAULTS: &str = r#"
+workload = "bank"
+nodes = 4
+concurrency = 8
+options = ["slow-decisions"]
+nemesis = ["kill"]
+fault-nodes = ["n1"]
+interval = 3
+"#;
+
 /// Every target faultline knows.
 pub const ALL: &[Descriptor] = &[
     RAFT_KV,
@@ -665,6 +699,7 @@ pub const ALL: &[Descriptor] = &[
     ZOOKEEPER,
     ZAB,
     TWOPC,
+    THREEPC,
 ];
 
 /// The target called `name`.
@@ -766,7 +801,8 @@ mod tests {
                 "segment",
                 "zookeeper",
                 "zab",
-                "2pc"
+                "2pc",
+                "3pc"
             ]
         );
         assert!(bundled("redis-lock").is_some() && bundled("redis-server").is_none());

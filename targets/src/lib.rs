@@ -24,12 +24,15 @@
 //!   then becomes Debian's Apache ZooKeeper (`QuorumPeerMain`).
 //! * [`twopc`]: the `2pc` bank: the two-phase commit core (coordinator and participants),
 //!   its node process, and the client protocol the bank workload speaks.
-//! * [`threepc`]: the three-phase commit core (Skeen, with its termination protocol) of the
-//!   same bank, behind the same shell contract.
+//! * [`threepc`]: the `3pc` bank: the three-phase commit core (Skeen, with its termination
+//!   protocol) of the same bank, and its node process.
+//! * [`txn_node`]: the node process both transaction targets share — command line, log, peers,
+//!   HTTP, event loops — generic over the protocol's cores.
 //! * [`ids_http`]: the `http-ids` protocol the ID servers speak, and their shared serving code.
-//! * `peers`: the peer transport of `raft-kv`, `zab` and `2pc` (one-way TCP links, JSON frames).
+//! * `peers`: the peer transport of `raft-kv`, `zab`, `2pc` and `3pc` (one-way TCP links, JSON
+//!   frames).
 //! * `record_log`: the checksummed record framing of the nodes' logs, and the log file of
-//!   serde records the `2pc` nodes keep.
+//!   serde records the `2pc` and `3pc` nodes keep.
 //! * [`shell`]: what every node process shares: `main`, the command line's errors, the log,
 //!   listeners, the HTTP server's stop.
 
@@ -50,6 +53,7 @@ pub mod snowflake;
 mod test_links;
 pub mod threepc;
 pub mod twopc;
+pub mod txn_node;
 pub mod uuid_ids;
 pub mod zab;
 pub mod zookeeper;

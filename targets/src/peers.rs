@@ -1,5 +1,5 @@
-//! The peer transport of the targets whose nodes talk (`raft-kv`, `zab`, `2pc`): their messages between
-//! nodes, over one-way TCP connections. A message is anything serde can carry that names its
+//! The peer transport of the targets whose nodes talk (`raft-kv`, `zab`, `2pc`, `3pc`): their
+//! messages between nodes, over one-way TCP connections. A message is anything serde can carry that names its
 //! addressee ([`Addressed`]).
 //!
 //! To send to peer P, a node dials the address it was given for P — the harness's proxy for the
@@ -40,8 +40,9 @@ use crate::shell::Logger;
 /// A node's number: `n3` is node 3, in `raft-kv` and `zab` alike.
 pub(crate) type NodeId = u64;
 
-/// A message the transport can carry: serializable, and addressed to one node.
-pub(crate) trait Addressed: Serialize + DeserializeOwned + Send + 'static {
+/// A message the transport can carry: serializable, and addressed to one node. `pub` (in a
+/// private module) because the transaction shell's public `Protocol` trait names it.
+pub trait Addressed: Serialize + DeserializeOwned + Send + 'static {
     /// The node it goes to.
     fn to(&self) -> NodeId;
 }
@@ -52,7 +53,13 @@ impl Addressed for crate::twopc::core::Message {
     }
 }
 
-/// `n3` → 3: a node's name on the command line of `zab` and the 2PC nodes (n1 to n255).
+impl Addressed for crate::threepc::core::Message {
+    fn to(&self) -> NodeId {
+        self.to
+    }
+}
+
+/// `n3` → 3: a node's name on the command line of `zab` and the 2PC and 3PC nodes (n1 to n255).
 pub(crate) fn parse_name(name: &str) -> Result<NodeId, String> {
     match name.strip_prefix('n').map(str::parse::<u8>) {
         Some(Ok(id)) if id > 0 && !name[1..].starts_with('+') => Ok(NodeId::from(id)),

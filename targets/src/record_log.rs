@@ -11,7 +11,7 @@
 //! it appends anything new.
 //!
 //! [`LogFile`] is such a log of serde records, whole: opened and replayed, appended and
-//! fsync'd — for the logs that are nothing but a list of records (the 2PC nodes').
+//! fsync'd — for the logs that are nothing but a list of records (the 2PC and 3PC nodes').
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};

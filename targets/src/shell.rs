@@ -79,16 +79,27 @@ pub enum ArgsError {
 
 /// Parses the arguments after `program` (a leading `program` is tolerated and skipped).
 pub(crate) fn parse_args<P: Parser>(program: &str, args: Vec<String>) -> Result<P, ArgsError> {
+    parse_command(P::command(), program, args)
+}
+
+/// [`parse_args`] for a command built at run time (a generic shell's, named per protocol).
+pub(crate) fn parse_command<P: clap::FromArgMatches>(
+    command: clap::Command,
+    program: &str,
+    args: Vec<String>,
+) -> Result<P, ArgsError> {
     let mut args = args.into_iter().peekable();
     args.next_if(|a| a == program);
-    P::try_parse_from(std::iter::once(program.to_string()).chain(args)).map_err(|e| {
-        match e.kind() {
-            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                ArgsError::Info(e.to_string())
-            }
-            _ => ArgsError::Invalid(one_line(&e.to_string())),
+    let error = |e: clap::Error| match e.kind() {
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+            ArgsError::Info(e.to_string())
         }
-    })
+        _ => ArgsError::Invalid(one_line(&e.to_string())),
+    };
+    let matches = command
+        .try_get_matches_from(std::iter::once(program.to_string()).chain(args))
+        .map_err(error)?;
+    P::from_arg_matches(&matches).map_err(error)
 }
 
 /// A clap message folded into one line, without the usage hints.

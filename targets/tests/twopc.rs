@@ -1,158 +1,17 @@
-//! End-to-end tests of the `2pc` node: a coordinator and participants, each on its own thread
-//! and tokio runtime, talking over loopback TCP, driven through the `txn-http` protocol with
-//! an HTTP client. Every node is stopped and its data directory removed when the test's
-//! [`Bank`] is dropped.
+//! End-to-end tests of the `2pc` node: a coordinator and participants on loopback
+//! ([`support::txn_bank`]), driven through the `txn-http` protocol with an HTTP client.
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use support::{NodeThread, temp_dir};
-use targets::shell::Listeners;
-use targets::twopc::api::Decisions;
-use targets::twopc::node::{Config, Error, serve_on};
-
-/// A bank: `nodes[0]` is the coordinator n1, the rest participants.
-struct Bank {
-    configs: Vec<Config>,
-    nodes: Vec<Option<NodeThread<Error>>>,
-    dir: PathBuf,
-    http: reqwest::Client,
-}
-
-fn listener() -> TcpListener {
-    TcpListener::bind("127.0.0.1:0").expect("a free port")
-}
-
-impl Bank {
-    /// A coordinator and `participants` participants, each node started with `extra` flags.
-    fn start(participants: usize, extra: &str) -> Bank {
-        let dir = temp_dir("2pc");
-        let sockets: Vec<(TcpListener, TcpListener)> = (0..=participants)
-            .map(|_| (listener(), listener()))
-            .collect();
-        let peer_addr = |i: usize| sockets[i].1.local_addr().unwrap();
-        let configs: Vec<Config> = sockets
-            .iter()
-            .enumerate()
-            .map(|(i, (client, peer))| {
-                let peers: Vec<String> = (0..=participants)
-                    .filter(|&j| j != i)
-                    .map(|j| format!("n{}={}", j + 1, peer_addr(j)))
-                    .collect();
-                let line = format!(
-                    "--id n{} --port {} --peer-port {} --peers {} --data-dir {} {extra}",
-                    i + 1,
-                    client.local_addr().unwrap().port(),
-                    peer.local_addr().unwrap().port(),
-                    peers.join(","),
-                    dir.join(format!("n{}", i + 1)).display(),
-                );
-                let args = line.split_whitespace().map(String::from).collect();
-                Config::from_args(args).expect("a good command line")
-            })
-            .collect();
-        let nodes = configs
-            .iter()
-            .zip(sockets)
-            .map(|(config, (client, peer))| Some(start(config.clone(), client, peer)))
-            .collect();
-        Bank {
-            configs,
-            nodes,
-            dir,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn addr(&self, i: usize) -> SocketAddr {
-        self.configs[i].client
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("http://{}{path}", self.addr(0)))
-            .json(&body)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .expect("the coordinator answers");
-        let status = response.status().as_u16();
-        (status, response.json().await.expect("a JSON answer"))
-    }
-
-    async fn decisions(&self, i: usize) -> Decisions {
-        self.http
-            .get(format!("http://{}/decisions", self.addr(i)))
-            .send()
-            .await
-            .expect("the participant answers")
-            .json()
-            .await
-            .expect("decisions")
-    }
-
-    /// Stops node `i` (as a crash would, as far as its peers can tell).
-    fn stop(&mut self, i: usize) {
-        if let Some(mut node) = self.nodes[i].take() {
-            node.stop();
-        }
-    }
-
-    /// Starts node `i` again on its old addresses and data directory.
-    fn restart(&mut self, i: usize) {
-        let config = self.configs[i].clone();
-        let rebind = |addr: SocketAddr| {
-            let deadline = Instant::now() + Duration::from_secs(5);
-            loop {
-                match TcpListener::bind(addr) {
-                    Ok(l) => return l,
-                    Err(e) if Instant::now() > deadline => panic!("cannot rebind {addr}: {e}"),
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-        };
-        let (client, peer) = (rebind(config.client), rebind(config.peer));
-        self.nodes[i] = Some(start(config, client, peer));
-    }
-}
-
-impl Drop for Bank {
-    fn drop(&mut self) {
-        self.nodes.clear();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn start(config: Config, client: TcpListener, peer: TcpListener) -> NodeThread<Error> {
-    NodeThread::spawn(2, move |stopped| async move {
-        let listeners = Listeners::from_std(client, peer)?;
-        serve_on(config, listeners, stopped).await
-    })
-}
-
-/// Waits until the coordinator answers.
-async fn until_up(bank: &Bank) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while bank
-        .http
-        .get(format!("http://{}/health", bank.addr(0)))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "the coordinator never came up");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use serde_json::json;
+use support::txn_bank::{Bank, until_up};
+use targets::twopc::node::TwoPc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_commit_reads_see_the_total_and_participants_say_what_they_decided() {
-    let bank = Bank::start(2, "");
+    let bank = Bank::<TwoPc>::start(2, "");
     until_up(&bank).await;
     // Accounts are dealt in turn: n2 owns 0, 2, 4, 6; n3 owns 1, 3, 5, 7. 100 / 8 = 12, and
     // the 4 left over open account 0.
@@ -215,7 +74,7 @@ async fn transfers_commit_reads_see_the_total_and_participants_say_what_they_dec
 async fn a_coordinator_gone_after_the_votes_leaves_participants_in_doubt_until_it_returns() {
     // Votes are held 600 ms at the coordinator: it is stopped while both participants sit
     // prepared, before it decides.
-    let mut bank = Bank::start(2, "--vote-delay-ms 600");
+    let mut bank = Bank::<TwoPc>::start(2, "--vote-delay-ms 600");
     until_up(&bank).await;
     let http = bank.http.clone();
     let coordinator = bank.addr(0);

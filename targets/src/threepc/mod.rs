@@ -1,7 +1,10 @@
-//! Three-phase commit (Skeen): the sans-I/O protocol core of a coordinator and of the
-//! participants that own shards of a bank's accounts — the same bank, shell contract and
-//! shared types as [`twopc`](crate::twopc), with a phase and a termination protocol added so
-//! that participants need not block on a crashed coordinator. The node processes, the
-//! descriptor and the `3pc-partition` scenario are still to come.
+//! Three-phase commit (Skeen): the same bank as [`twopc`](crate::twopc), with a phase and a
+//! termination protocol added so that participants need not block on a crashed coordinator.
+//!
+//! * [`core`]: the sans-I/O protocol — the coordinator's and the participants' state
+//!   machines, behind the same shell contract as 2PC's.
+//! * [`node`]: `faultline node 3pc`, the transaction node shell ([`crate::txn_node`]) running
+//!   that core. The client protocol is 2PC's ([`crate::twopc::api`]).
 
 pub mod core;
+pub mod node;

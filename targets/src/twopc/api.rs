@@ -1,4 +1,4 @@
-//! The client protocol of the transaction targets (`2pc`), as types both sides share: the
+//! The client protocol of the transaction targets (`2pc`, `3pc`), as types both sides share: the
 //! node serves them, the bank workload's client sends and reads them. JSON over HTTP
 //! (docs/protocols/txn-http.md):
 //!
@@ -76,6 +76,10 @@ pub struct TxnReport {
     /// Since when it has been prepared (voted yes) — its restart, for a transaction in doubt
     /// across a restart.
     pub prepared_ago_us: Option<u64>,
+    /// 3PC: since when it has been pre-committed (told everyone voted yes); always `None` in
+    /// 2PC, and absent from older answers.
+    #[serde(default)]
+    pub precommitted_ago_us: Option<u64>,
     /// `commit`, `abort`, or `None`: still in doubt.
     pub decision: Option<String>,
     pub decided_ago_us: Option<u64>,

@@ -8,12 +8,14 @@
 //! * [`NodeThread`]: a bundled node's `serve_on` on its own thread and tokio runtime.
 //! * [`redis`]: the bundled `redis-lock` node and a real redis-server, side by side.
 //! * [`raft_cluster`]: `raft-kv` nodes `n1..=nN` on loopback.
+//! * [`txn_bank`]: the `2pc` and `3pc` banks on loopback.
 //! * [`zab_cluster`]: `zab` ensembles on loopback, and a raw ZooKeeper-protocol client.
 
 #![allow(dead_code)]
 
 pub mod raft_cluster;
 pub mod redis;
+pub mod txn_bank;
 pub mod zab_cluster;
 
 use std::fmt::Debug;

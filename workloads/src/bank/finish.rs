@@ -117,7 +117,7 @@ fn placed(d: &Decisions, now: u64) -> Value {
                 "op": t.op,
                 "vote": t.vote,
                 "prepared": at(t.prepared_ago_us),
-                "precommitted": null,
+                "precommitted": at(t.precommitted_ago_us),
                 "decision": t.decision,
                 "decided": at(t.decided_ago_us),
             })
@@ -187,12 +187,14 @@ mod tests {
                 op: json!({"from": 1, "to": 2, "amount": 3}),
                 vote: Some("yes".into()),
                 prepared_ago_us: Some(5_000),
+                precommitted_ago_us: Some(3_000),
                 decision: Some("commit".into()),
                 decided_ago_us: Some(1_000),
             }],
         };
         let v = placed(&d, 10_000_000);
         assert_eq!(v["txns"][0]["prepared"], 5_000_000);
+        assert_eq!(v["txns"][0]["precommitted"], 7_000_000);
         assert_eq!(v["txns"][0]["decided"], 9_000_000);
         assert_eq!(v["refused-on-locks"], 2);
         assert_eq!(v["initial"]["1"], 10);

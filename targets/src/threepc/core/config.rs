@@ -53,5 +53,7 @@ pub struct ParticipantConfig {
     pub participants: BTreeMap<NodeId, Vec<Account>>,
     /// The accounts this participant owns and their balances before any transaction.
     pub accounts: BTreeMap<Account, i64>,
+    /// Debits may take a balance below zero (otherwise such a transfer is voted down).
+    pub allow_negative: bool,
     pub ticks: Config,
 }

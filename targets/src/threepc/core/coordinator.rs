@@ -29,7 +29,7 @@ use std::mem;
 use super::config::CoordinatorConfig;
 use super::log::CoordinatorRecord;
 use super::message::{Body, Message, Round, TxnState};
-use super::ready::Ready;
+use crate::twopc::core::Ready;
 use crate::twopc::core::{Account, NodeId, Op, Outcome, Reads, TxnId, UnknownAccount};
 
 #[derive(Debug)]
@@ -433,7 +433,7 @@ impl Coordinator {
     }
 
     /// Everything to persist, send and answer since the last call.
-    pub fn ready(&mut self) -> Ready<CoordinatorRecord> {
+    pub fn ready(&mut self) -> Ready<CoordinatorRecord, Message> {
         Ready {
             log: mem::take(&mut self.log),
             messages: mem::take(&mut self.messages),

@@ -71,16 +71,15 @@
 //!
 //! * [`Coordinator`], [`Participant`]: the two state machines (their docs: the coordinator's
 //!   choice on a missing pre-commit ack; the termination protocol in detail).
-//! * `message`, `log`, `ready`, `config`: the types crossing the boundary with the shell;
-//!   the rest ([`Outcome`], [`Op`], [`TxnId`], [`Part`] and the lock table) is 2PC's.
-//!   [`Ready`] has 2PC's shape but carries 3PC's messages.
+//! * `message`, `log`, `config`: the types crossing the boundary with the shell; the rest
+//!   ([`Ready`] — generic over the message — [`Outcome`], [`Op`], [`TxnId`], [`Part`] and the
+//!   lock table) is 2PC's.
 
 mod config;
 mod coordinator;
 mod log;
 mod message;
 mod participant;
-mod ready;
 
 #[cfg(test)]
 mod tests;
@@ -90,6 +89,7 @@ pub use coordinator::Coordinator;
 pub use log::{CoordinatorRecord, ParticipantRecord};
 pub use message::{Body, Message, Round, TxnState};
 pub use participant::Participant;
-pub use ready::Ready;
 
-pub use crate::twopc::core::{Account, NodeId, Op, Outcome, Part, Reads, TxnId, UnknownAccount};
+pub use crate::twopc::core::{
+    Account, NodeId, Op, Outcome, Part, Reads, Ready, TxnId, UnknownAccount,
+};

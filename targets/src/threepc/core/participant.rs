@@ -58,7 +58,7 @@ use std::mem;
 use super::config::ParticipantConfig;
 use super::log::ParticipantRecord;
 use super::message::{Body, Message, Round, TxnState};
-use super::ready::Ready;
+use crate::twopc::core::Ready;
 use crate::twopc::core::locks::Locks;
 use crate::twopc::core::{Account, NodeId, Op, Part, Reads, TxnId};
 
@@ -316,13 +316,13 @@ impl Participant {
     }
 
     /// This participant's part of `op` — or `None` if it must vote no (it owns none of the
-    /// accounts, or the debit would overdraw).
+    /// accounts, or the debit would overdraw and overdrafts are not allowed).
     fn plan(&self, op: &Op) -> Option<Part> {
         match *op {
             Op::Transfer { from, to, amount } => {
                 let mut writes = Vec::new();
                 if let Some(&balance) = self.balances.get(&from) {
-                    if amount < 0 || balance < amount {
+                    if amount < 0 || (balance < amount && !self.config.allow_negative) {
                         return None;
                     }
                     writes.push((from, balance - amount));
@@ -676,7 +676,7 @@ impl Participant {
     }
 
     /// Everything to persist and send since the last call.
-    pub fn ready(&mut self) -> Ready<ParticipantRecord> {
+    pub fn ready(&mut self) -> Ready<ParticipantRecord, Message> {
         Ready {
             log: mem::take(&mut self.log),
             messages: mem::take(&mut self.messages),

@@ -307,7 +307,7 @@ impl Coordinator {
     }
 
     /// Everything to persist, send and answer since the last call.
-    pub fn ready(&mut self) -> Ready<CoordinatorRecord> {
+    pub fn ready(&mut self) -> Ready<CoordinatorRecord, Message> {
         Ready {
             log: mem::take(&mut self.log),
             messages: mem::take(&mut self.messages),

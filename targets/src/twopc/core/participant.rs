@@ -293,7 +293,7 @@ impl Participant {
     }
 
     /// Everything to persist and send since the last call.
-    pub fn ready(&mut self) -> Ready<ParticipantRecord> {
+    pub fn ready(&mut self) -> Ready<ParticipantRecord, Message> {
         Ready {
             log: mem::take(&mut self.log),
             messages: mem::take(&mut self.messages),

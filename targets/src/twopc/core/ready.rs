@@ -1,22 +1,25 @@
 //! The output of either state machine: everything it asks the shell to do, collected since
 //! the last `ready`. The order of the fields is the order of the work.
+//!
+//! Generic over the message type so that the 3PC core, whose messages differ, shares it — and
+//! with it the node shell that handles it.
 
-use super::message::{Message, Reads, TxnId};
+use super::message::{Reads, TxnId};
 
-/// One batch of work for the shell. `R` is the side's log record.
+/// One batch of work for the shell. `R` is the side's log record, `M` the protocol's message.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ready<R> {
+pub struct Ready<R, M> {
     /// Append these to the log and fsync — once for the whole batch, however many
     /// transactions it covers (group commit)…
     pub log: Vec<R>,
     /// …then send these, only once the log is durable: a vote or an acknowledgement, and a
     /// decision, must never be sent and then forgotten in a crash.
-    pub messages: Vec<Message>,
+    pub messages: Vec<M>,
     /// The coordinator's answers to its clients (always empty for a participant).
     pub outcomes: Vec<Outcome>,
 }
 
-impl<R> Default for Ready<R> {
+impl<R, M> Default for Ready<R, M> {
     fn default() -> Self {
         Ready {
             log: Vec::new(),
@@ -28,7 +31,7 @@ impl<R> Default for Ready<R> {
 
 /// A transaction's definite fate, for the client that began it. A transaction begun but
 /// never reported (the coordinator crashed) has an unknown outcome for the client — though
-/// it is in fact aborted unless its commit was logged.
+/// in 2PC it is in fact aborted unless its commit was logged.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
     pub txn: TxnId,

@@ -24,7 +24,7 @@ fn the_descriptors_command_line_parses_and_deals_the_accounts() {
                 --peers n1=127.0.0.1:5001,n2=127.0.0.1:5002 --bug heuristic-abort";
     let config = Config::from_args(args(line)).unwrap();
     assert_eq!(config.participants(), [2, 3]);
-    let p = config.participant_config();
+    let p = participant_config(&config, config.my_accounts());
     assert_eq!(p.accounts, BTreeMap::from([(1, 1), (3, 1)]));
     assert_eq!(p.bug, core::Bug::HeuristicAbort);
     assert_eq!(config.opening()[&0], 3);
@@ -49,7 +49,7 @@ fn bad_command_lines_are_one_line_errors() {
 
 #[test]
 fn transfer_requests_are_checked_before_anything_begins() {
-    use super::http::parse_transfer;
+    use crate::txn_node::parse_transfer;
     assert_eq!(
         parse_transfer(br#"{"from":1,"to":2,"amount":3}"#),
         Ok(core::Op::Transfer {

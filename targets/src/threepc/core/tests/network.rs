@@ -87,6 +87,7 @@ impl Bank {
                     coordinator: COORDINATOR,
                     participants: shards.clone(),
                     accounts: accounts(p).iter().map(|&a| (a, BALANCE)).collect(),
+                    allow_negative: false,
                     ticks: TICKS,
                 };
                 (p, config)

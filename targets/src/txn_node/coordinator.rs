@@ -1,6 +1,6 @@
-//! The coordinator's event loop: one task owns the [`Coordinator`] core, begins the clients'
-//! transactions, feeds it ticks and the participants' messages, and handles every `Ready` as
-//! the core's contract says — log and fsync, then send, then answer the clients.
+//! The coordinator's event loop: one task owns the protocol's [`CoordinatorCore`], begins the
+//! clients' transactions, feeds it ticks and the participants' messages, and handles every
+//! `Ready` as the core's contract says — log and fsync, then send, then answer the clients.
 //!
 //! Group commit falls out of the loop's shape: after the input that woke it, the loop takes
 //! every other input already waiting before it drains the core, so one fsync covers every
@@ -13,11 +13,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
 use super::http::Reply;
-use crate::peers::Peers;
+use super::protocol::{CoordinatorCore, TxnMessage};
+use crate::peers::{Addressed, Peers};
 use crate::record_log::LogFile;
 use crate::shell::Error;
 use crate::twopc::api::{Answer, Refusal};
-use crate::twopc::core::{Body, Coordinator, Message, Op, Outcome, TxnId};
+use crate::twopc::core::{Op, Outcome, TxnId};
 
 /// A client's transaction, and where its answer goes.
 pub(super) struct Request {
@@ -26,35 +27,41 @@ pub(super) struct Request {
 }
 
 /// The coordinator node: its core, its log, its links.
-pub(super) struct Node {
-    pub(super) core: Coordinator,
+pub(super) struct Node<C: CoordinatorCore> {
+    pub(super) core: C,
     pub(super) log: LogFile,
-    pub(super) peers: Peers<Message>,
+    pub(super) peers: Peers<C::Message>,
     /// How long each vote is held before the core counts it.
     pub(super) vote_delay: Duration,
 }
 
 /// What the loop keeps besides the core.
-#[derive(Default)]
-struct Waiting {
+struct Waiting<M> {
     /// Clients waiting for their transactions' outcomes.
     clients: HashMap<TxnId, oneshot::Sender<Reply>>,
     /// Votes held back, in arrival order (each held the same time, so in due order too).
-    votes: VecDeque<(Instant, Message)>,
+    votes: VecDeque<(Instant, M)>,
 }
 
-impl Node {
+impl<C> Node<C>
+where
+    C: CoordinatorCore,
+    C::Message: Addressed + TxnMessage,
+{
     /// Runs until `shutdown` completes, or the disk fails.
     pub(super) async fn run(
         mut self,
         tick: Duration,
-        mut inbox: mpsc::Receiver<Message>,
+        mut inbox: mpsc::Receiver<C::Message>,
         mut requests: mpsc::Receiver<Request>,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), Error> {
         let mut ticks = interval(tick);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut waiting = Waiting::default();
+        let mut waiting = Waiting {
+            clients: HashMap::new(),
+            votes: VecDeque::new(),
+        };
         tokio::pin!(shutdown);
         // The first Ready logs the new incarnation and resends unfinished commits.
         self.drain(&mut waiting)?;
@@ -83,8 +90,8 @@ impl Node {
         }
     }
 
-    fn receive(&mut self, message: Message, waiting: &mut Waiting) {
-        if !self.vote_delay.is_zero() && matches!(message.body, Body::Vote { .. }) {
+    fn receive(&mut self, message: C::Message, waiting: &mut Waiting<C::Message>) {
+        if !self.vote_delay.is_zero() && message.is_vote() {
             let due = Instant::now() + self.vote_delay;
             waiting.votes.push_back((due, message));
         } else {
@@ -92,7 +99,7 @@ impl Node {
         }
     }
 
-    fn begin(&mut self, request: Request, waiting: &mut Waiting) {
+    fn begin(&mut self, request: Request, waiting: &mut Waiting<C::Message>) {
         match self.core.begin(request.op) {
             Ok(txn) => {
                 waiting.clients.insert(txn, request.reply);
@@ -106,7 +113,7 @@ impl Node {
     }
 
     /// Handles the core's Ready: log and fsync, then send, then answer.
-    fn drain(&mut self, waiting: &mut Waiting) -> Result<(), Error> {
+    fn drain(&mut self, waiting: &mut Waiting<C::Message>) -> Result<(), Error> {
         let ready = self.core.ready();
         tokio::task::block_in_place(|| self.log.append(&ready.log))
             .map_err(|e| Error(format!("cannot write the log: {e}")))?;

@@ -1,13 +1,15 @@
-//! A participant's event loop: one task owns the [`Participant`] core and a journal of what
-//! happened to each transaction and when, feeds the core ticks and the coordinator's
-//! messages, and handles every `Ready` as the contract says — log and fsync, then send.
+//! A participant's event loop: one task owns the protocol's [`ParticipantCore`] and a journal
+//! of what happened to each transaction and when, feeds the core ticks and its peers'
+//! messages (the coordinator's; in 3PC the other participants' too), and handles every
+//! `Ready` as the contract says — log and fsync, then send.
 //!
 //! The journal is what `GET /decisions` answers from (the checkers' evidence): each
-//! transaction's operation (seen in its prepare), the vote, and when it was prepared and
-//! decided. It is read off the log records of each `Ready` — a record *is* the event — so it
-//! says exactly what the disk says. Times are this process's monotonic clock; a transaction
-//! decided before this start is known from the log alone, without times, and one still in
-//! doubt across the restart counts as prepared from the restart.
+//! transaction's operation (seen in its prepare), the vote, and when it was prepared,
+//! pre-committed (3PC) and decided. It is read off the log records of each `Ready`, through
+//! [`ParticipantCore::entry`] — a record *is* the event — so it says exactly what the disk
+//! says. Times are this process's monotonic clock; a transaction decided before this start
+//! is known from the log alone, without times, and one still in doubt across the restart
+//! counts as prepared from the restart.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,15 +18,13 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
-use crate::peers::Peers;
+use super::COORDINATOR;
+use super::protocol::{Entry, ParticipantCore, TxnMessage};
+use crate::peers::{Addressed, Peers};
 use crate::record_log::LogFile;
 use crate::shell::Error;
 use crate::twopc::api::{Decisions, TxnReport};
-use crate::twopc::core::{
-    Account, Body, Message, Op, Participant, ParticipantRecord, Ready, TxnId,
-};
-
-use super::COORDINATOR;
+use crate::twopc::core::{Account, Op, Ready, TxnId};
 
 /// What the journal knows of one transaction.
 #[derive(Clone, Debug, Default)]
@@ -32,29 +32,35 @@ struct Seen {
     op: Option<Op>,
     vote: Option<bool>,
     prepared: Option<Instant>,
+    /// When it was logged pre-committed (3PC only; `None` before this start).
+    precommitted: Option<Instant>,
     /// The decision, and when it was logged (`None` before this start).
     decision: Option<(bool, Option<Instant>)>,
 }
 
 /// The participant node: its core, journal, log and links.
-pub(super) struct Node {
-    core: Participant,
+pub(super) struct Node<C: ParticipantCore> {
+    core: C,
     journal: BTreeMap<TxnId, Seen>,
     /// Its accounts' opening balances.
     initial: BTreeMap<Account, i64>,
     log: LogFile,
-    peers: Peers<Message>,
+    peers: Peers<C::Message>,
 }
 
-impl Node {
+impl<C> Node<C>
+where
+    C: ParticipantCore,
+    C::Message: Addressed + TxnMessage,
+{
     /// A participant started from `restored` (the records its log held).
     pub(super) fn new(
-        core: Participant,
-        restored: &[ParticipantRecord],
+        core: C,
+        restored: &[C::Record],
         initial: BTreeMap<Account, i64>,
         log: LogFile,
-        peers: Peers<Message>,
-    ) -> Node {
+        peers: Peers<C::Message>,
+    ) -> Self {
         let mut node = Node {
             core,
             journal: BTreeMap::new(),
@@ -78,7 +84,7 @@ impl Node {
     pub(super) async fn run(
         mut self,
         tick: Duration,
-        mut inbox: mpsc::Receiver<Message>,
+        mut inbox: mpsc::Receiver<C::Message>,
         mut queries: mpsc::Receiver<oneshot::Sender<Decisions>>,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), Error> {
@@ -104,9 +110,9 @@ impl Node {
         }
     }
 
-    fn receive(&mut self, message: Message) {
-        if let (COORDINATOR, Body::Prepare { txn, op }) = (message.from, &message.body) {
-            let seen = self.journal.entry(*txn).or_default();
+    fn receive(&mut self, message: C::Message) {
+        if let (COORDINATOR, Some((txn, op))) = (message.from(), message.prepare()) {
+            let seen = self.journal.entry(txn).or_default();
             seen.op.get_or_insert_with(|| op.clone());
         }
         self.core.step(message);
@@ -128,18 +134,17 @@ impl Node {
     }
 
     /// Puts a log record in the journal, as happening at `at` (`None`: before this start).
-    fn note(&mut self, record: &ParticipantRecord, at: Option<Instant>) {
-        match record {
-            ParticipantRecord::Prepared { txn, .. } => {
-                let seen = self.journal.entry(*txn).or_default();
+    fn note(&mut self, record: &C::Record, at: Option<Instant>) {
+        let (txn, entry) = C::entry(record);
+        let seen = self.journal.entry(txn).or_default();
+        match entry {
+            Entry::Prepared => {
                 seen.vote = Some(true);
                 seen.prepared = at;
             }
-            ParticipantRecord::Committed { txn } => {
-                self.journal.entry(*txn).or_default().decision = Some((true, at));
-            }
-            ParticipantRecord::Aborted { txn } => {
-                let seen = self.journal.entry(*txn).or_default();
+            Entry::PreCommitted => seen.precommitted = at,
+            Entry::Committed => seen.decision = Some((true, at)),
+            Entry::Aborted => {
                 // An abort logged with no yes vote before it is this participant's no (when it
                 // was asked), or an abort that came before any prepare (when it was not).
                 if seen.vote.is_none() && seen.op.is_some() {
@@ -177,6 +182,7 @@ impl Node {
                         .vote
                         .map(|yes| if yes { "yes" } else { "no" }.to_string()),
                     prepared_ago_us: ago(seen.prepared),
+                    precommitted_ago_us: ago(seen.precommitted),
                     decision: seen
                         .decision
                         .map(|(commit, _)| if commit { "commit" } else { "abort" }.to_string()),

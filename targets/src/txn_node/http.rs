@@ -2,8 +2,9 @@
 //! /transfer` and `POST /read`, a participant's `GET /decisions`, and everyone's `GET
 //! /health`. A handler parses the request (a malformed one is a 400, nothing begun), hands it
 //! to the event loop with a oneshot, and says the loop's reply in HTTP. It waits as long as
-//! the loop takes: the core answers every transaction it began within its vote timeout, and a
-//! client that gives up first sees an unknown outcome, which is the truth.
+//! the loop takes: the core answers every transaction it began within its vote timeout (a 3PC
+//! one past `PreCommit`, once its participants' termination decided it), and a client that
+//! gives up first sees an unknown outcome, which is the truth.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -59,7 +60,7 @@ async fn read(State(requests): State<mpsc::Sender<Request>>) -> Response {
 }
 
 /// A transfer request's operation, or why it is refused (free of I/O).
-pub(super) fn parse_transfer(body: &[u8]) -> Result<Op, String> {
+pub(crate) fn parse_transfer(body: &[u8]) -> Result<Op, String> {
     let request: TransferRequest = serde_json::from_slice(body).map_err(|e| {
         format!("malformed transfer request (expected {{\"from\":A,\"to\":B,\"amount\":N}}): {e}")
     })?;
