@@ -1,4 +1,4 @@
-//! The three-phase commit core behind the (coming) `threepc` target: a coordinator and the
+//! The three-phase commit core behind the `3pc` target: a coordinator and the
 //! participants that each own a shard of a bank's accounts, as sans-I/O state machines — no
 //! I/O, no clock, no threads, no randomness. Same bank, same transactions, same locks and the
 //! same shell contract as the [2PC core](crate::twopc::core), whose shared types it reuses, so
