@@ -41,7 +41,10 @@ impl Figures {
 
 /// `clients` clients sending transfers to the coordinator at `coordinator` for `SECONDS`.
 async fn measure(coordinator: std::net::SocketAddr, clients: usize) -> Figures {
-    let http = reqwest::Client::builder().tcp_nodelay(true).build().unwrap();
+    let http = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
     let participants = (NODES - 1) as u32;
     let deadline = Instant::now() + Duration::from_secs(SECONDS);
     let began = Instant::now();
@@ -54,8 +57,9 @@ async fn measure(coordinator: std::net::SocketAddr, clients: usize) -> Figures {
             while Instant::now() < deadline {
                 let from = rng.random_range(0..ACCOUNTS);
                 // The next participant's share: always a distributed transaction.
-                let to = (from + 1 + participants * rng.random_range(0..ACCOUNTS / participants - 1))
-                    % ACCOUNTS;
+                let to =
+                    (from + 1 + participants * rng.random_range(0..ACCOUNTS / participants - 1))
+                        % ACCOUNTS;
                 let t = Instant::now();
                 let answer = http
                     .post(format!("http://{coordinator}/transfer"))
