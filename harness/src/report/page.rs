@@ -67,7 +67,7 @@ rect.cx{stroke:#111;stroke-width:1.5}rect.conc{stroke:#b07a0c;stroke-width:1.2}r
 rect.t-commit{fill:#2e9b4f}rect.t-abort{fill:#8a949f}rect.t-commit.pc{fill:#1f6e37}rect.t-abort.pc{fill:#5b6673}
 rect.t-open{fill:#e6a23c;fill-opacity:.5}rect.down{fill:#1d232b}rect.downbg{fill:#1d232b;fill-opacity:.07}
 rect.split{fill:#e02020;stroke:#8b0000;stroke-width:1}line.split{stroke:#e02020;stroke-width:2}rect.longest{fill:none;stroke:#111;stroke-width:1.6}line.longest{stroke:#111;stroke-width:2}
-text.tlabel{font-size:9.5px;font-weight:600}text.tlabel.split{fill:#c8362f}text.tlabel.longest{fill:#111}line.lanesep{stroke:#eceff2}
+text.tlabel{font-size:9.5px;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}text.tlabel.split{fill:#c8362f}text.tlabel.longest{fill:#111}line.lanesep{stroke:#eceff2}
 .sw.t-commit{background:#2e9b4f}.sw.t-abort{background:#8a949f}.sw.t-pc{background:linear-gradient(90deg,#2e9b4f 50%,#1f6e37 50%)}.sw.t-open{background:#e6a23c80}
 .sw.down{background:#1d232b}.sw.split{background:#e02020;outline:1px solid #8b0000}.sw.longest{background:#fff;outline:2px solid #111}
 "#;

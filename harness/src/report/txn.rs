@@ -23,6 +23,8 @@ use super::svg::{C, LEFT, TimeScale, WIDTH, fault_shading, time_axis};
 
 /// Split transactions drawn and told one by one (the rest are counted).
 const DRAWN: usize = 12;
+/// Split transactions told in full (the others drawn are listed).
+const TOLD: usize = 3;
 /// Errors of other kinds listed in the table.
 const LISTED: usize = 20;
 /// Space above the lanes for fault labels, the coordinator's row, a lane's height.
@@ -463,30 +465,23 @@ fn lanes(
                                 title { (words(&p.node, m, "still in doubt when asked")) }
                             }
                         }
-                        @for r in p.decisions().map(|d| &d.txns[..]).unwrap_or_default().iter().filter(|r| named.contains_key(&r.txn)) {
-                            @let class = named[&r.txn];
-                            @let y = if r.decision == Some(Decision::Abort) { ABORT_Y } else { COMMIT_Y };
-                            @let tell = format!("txn {} at {}: {}{}{}", r.txn, p.node, op_words(&r.op),
-                                r.prepared.map_or_else(String::new, |t| format!(", prepared at {}", secs(t))),
-                                r.precommitted.map_or_else(String::new, |t| format!(", precommitted at {}", secs(t))));
-                            @let decided = match (r.decision, r.decided) {
-                                (Some(Decision::Commit), Some(t)) => format!(", committed at {}", secs(t)),
-                                (Some(Decision::Abort), Some(t)) => format!(", aborted at {}", secs(t)),
-                                (Some(_), None) => ", decided (time unknown)".to_string(),
-                                (None, _) => ", still in doubt when asked".to_string(),
-                            };
-                            @if let Some(x) = bar(p, r) {
-                                @let (a, z) = (scale.x(x.from), scale.x(x.to));
-                                rect class=(class) x=(C(a)) y=(C(y - 1.0)) width=(C((z - a).max(2.0))) height=(C(BAR + 2.0)) {
-                                    title { (tell) (decided) }
+                        @let (marks, labels) = marks(p, named, &scale);
+                        @for m in &marks {
+                            @if let Some(z) = m.to {
+                                rect class=(m.class) x=(C(m.x)) y=(C(m.y - 1.0)) width=(C((z - m.x).max(2.0))) height=(C(BAR + 2.0)) {
+                                    title { (m.tell) }
                                 }
-                                text class=(format!("tlabel {class}")) x=(C(z + 3.0)) y=(C(y + 8.0)) { (r.txn) }
-                            } @else if let Some(t) = r.decided {
-                                @let x = scale.x(t);
-                                line class=(format!("tick {class}")) x1=(C(x)) x2=(C(x)) y1=(C(COMMIT_Y - 2.0)) y2=(C(ABORT_Y + BAR + 2.0)) {
-                                    title { (tell) (decided) }
+                            } @else {
+                                line class=(format!("tick {}", m.class)) x1=(C(m.x)) x2=(C(m.x)) y1=(C(COMMIT_Y - 2.0)) y2=(C(ABORT_Y + BAR + 2.0)) {
+                                    title { (m.tell) }
                                 }
-                                text class=(format!("tlabel {class}")) x=(C(x + 3.0)) y=(C(y + 8.0)) { (r.txn) }
+                            }
+                        }
+                        @for l in &labels {
+                            text class=(format!("tlabel {}", l.class)) x=(C(l.x)) y=(C(l.y + 8.0)) {
+                                (l.txns[0])
+                                @if l.txns.len() > 1 { " +" (l.txns.len() - 1) }
+                                title { (l.txns.iter().map(TxnId::to_string).collect::<Vec<_>>().join(" ")) }
                             }
                         }
                     }
@@ -494,6 +489,105 @@ fn lanes(
             }
         }
     }
+}
+
+/// A transaction drawn alone in a lane: a bar from `x` to `to`, or a tick at `x` when it has
+/// no window (it decided without voting yes).
+struct Mark {
+    class: &'static str,
+    y: f64,
+    x: f64,
+    to: Option<f64>,
+    tell: String,
+}
+
+/// Ids written after the bars they name, those too close together as one label after the
+/// last of them: `1.60 +6`.
+struct Label {
+    class: &'static str,
+    y: f64,
+    x: f64,
+    txns: Vec<TxnId>,
+}
+
+/// The marks of the transactions in `named` in `p`'s lane, and their labels.
+fn marks(
+    p: &Participant,
+    named: &BTreeMap<TxnId, &'static str>,
+    scale: &TimeScale,
+) -> (Vec<Mark>, Vec<Label>) {
+    let mut marks: Vec<(TxnId, Mark)> = Vec::new();
+    for r in p
+        .decisions()
+        .map(|d| &d.txns[..])
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| named.contains_key(&r.txn))
+    {
+        let mut tell = format!("txn {} at {}: {}", r.txn, p.node, op_words(&r.op));
+        if let Some(t) = r.prepared {
+            tell.push_str(&format!(", prepared at {}", secs(t)));
+        }
+        if let Some(t) = r.precommitted {
+            tell.push_str(&format!(", precommitted at {}", secs(t)));
+        }
+        tell.push_str(&match (r.decision, r.decided) {
+            (Some(Decision::Commit), Some(t)) => format!(", committed at {}", secs(t)),
+            (Some(Decision::Abort), Some(t)) => format!(", aborted at {}", secs(t)),
+            (Some(_), None) => ", decided (time unknown)".to_string(),
+            (None, _) => ", still in doubt when asked".to_string(),
+        });
+        let y = if r.decision == Some(Decision::Abort) {
+            ABORT_Y
+        } else {
+            COMMIT_Y
+        };
+        let (x, to) = match (bar(p, r), r.decided) {
+            (Some(b), _) => (scale.x(b.from), Some(scale.x(b.to))),
+            (None, Some(t)) => (scale.x(t), None),
+            (None, None) => continue,
+        };
+        let class = named[&r.txn];
+        marks.push((
+            r.txn,
+            Mark {
+                class,
+                y,
+                x,
+                to,
+                tell,
+            },
+        ));
+    }
+    // Labels row by row, left to right after each mark's end; one too close to the last
+    // joins it.
+    let end = |m: &Mark| m.to.unwrap_or(m.x) + 3.0;
+    marks.sort_by(|a, b| {
+        (a.1.y, end(&a.1))
+            .partial_cmp(&(b.1.y, end(&b.1)))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let mut labels: Vec<Label> = Vec::new();
+    for (txn, m) in &marks {
+        let x = end(m);
+        match labels.last_mut() {
+            Some(l) if l.y == m.y && x < l.x + 6.0 * (l.txns[0].to_string().len() + 3) as f64 => {
+                l.txns.push(*txn);
+                l.x = l.x.max(x);
+                // A split outranks the longest window: the label takes its colour.
+                if m.class == "split" {
+                    l.class = "split";
+                }
+            }
+            _ => labels.push(Label {
+                class: m.class,
+                y: m.y,
+                x,
+                txns: vec![*txn],
+            }),
+        }
+    }
+    (marks.into_iter().map(|(_, m)| m).collect(), labels)
 }
 
 fn pct(r: Option<f64>) -> String {
@@ -594,8 +688,15 @@ pub fn render(
             @if let Some(b) = b {
                 p class="story" { (blocking_story(&parts, b)) }
             }
-            @for e in splits.iter().take(DRAWN) {
+            @for e in splits.iter().take(TOLD) {
                 p class="story" { (split_story(&parts, b, e)) }
+            }
+            @if splits.len() > TOLD {
+                p class="story" {
+                    "Also split: "
+                    (splits.iter().skip(TOLD).take(DRAWN - TOLD).filter_map(|e| e.txn).map(|t| t.to_string()).collect::<Vec<_>>().join(", "))
+                    " (drawn in red above)."
+                }
             }
             @if splits.len() > DRAWN || a.is_some_and(|a| a.error_counts.split_decision > splits.len()) {
                 p class="note" { (a.map_or(splits.len(), |a| a.error_counts.split_decision)) " split decisions in all; the first " (DRAWN) " are drawn and told." }
@@ -667,7 +768,7 @@ mod tests {
         let html = section(&h);
         assert_eq!(html.matches(r#"<rect class="split""#).count(), 2, "{html}");
         assert_eq!(html.matches(r#"<text class="tlabel split""#).count(), 2);
-        assert_eq!(html.matches(">1.3</text>").count(), 2);
+        assert_eq!(html.matches(">1.3<title>1.3</title></text>").count(), 2);
         let story = "Transaction 1.3 (a transfer of 1 from account 0 to account 3) committed at n2 (at 0.009 s) and aborted at n3 (at 0.009 s): account 0 paid 1 that account 3 never received — 1 gone from the bank.";
         assert!(html.contains(story), "{html}");
         assert!(html.contains("At 0.005 s the coordinator n1 was killed; it was down for 3.1 ms, until it came back at 0.008 s."), "{html}");
