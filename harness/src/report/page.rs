@@ -256,6 +256,9 @@ pub fn render(dir: &Path, data: &Data<'_>, r: &RunResults) -> String {
     let per = per_second(data);
     let checkers = &r.history.checkers;
     let has_anomalies = !checkers.is_empty();
+    let has_txns = checkers
+        .iter()
+        .any(|c| matches!(c.analysis, Analysis::Atomicity(_) | Analysis::Blocking(_)));
     let blocking = checkers.iter().find_map(|c| match &c.analysis {
         Analysis::Blocking(b) => Some(b),
         _ => None,
@@ -279,6 +282,7 @@ pub fn render(dir: &Path, data: &Data<'_>, r: &RunResults) -> String {
                     a href="#timeline-section" { "Timeline" }
                     a href="#latency" { "Latency & rate" }
                     @if has_anomalies { a href="#anomalies" { "Anomalies" } }
+                    @if has_txns { a href="#transactions" { "Transactions" } }
                     a href="#files" { "Logs & files" }
                 }
                 main {

@@ -792,6 +792,21 @@ mod tests {
     }
 
     #[test]
+    fn a_precommit_is_drawn_as_a_second_tone() {
+        let text = include_str!("../../../checkers/tests/histories/txn/valid.jsonl").replace(
+            r#""prepared":5300000,"precommitted":null"#,
+            r#""prepared":5300000,"precommitted":7000000"#,
+        );
+        let html = section(&history(&text));
+        assert_eq!(
+            html.matches(r#"<rect class="t-abort pc""#).count(),
+            1,
+            "{html}"
+        );
+        assert!(html.contains("precommitted at 0.007 s"), "{html}");
+    }
+
+    #[test]
     fn thousands_of_transactions_stay_a_small_drawing() {
         // One participant, 5000 overlapping transactions a millisecond apart, all committed.
         let txns: Vec<String> = (0..5000u64)
