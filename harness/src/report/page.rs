@@ -33,6 +33,7 @@ td.ok{color:#2e8b47}td.fail{color:#c8362f}td.info{color:#b07a0c}
 pre{background:#eef1f4;padding:8px;white-space:pre-wrap;overflow-wrap:anywhere}
 .note,.hint,.muted{color:#5b6673}
 .story{background:#fff6f5;border-left:4px solid #c8362f;padding:8px 12px;max-width:1080px}
+.story.calm{background:#f3f6fa;border-left-color:#5c8fd6}
 .anomaly{margin:12px 0 24px}
 svg.chart{display:block;background:#fff;border:1px solid #d8dde3;margin:6px 0;max-width:100%;height:auto}
 svg text{font:10px system-ui,sans-serif;fill:#3b4550}

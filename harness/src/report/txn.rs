@@ -686,7 +686,8 @@ pub fn render(
             p class="note" { "One lane per participant: commits on its upper row, aborts on its lower; overlapping windows are merged into one bar (hover for how many), only the transactions named below are drawn alone." }
             (lanes(data, &parts, b, &named))
             @if let Some(b) = b {
-                p class="story" { (blocking_story(&parts, b)) }
+                // Blocking is 2PC's known cost, not an error: told in a calmer box.
+                p class="story calm" { (blocking_story(&parts, b)) }
             }
             @for e in splits.iter().take(TOLD) {
                 p class="story" { (split_story(&parts, b, e)) }
