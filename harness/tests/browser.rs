@@ -1,11 +1,12 @@
 //! report.html in a real browser: Debian's headless Chromium opens the reports of three short
 //! real runs (Kleppmann's Redlock clock jump, raft-kv under partitions, snowflake IDs under a
-//! backward clock jump) and of a long hand-made history, runs their scripts, and dumps the
-//! document it built. The tests assert that the timeline SVG and the anomaly section were
-//! rendered (by the browser: element counts and laid-out sizes, not the file's text), that
-//! the timeline's pager swaps pages, and that no script error occurred — caught twice: by a
-//! `window.onerror` probe put in front of the report's own script, and in Chromium's console
-//! log (`--enable-logging=stderr`), where an uncaught error is an "Uncaught …" line.
+//! backward clock jump), of a long hand-made history and of a hand-made 2PC history with a
+//! split decision, runs their scripts, and dumps the document it built. The tests assert that
+//! the timeline SVG, the anomaly section and the transactions' lanes were rendered (by the
+//! browser: element counts and laid-out sizes, not the file's text), that the timeline's pager
+//! swaps pages, and that no script error occurred — caught twice: by a `window.onerror` probe
+//! put in front of the report's own script, and in Chromium's console log
+//! (`--enable-logging=stderr`), where an uncaught error is an "Uncaught …" line.
 //!
 //! Needs `chromium` (Debian's package; `.ci/run` installs it). Without it the tests fail,
 //! naming the package: a browser check that silently skips checks nothing.
@@ -107,6 +108,14 @@ const PROBE: &str = r#"<script>
         clock_lines: all('svg.gantt line.clockline', a).length,
         tables: all('table.ops tbody tr', a).length,
         snowflake: all('.anomaly p', a).filter(function (p) { return p.textContent.indexOf('Snowflake fields') === 0; }).length
+      };
+      var t = document.getElementById('transactions');
+      out.transactions = !t ? null : {
+        lanes: all('svg.lanes', t).map(function (s) { var b = s.getBoundingClientRect(); return [Math.round(b.width), Math.round(b.height)]; }),
+        splits: all('svg.lanes rect.split', t).length,
+        labels: all('svg.lanes text.tlabel', t).map(function (e) { return e.firstChild.textContent; }),
+        stories: all('p.story', t).map(function (p) { return p.textContent; }),
+        rows: all('table.ops tbody tr', t).length
       };
       var pre = document.createElement('pre');
       pre.id = 'fl-probe';
@@ -416,6 +425,52 @@ fn the_snowflake_report_shows_each_duplicate_with_its_fields_and_clocks() {
     );
     // Some request of each pair was made while a worker's clock was set back.
     assert!(page.dom.contains(" -2000 ms</td>"), "{p}");
+}
+
+#[test]
+fn the_transactions_section_draws_a_split_decision() {
+    chromium();
+    let tmp = Temp::new("txn");
+    let dir = tmp.0.join("run");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../checkers/tests/histories/txn/split-decision.jsonl");
+    std::fs::copy(fixture, dir.join("history.jsonl")).unwrap();
+    std::fs::write(
+        dir.join("scenario.toml"),
+        "name = \"hand-2pc\"\ntarget = \"2pc\"\nworkload = \"bank\"\nnodes = 3\nseed = 1\n",
+    )
+    .unwrap();
+    let out = faultline().arg("report").arg(&dir).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = open(&dir.join("report.html"), &tmp.0);
+    let t = &page.probe["transactions"];
+    assert!(t.is_object(), "no transactions section: {}", page.probe);
+    let lanes = t["lanes"].as_array().unwrap();
+    assert_eq!(lanes.len(), 1, "{t}");
+    assert!(
+        lanes[0][0].as_u64().unwrap() > 500,
+        "lanes not laid out: {t}"
+    );
+    assert!(
+        lanes[0][1].as_u64().unwrap() > 60,
+        "lanes not laid out: {t}"
+    );
+    assert_eq!(t["splits"], 2, "the split in red on both lanes: {t}");
+    assert_eq!(strings(&t["labels"]), ["1.3", "1.3"], "{t}");
+    let stories = strings(&t["stories"]);
+    assert!(
+        stories.iter().any(|s| s.starts_with(
+            "Transaction 1.3 (a transfer of 1 from account 0 to account 3) committed at n2"
+        )),
+        "{stories:?}"
+    );
+    assert_eq!(t["rows"], 2, "a row per participant: {t}");
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! report.html, results.schema.json and `faultline serve`: a short real run gets its report and
 //! a results.json that validates against the schema; `faultline report` rebuilds a report from
 //! a stored run (with or without results.json); hand-made histories check the escaping, the
-//! lock Gantt chart and story, the unique-ID view and the timeline's pages; `faultline serve`
-//! lists runs and refuses paths out of the results folder.
+//! lock Gantt chart and story, the unique-ID view, the transactions' lanes and story (a split
+//! decision over 2PC) and the timeline's pages; `faultline serve` lists runs and refuses paths
+//! out of the results folder.
 
 mod common;
 
@@ -273,6 +274,23 @@ fn a_lock_history_shows_the_gantt_chart_and_the_story() {
     assert!(html.contains(story), "no story in the report");
     // Client 2's write came between two of client 1's: interleaved holders, told too.
     assert!(html.contains("The resource then accepted write #4 from client 1 at 2.151 s."));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_split_decision_shows_the_transactions_lanes_and_story() {
+    let text = include_str!("../../checkers/tests/histories/txn/split-decision.jsonl");
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let scenario = "name = \"hand-2pc\"\ntarget = \"2pc\"\nworkload = \"bank\"\nnodes = 3\nnemesis = [\"kill\"]\nseed = 1\n";
+    let dir = hand_made("report-txn", &lines, scenario);
+    let html = report(&dir);
+    assert_self_contained(&html);
+    assert!(html.contains(r#"<svg class="chart lanes""#));
+    assert!(html.contains(r#"<h3>Transactions</h3>"#));
+    assert_eq!(html.matches(r#"<rect class="split""#).count(), 2);
+    assert!(html.contains("committed at n2 (at 0.009 s) and aborted at n3 (at 0.009 s)"));
+    assert!(html.contains("<h3>Time in doubt</h3>"));
+    assert!(!html.contains("NaN"));
     std::fs::remove_dir_all(dir).unwrap();
 }
 

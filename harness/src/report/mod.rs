@@ -10,7 +10,8 @@
 //! * `data`: what the history says — operations, fault periods, clocks, per-second series;
 //! * `timeline`, `charts`: the drawings every run gets;
 //! * `linear`, `lock`, `ids`, `bank`: the anomaly views of the checkers, each reading the
-//!   checker's own report type;
+//!   checker's own report type; `txn`: the transactions' lanes and story, from the atomicity
+//!   and blocking reports together;
 //! * `text`: values from a history as short text;
 //! * `page`: the document around them.
 //!
@@ -27,6 +28,7 @@ mod page;
 mod svg;
 pub mod text;
 mod timeline;
+mod txn;
 
 use std::path::{Path, PathBuf};
 

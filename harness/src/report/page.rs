@@ -8,7 +8,7 @@ use checkers::compose::{Analysis, CheckerResult};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::data::{Data, dur, per_second};
-use super::{bank, charts, ids, linear, lock, svg, timeline};
+use super::{bank, charts, ids, linear, lock, svg, timeline, txn};
 use crate::results::RunResults;
 
 const CSS: &str = r#"
@@ -33,6 +33,7 @@ td.ok{color:#2e8b47}td.fail{color:#c8362f}td.info{color:#b07a0c}
 pre{background:#eef1f4;padding:8px;white-space:pre-wrap;overflow-wrap:anywhere}
 .note,.hint,.muted{color:#5b6673}
 .story{background:#fff6f5;border-left:4px solid #c8362f;padding:8px 12px;max-width:1080px}
+.story.calm{background:#f3f6fa;border-left-color:#5c8fd6}
 .anomaly{margin:12px 0 24px}
 svg.chart{display:block;background:#fff;border:1px solid #d8dde3;margin:6px 0;max-width:100%;height:auto}
 svg text{font:10px system-ui,sans-serif;fill:#3b4550}
@@ -64,6 +65,12 @@ rect.cx{stroke:#111;stroke-width:1.5}rect.conc{stroke:#b07a0c;stroke-width:1.2}r
 .pagectl{display:flex;gap:10px;align-items:center;margin:6px 0}
 .pagectl button{font:inherit;padding:2px 10px}
 .files li{font-family:ui-monospace,monospace}
+rect.t-commit{fill:#2e9b4f}rect.t-abort{fill:#8a949f}rect.t-commit.pc{fill:#1f6e37}rect.t-abort.pc{fill:#5b6673}
+rect.t-open{fill:#e6a23c;fill-opacity:.5}rect.down{fill:#1d232b}rect.downbg{fill:#1d232b;fill-opacity:.07}
+rect.split{fill:#e02020;stroke:#8b0000;stroke-width:1}line.split{stroke:#e02020;stroke-width:2}rect.longest{fill:none;stroke:#111;stroke-width:1.6}line.longest{stroke:#111;stroke-width:2}
+text.tlabel{font-size:9.5px;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}text.tlabel.split{fill:#c8362f}text.tlabel.longest{fill:#111}line.lanesep{stroke:#eceff2}
+.sw.t-commit{background:#2e9b4f}.sw.t-abort{background:#8a949f}.sw.t-pc{background:linear-gradient(90deg,#2e9b4f 50%,#1f6e37 50%)}.sw.t-open{background:#e6a23c80}
+.sw.down{background:#1d232b}.sw.split{background:#e02020;outline:1px solid #8b0000}.sw.longest{background:#fff;outline:2px solid #111}
 "#;
 
 const SCRIPT: &str = r#"
@@ -250,6 +257,13 @@ pub fn render(dir: &Path, data: &Data<'_>, r: &RunResults) -> String {
     let per = per_second(data);
     let checkers = &r.history.checkers;
     let has_anomalies = !checkers.is_empty();
+    let has_txns = checkers
+        .iter()
+        .any(|c| matches!(c.analysis, Analysis::Atomicity(_) | Analysis::Blocking(_)));
+    let blocking = checkers.iter().find_map(|c| match &c.analysis {
+        Analysis::Blocking(b) => Some(b),
+        _ => None,
+    });
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -269,6 +283,7 @@ pub fn render(dir: &Path, data: &Data<'_>, r: &RunResults) -> String {
                     a href="#timeline-section" { "Timeline" }
                     a href="#latency" { "Latency & rate" }
                     @if has_anomalies { a href="#anomalies" { "Anomalies" } }
+                    @if has_txns { a href="#transactions" { "Transactions" } }
                     a href="#files" { "Logs & files" }
                 }
                 main {
@@ -301,10 +316,13 @@ pub fn render(dir: &Path, data: &Data<'_>, r: &RunResults) -> String {
                                     Analysis::LockSafety(l) => (lock::render(data, l)),
                                     Analysis::UniqueIds(u) => (ids::render(data, u)),
                                     Analysis::Bank(b) => (bank::render(b)),
-                                    // The atomicity and blocking sections are to come.
-                                    Analysis::Monotonic(_) | Analysis::Mutex(_)
-                                    | Analysis::Atomicity(_) | Analysis::Blocking(_) => {},
+                                    // Transactions: the atomicity report with the blocking one.
+                                    Analysis::Atomicity(a) => (txn::render(data, Some(a), blocking)),
+                                    Analysis::Monotonic(_) | Analysis::Mutex(_) | Analysis::Blocking(_) => {},
                                 }
+                            }
+                            @if blocking.is_some() && !checkers.iter().any(|c| matches!(c.analysis, Analysis::Atomicity(_))) {
+                                (txn::render(data, None, blocking))
                             }
                             @for c in checkers.iter().filter(|c| c.informational) {
                                 p class="note" { (informational(c)) }
