@@ -185,7 +185,7 @@ fn bad_input_is_one_line_and_exit_3_with_nothing_started() {
     let results = results_dir("bad");
     let cases: [(&[&str], &str); 6] = [
         (&["--target", "nope"], "unknown target `nope`"),
-        (&["--workload", "bank"], "unknown workload `bank`"),
+        (&["--workload", "ledger"], "unknown workload `ledger`"),
         (
             &["--workload", "lock"],
             "workload lock has no client for target raft-kv's protocol http-kv",
