@@ -65,6 +65,7 @@ use tokio::task::JoinSet;
 
 #[cfg(test)]
 pub(crate) use http::parse_transfer;
+pub(crate) use protocol::forward_cores;
 pub use protocol::{CoordinatorCore, Entry, ParticipantCore, Protocol, TxnMessage};
 
 use crate::peers::{self, NodeId, Peers};

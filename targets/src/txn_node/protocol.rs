@@ -80,6 +80,68 @@ pub trait ParticipantCore: Send + 'static {
     fn entry(record: &Self::Record) -> (TxnId, Entry);
 }
 
+/// Implements [`CoordinatorCore`] and [`ParticipantCore`] for a protocol's two cores, whose
+/// inherent methods have the traits' names: `forward_cores!(Coordinator, Participant,
+/// CoordinatorRecord, ParticipantRecord, Message, entry)`, `entry` being the protocol's
+/// `fn(&ParticipantRecord) -> (TxnId, Entry)`.
+macro_rules! forward_cores {
+    ($coordinator:ty, $participant:ty, $crecord:ty, $precord:ty, $message:ty, $entry:path) => {
+        impl $crate::txn_node::CoordinatorCore for $coordinator {
+            type Record = $crecord;
+            type Message = $message;
+
+            fn begin(
+                &mut self,
+                op: $crate::twopc::core::Op,
+            ) -> Result<$crate::twopc::core::TxnId, $crate::twopc::core::UnknownAccount> {
+                <$coordinator>::begin(self, op)
+            }
+
+            fn tick(&mut self) {
+                <$coordinator>::tick(self);
+            }
+
+            fn step(&mut self, message: $message) {
+                <$coordinator>::step(self, message);
+            }
+
+            fn ready(&mut self) -> $crate::twopc::core::Ready<$crecord, $message> {
+                <$coordinator>::ready(self)
+            }
+        }
+
+        impl $crate::txn_node::ParticipantCore for $participant {
+            type Record = $precord;
+            type Message = $message;
+
+            fn tick(&mut self) {
+                <$participant>::tick(self);
+            }
+
+            fn step(&mut self, message: $message) {
+                <$participant>::step(self, message);
+            }
+
+            fn ready(&mut self) -> $crate::twopc::core::Ready<$precord, $message> {
+                <$participant>::ready(self)
+            }
+
+            fn balances(&self) -> &std::collections::BTreeMap<$crate::twopc::core::Account, i64> {
+                <$participant>::balances(self)
+            }
+
+            fn refused_on_locks(&self) -> u64 {
+                <$participant>::refused_on_locks(self)
+            }
+
+            fn entry(record: &$precord) -> ($crate::twopc::core::TxnId, $crate::txn_node::Entry) {
+                $entry(record)
+            }
+        }
+    };
+}
+pub(crate) use forward_cores;
+
 /// The meaning of a participant's log record, for the journal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Entry {

@@ -41,14 +41,12 @@ use std::process::ExitCode;
 
 use super::core::{
     self, Account, Body, CoordinatorConfig, CoordinatorRecord, Message, Op, ParticipantConfig,
-    ParticipantRecord, Ready, TxnId, UnknownAccount,
+    ParticipantRecord, TxnId,
 };
 use crate::peers::NodeId;
 use crate::shell::Listeners;
 pub use crate::shell::{ArgsError, Error};
-use crate::txn_node::{
-    self, COORDINATOR, CoordinatorCore, Entry, ParticipantCore, Protocol, TxnMessage,
-};
+use crate::txn_node::{self, COORDINATOR, Entry, Protocol, TxnMessage};
 
 /// Every timeout, in ticks (see the module documentation).
 pub const TICKS: core::Config = core::Config {
@@ -125,58 +123,22 @@ impl TxnMessage for Message {
     }
 }
 
-impl CoordinatorCore for core::Coordinator {
-    type Record = CoordinatorRecord;
-    type Message = Message;
+txn_node::forward_cores!(
+    core::Coordinator,
+    core::Participant,
+    CoordinatorRecord,
+    ParticipantRecord,
+    Message,
+    entry
+);
 
-    fn begin(&mut self, op: Op) -> Result<TxnId, UnknownAccount> {
-        self.begin(op)
-    }
-
-    fn tick(&mut self) {
-        self.tick();
-    }
-
-    fn step(&mut self, message: Message) {
-        self.step(message);
-    }
-
-    fn ready(&mut self) -> Ready<CoordinatorRecord, Message> {
-        self.ready()
-    }
-}
-
-impl ParticipantCore for core::Participant {
-    type Record = ParticipantRecord;
-    type Message = Message;
-
-    fn tick(&mut self) {
-        self.tick();
-    }
-
-    fn step(&mut self, message: Message) {
-        self.step(message);
-    }
-
-    fn ready(&mut self) -> Ready<ParticipantRecord, Message> {
-        self.ready()
-    }
-
-    fn balances(&self) -> &BTreeMap<Account, i64> {
-        self.balances()
-    }
-
-    fn refused_on_locks(&self) -> u64 {
-        self.refused_on_locks()
-    }
-
-    fn entry(record: &ParticipantRecord) -> (TxnId, Entry) {
-        match record {
-            ParticipantRecord::Prepared { txn, .. } => (*txn, Entry::Prepared),
-            ParticipantRecord::PreCommitted { txn } => (*txn, Entry::PreCommitted),
-            ParticipantRecord::Committed { txn } => (*txn, Entry::Committed),
-            ParticipantRecord::Aborted { txn } => (*txn, Entry::Aborted),
-        }
+/// What a participant's log record says happened to which transaction.
+fn entry(record: &ParticipantRecord) -> (TxnId, Entry) {
+    match record {
+        ParticipantRecord::Prepared { txn, .. } => (*txn, Entry::Prepared),
+        ParticipantRecord::PreCommitted { txn } => (*txn, Entry::PreCommitted),
+        ParticipantRecord::Committed { txn } => (*txn, Entry::Committed),
+        ParticipantRecord::Aborted { txn } => (*txn, Entry::Aborted),
     }
 }
 

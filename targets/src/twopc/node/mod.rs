@@ -28,14 +28,12 @@ use clap::ValueEnum;
 
 use super::core::{
     self, Account, Body, CoordinatorConfig, CoordinatorRecord, Message, Op, ParticipantConfig,
-    ParticipantRecord, Ready, TxnId, UnknownAccount,
+    ParticipantRecord, TxnId,
 };
 use crate::peers::NodeId;
 use crate::shell::Listeners;
 pub use crate::shell::{ArgsError, Error};
-use crate::txn_node::{
-    self, COORDINATOR, CoordinatorCore, Entry, ParticipantCore, Protocol, TxnMessage,
-};
+use crate::txn_node::{self, COORDINATOR, Entry, Protocol, TxnMessage};
 
 /// Timeouts, in ticks (see the module documentation).
 const VOTE_TIMEOUT_TICKS: u32 = 100;
@@ -131,57 +129,21 @@ impl TxnMessage for Message {
     }
 }
 
-impl CoordinatorCore for core::Coordinator {
-    type Record = CoordinatorRecord;
-    type Message = Message;
+txn_node::forward_cores!(
+    core::Coordinator,
+    core::Participant,
+    CoordinatorRecord,
+    ParticipantRecord,
+    Message,
+    entry
+);
 
-    fn begin(&mut self, op: Op) -> Result<TxnId, UnknownAccount> {
-        self.begin(op)
-    }
-
-    fn tick(&mut self) {
-        self.tick();
-    }
-
-    fn step(&mut self, message: Message) {
-        self.step(message);
-    }
-
-    fn ready(&mut self) -> Ready<CoordinatorRecord, Message> {
-        self.ready()
-    }
-}
-
-impl ParticipantCore for core::Participant {
-    type Record = ParticipantRecord;
-    type Message = Message;
-
-    fn tick(&mut self) {
-        self.tick();
-    }
-
-    fn step(&mut self, message: Message) {
-        self.step(message);
-    }
-
-    fn ready(&mut self) -> Ready<ParticipantRecord, Message> {
-        self.ready()
-    }
-
-    fn balances(&self) -> &BTreeMap<Account, i64> {
-        self.balances()
-    }
-
-    fn refused_on_locks(&self) -> u64 {
-        self.refused_on_locks()
-    }
-
-    fn entry(record: &ParticipantRecord) -> (TxnId, Entry) {
-        match record {
-            ParticipantRecord::Prepared { txn, .. } => (*txn, Entry::Prepared),
-            ParticipantRecord::Committed { txn } => (*txn, Entry::Committed),
-            ParticipantRecord::Aborted { txn } => (*txn, Entry::Aborted),
-        }
+/// What a participant's log record says happened to which transaction.
+fn entry(record: &ParticipantRecord) -> (TxnId, Entry) {
+    match record {
+        ParticipantRecord::Prepared { txn, .. } => (*txn, Entry::Prepared),
+        ParticipantRecord::Committed { txn } => (*txn, Entry::Committed),
+        ParticipantRecord::Aborted { txn } => (*txn, Entry::Aborted),
     }
 }
 
