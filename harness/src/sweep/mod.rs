@@ -12,11 +12,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use checkers::Validity;
+use checkers::compose::Analysis;
 use clap::Args;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use crate::exit::Exit;
+use crate::results::RunResults;
 use crate::run::command::fresh_seed;
 use crate::run::runner;
 use crate::run::store::stamp;
@@ -57,6 +59,34 @@ pub struct RunStats {
     pub p99_ns: Option<u64>,
     pub anomalies: String,
     pub duration_s: f64,
+    /// Transactions only (the blocking checker's report): the longest any participant sat in
+    /// doubt on one transaction, how long the coordinator was down, and the share of that
+    /// downtime some participant spent in doubt (None without downtime).
+    pub longest_in_doubt_ns: Option<u64>,
+    pub coordinator_down_ns: Option<u64>,
+    pub in_doubt_while_down: Option<f64>,
+}
+
+impl RunStats {
+    /// The stats of a run that finished and was checked.
+    fn of(r: RunResults) -> RunStats {
+        let blocking = r.history.checkers.iter().find_map(|c| match &c.analysis {
+            Analysis::Blocking(b) => Some(b),
+            _ => None,
+        });
+        RunStats {
+            valid: r.valid,
+            availability: r.history.stats.availability,
+            p50_ns: r.history.stats.latency.map(|l| l.p50),
+            p99_ns: r.history.stats.latency.map(|l| l.p99),
+            anomalies: suite::outcome::anomalies(&r.history),
+            duration_s: r.duration_s,
+            longest_in_doubt_ns: blocking.map(|b| b.longest.as_ref().map_or(0, |w| w.ns)),
+            coordinator_down_ns: blocking.map(|b| b.downtime_ns),
+            in_doubt_while_down: blocking.and_then(|b| b.in_doubt_during_downtime_ratio),
+            dir: r.dir,
+        }
+    }
 }
 
 /// One run of a cell: its stats, or why the harness could not finish it.
@@ -85,6 +115,15 @@ fn median(mut xs: Vec<f64>) -> Option<f64> {
     } else {
         (xs[n / 2 - 1] + xs[n / 2]) / 2.0
     })
+}
+
+fn seconds_of(ns: u64) -> f64 {
+    ns as f64 / 1e9
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
+    let xs: Vec<f64> = xs.collect();
+    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
 }
 
 impl Cell {
@@ -123,6 +162,31 @@ impl Cell {
         )
     }
 
+    /// The mean over its runs of the longest time a participant sat in doubt on one
+    /// transaction, in seconds (transactions only: None when no run measured it).
+    pub fn longest_in_doubt_s(&self) -> Option<f64> {
+        mean(
+            self.checked()
+                .filter_map(|r| r.longest_in_doubt_ns)
+                .map(seconds_of),
+        )
+    }
+
+    /// The mean over its runs of the coordinator's downtime, in seconds (transactions only).
+    pub fn coordinator_down_s(&self) -> Option<f64> {
+        mean(
+            self.checked()
+                .filter_map(|r| r.coordinator_down_ns)
+                .map(seconds_of),
+        )
+    }
+
+    /// The mean over its runs (those with downtime) of the share of the coordinator's downtime
+    /// that some participant spent in doubt.
+    pub fn in_doubt_while_down(&self) -> Option<f64> {
+        mean(self.checked().filter_map(|r| r.in_doubt_while_down))
+    }
+
     /// The median of the runs' p99 latencies, in milliseconds.
     pub fn p99_ms(&self) -> Option<f64> {
         median(
@@ -155,6 +219,12 @@ impl Sweep {
     pub fn label(&self, cell: &Cell) -> String {
         params::label(&self.params, &cell.values)
     }
+
+    /// Whether any run measured time in doubt (a transaction target): the table, the index
+    /// and the charts then show it with the coordinator's downtime.
+    pub fn measures_in_doubt(&self) -> bool {
+        self.cells.iter().any(|c| c.longest_in_doubt_s().is_some())
+    }
 }
 
 /// A folder of its own under `<root>/sweeps/<scenario>/`.
@@ -180,6 +250,10 @@ fn ms(v: Option<f64>) -> String {
     })
 }
 
+fn seconds(v: Option<f64>) -> String {
+    v.map_or("—".into(), |s| format!("{s:.2} s"))
+}
+
 fn percent(v: Option<f64>) -> String {
     v.map_or("—".into(), |v| format!("{:.1}%", v * 100.0))
 }
@@ -187,12 +261,24 @@ fn percent(v: Option<f64>) -> String {
 /// The table: one row per cell.
 pub fn render_table(s: &Sweep) -> String {
     let mut b = Builder::default();
+    let in_doubt = s.measures_in_doubt();
     let mut header: Vec<String> = s.params.iter().map(|p| p.name.clone()).collect();
     header.extend(
         ["runs", "anomaly rate", "availability", "p50", "p99"]
             .iter()
             .map(|h| h.to_string()),
     );
+    if in_doubt {
+        header.extend(
+            [
+                "longest in doubt",
+                "coordinator down",
+                "in doubt while down",
+            ]
+            .iter()
+            .map(|h| h.to_string()),
+        );
+    }
     b.push_record(header);
     for cell in &s.cells {
         let mut row: Vec<String> = s
@@ -218,6 +304,11 @@ pub fn render_table(s: &Sweep) -> String {
         row.push(percent(cell.availability()));
         row.push(ms(cell.p50_ms()));
         row.push(ms(cell.p99_ms()));
+        if in_doubt {
+            row.push(seconds(cell.longest_in_doubt_s()));
+            row.push(seconds(cell.coordinator_down_s()));
+            row.push(percent(cell.in_doubt_while_down()));
+        }
         b.push_record(row);
     }
     let mut table = b.build();
@@ -295,15 +386,7 @@ fn sweep(args: &SweepArgs) -> Result<Exit, String> {
             bar.set_message(format!("{label} #{}", k + 1));
             let run_seed = scenario.seed;
             let outcome = match suite::execute(&runtime, scenario, &args.results) {
-                Executed::Done(r) => Ok(RunStats {
-                    valid: r.valid,
-                    availability: r.history.stats.availability,
-                    p50_ns: r.history.stats.latency.map(|l| l.p50),
-                    p99_ns: r.history.stats.latency.map(|l| l.p99),
-                    anomalies: suite::outcome::anomalies(&r.history),
-                    duration_s: r.duration_s,
-                    dir: r.dir,
-                }),
+                Executed::Done(r) => Ok(RunStats::of(*r)),
                 Executed::Failed(e) => Err(e),
                 Executed::Interrupted(why) => {
                     interrupted = Some(why);
@@ -312,7 +395,7 @@ fn sweep(args: &SweepArgs) -> Result<Exit, String> {
             };
             let line = match &outcome {
                 Ok(r) => format!(
-                    "{label} #{} (seed {run_seed}): {}{}; {:.1} s; {}",
+                    "{label} #{} (seed {run_seed}): {}{}{}; {:.1} s; {}",
                     k + 1,
                     r.valid.word(),
                     if r.anomalies.is_empty() {
@@ -320,6 +403,10 @@ fn sweep(args: &SweepArgs) -> Result<Exit, String> {
                     } else {
                         format!(" ({})", r.anomalies)
                     },
+                    r.longest_in_doubt_ns.map_or(String::new(), |ns| format!(
+                        "; longest in doubt {}",
+                        seconds(Some(seconds_of(ns)))
+                    )),
                     r.duration_s,
                     r.dir.display()
                 ),

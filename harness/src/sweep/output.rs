@@ -1,6 +1,7 @@
-//! A sweep's folder: `sweep.csv` and `sweep.json` (one record per cell), `sweep.svg` (anomaly
-//! rate against the first parameter, one line per combination of the others) and `index.html`
-//! (the chart, the cells, and a link to every run's folder and its report).
+//! A sweep's folder: `sweep.csv` and `sweep.json` (one record per cell), the charts — each a
+//! measure against the first parameter, one line per combination of the others: `sweep.svg`
+//! (anomaly rate), `sweep-availability.svg`, and for transactions `sweep-in-doubt.svg` — and
+//! `index.html` (the charts, the cells, and a link to every run's folder and its report).
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -11,13 +12,15 @@ use serde_json::{Value, json};
 use super::{Cell, Sweep, params};
 use crate::suite::junit::escape;
 
-/// Writes the four files into the sweep's folder.
+/// Writes the files into the sweep's folder.
 pub fn write_all(s: &Sweep) -> std::io::Result<()> {
     std::fs::create_dir_all(&s.dir)?;
     std::fs::write(s.dir.join("sweep.csv"), csv(s))?;
     let json = serde_json::to_string_pretty(&json(s)).unwrap_or_default();
     std::fs::write(s.dir.join("sweep.json"), json + "\n")?;
-    std::fs::write(s.dir.join("sweep.svg"), svg(s))?;
+    for chart in Chart::all(s) {
+        std::fs::write(s.dir.join(chart.file()), svg(s, chart))?;
+    }
     std::fs::write(s.dir.join("index.html"), html(s))
 }
 
@@ -47,6 +50,9 @@ pub fn csv(s: &Sweep) -> String {
             "availability",
             "latency_p50_ms",
             "latency_p99_ms",
+            "longest_in_doubt_s",
+            "coordinator_down_s",
+            "in_doubt_while_down",
         ]
         .iter()
         .map(|h| h.to_string()),
@@ -67,6 +73,9 @@ pub fn csv(s: &Sweep) -> String {
         row.push(number(cell.availability(), 4));
         row.push(number(cell.p50_ms(), 3));
         row.push(number(cell.p99_ms(), 3));
+        row.push(number(cell.longest_in_doubt_s(), 3));
+        row.push(number(cell.coordinator_down_s(), 3));
+        row.push(number(cell.in_doubt_while_down(), 4));
         out.push_str(&row.join(","));
         out.push('\n');
     }
@@ -109,6 +118,9 @@ pub fn json(s: &Sweep) -> Value {
                         "latency_p50_ms": x.p50_ns.map(|ns| ns as f64 / 1e6),
                         "latency_p99_ms": x.p99_ns.map(|ns| ns as f64 / 1e6),
                         "duration_s": x.duration_s,
+                        "longest_in_doubt_s": x.longest_in_doubt_ns.map(|ns| ns as f64 / 1e9),
+                        "coordinator_down_s": x.coordinator_down_ns.map(|ns| ns as f64 / 1e9),
+                        "in_doubt_while_down": x.in_doubt_while_down,
                     }),
                     Err(e) => json!({ "seed": r.seed, "error": e }),
                 })
@@ -124,6 +136,9 @@ pub fn json(s: &Sweep) -> Value {
                 "availability": cell.availability(),
                 "latency_p50_ms": cell.p50_ms(),
                 "latency_p99_ms": cell.p99_ms(),
+                "longest_in_doubt_s": cell.longest_in_doubt_s(),
+                "coordinator_down_s": cell.coordinator_down_s(),
+                "in_doubt_while_down": cell.in_doubt_while_down(),
                 "run_results": runs,
             })
         })
@@ -144,10 +159,109 @@ const COLOURS: [&str; 8] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
 ];
 
-/// Anomaly rate against the first parameter's values, one line per combination of the others.
+/// What a chart plots against the first parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chart {
+    /// Invalid runs over checked runs (`sweep.svg`).
+    AnomalyRate,
+    /// The mean of `ok / ops` (`sweep-availability.svg`).
+    Availability,
+    /// The longest time a participant sat in doubt on one transaction (`sweep-in-doubt.svg`;
+    /// transactions only).
+    InDoubt,
+}
+
+impl Chart {
+    /// The charts a sweep gets: time in doubt only where it was measured.
+    pub fn all(s: &Sweep) -> Vec<Chart> {
+        let mut charts = vec![Chart::AnomalyRate, Chart::Availability];
+        if s.measures_in_doubt() {
+            charts.push(Chart::InDoubt);
+        }
+        charts
+    }
+
+    pub fn file(self) -> &'static str {
+        match self {
+            Chart::AnomalyRate => "sweep.svg",
+            Chart::Availability => "sweep-availability.svg",
+            Chart::InDoubt => "sweep-in-doubt.svg",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Chart::AnomalyRate => "anomaly rate",
+            Chart::Availability => "availability",
+            Chart::InDoubt => "longest time in doubt",
+        }
+    }
+
+    fn axis(self) -> &'static str {
+        match self {
+            Chart::AnomalyRate => "anomaly rate (invalid / runs)",
+            Chart::Availability => "availability (ok / ops)",
+            Chart::InDoubt => "longest in doubt on one transaction (s)",
+        }
+    }
+
+    fn value(self, c: &Cell) -> Option<f64> {
+        match self {
+            Chart::AnomalyRate => c.anomaly_rate(),
+            Chart::Availability => c.availability(),
+            Chart::InDoubt => c.longest_in_doubt_s(),
+        }
+    }
+
+    /// The top of the y axis: 100 % for the rates, a whole number of seconds at or above every
+    /// value for time in doubt.
+    fn top(self, s: &Sweep) -> f64 {
+        match self {
+            Chart::AnomalyRate | Chart::Availability => 1.0,
+            Chart::InDoubt => s
+                .cells
+                .iter()
+                .filter_map(Cell::longest_in_doubt_s)
+                .fold(1.0, f64::max)
+                .ceil(),
+        }
+    }
+
+    fn tick(self, v: f64) -> String {
+        match self {
+            Chart::AnomalyRate | Chart::Availability => format!("{:.0}%", v * 100.0),
+            Chart::InDoubt => format!("{v:.1} s"),
+        }
+    }
+
+    fn point(self, s: &Sweep, c: &Cell) -> String {
+        match self {
+            Chart::AnomalyRate => format!(
+                "{}: {}/{} invalid",
+                s.label(c),
+                c.count(Validity::Invalid),
+                c.checked().count()
+            ),
+            Chart::Availability => format!(
+                "{}: {:.1}% ok",
+                s.label(c),
+                c.availability().unwrap_or(0.0) * 100.0
+            ),
+            Chart::InDoubt => format!(
+                "{}: in doubt {:.2} s at the longest; coordinator down {:.2} s, in doubt {:.0}% of it",
+                s.label(c),
+                c.longest_in_doubt_s().unwrap_or(0.0),
+                c.coordinator_down_s().unwrap_or(0.0),
+                c.in_doubt_while_down().unwrap_or(0.0) * 100.0
+            ),
+        }
+    }
+}
+
+/// One measure against the first parameter's values, one line per combination of the others.
 /// The x axis is numeric when every value of the first parameter is a number, else one evenly
 /// spaced position per value, in the order given.
-pub fn svg(s: &Sweep) -> String {
+pub fn svg(s: &Sweep, chart: Chart) -> String {
     let (w, h) = (760.0, 440.0);
     let (left, right, top, bottom) = (70.0, 230.0, 44.0, 64.0);
     let (pw, ph) = (w - left - right, h - top - bottom);
@@ -173,7 +287,8 @@ pub fn svg(s: &Sweep) -> String {
         };
         left + 20.0 + t * (pw - 40.0)
     };
-    let y_of = |rate: f64| top + ph - rate * ph;
+    let y_top = chart.top(s);
+    let y_of = |v: f64| top + ph - v / y_top * ph;
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -182,22 +297,23 @@ pub fn svg(s: &Sweep) -> String {
     let _ = writeln!(o, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
     let _ = writeln!(
         o,
-        r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}: anomaly rate by {}</text>"#,
+        r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}: {} by {}</text>"#,
         left + pw / 2.0,
         escape(&s.scenario),
+        chart.title(),
         escape(&first.name)
     );
     // Axes, grid and ticks.
     for k in 0..=4 {
-        let rate = f64::from(k) / 4.0;
-        let y = y_of(rate);
+        let v = y_top * f64::from(k) / 4.0;
+        let y = y_of(v);
         let _ = writeln!(
             o,
-            r##"<line x1="{left}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}%</text>"##,
+            r##"<line x1="{left}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}</text>"##,
             left + pw,
             left - 8.0,
             y + 4.0,
-            k * 25
+            chart.tick(v)
         );
     }
     let _ = writeln!(
@@ -228,8 +344,9 @@ pub fn svg(s: &Sweep) -> String {
     );
     let _ = writeln!(
         o,
-        r#"<text transform="translate(18 {}) rotate(-90)" text-anchor="middle">anomaly rate (invalid / runs)</text>"#,
-        top + ph / 2.0
+        r#"<text transform="translate(18 {}) rotate(-90)" text-anchor="middle">{}</text>"#,
+        top + ph / 2.0,
+        chart.axis()
     );
     // One series per combination of the other parameters.
     let mut series: Vec<(Vec<usize>, Vec<&Cell>)> = Vec::new();
@@ -244,7 +361,7 @@ pub fn svg(s: &Sweep) -> String {
         let colour = COLOURS[k % COLOURS.len()];
         let mut points: Vec<(f64, f64, &Cell)> = cells
             .iter()
-            .filter_map(|c| Some((x_of(c.values[0]), y_of(c.anomaly_rate()?), *c)))
+            .filter_map(|c| Some((x_of(c.values[0]), y_of(chart.value(c)?), *c)))
             .collect();
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
         let path: Vec<String> = points.iter().map(|(x, y, _)| format!("{x},{y}")).collect();
@@ -256,14 +373,12 @@ pub fn svg(s: &Sweep) -> String {
         for (x, y, c) in &points {
             let _ = writeln!(
                 o,
-                r#"<circle cx="{x}" cy="{y}" r="4" fill="{colour}"><title>{}: {}/{} invalid</title></circle>"#,
-                escape(&s.label(c)),
-                c.count(Validity::Invalid),
-                c.checked().count()
+                r#"<circle cx="{x}" cy="{y}" r="4" fill="{colour}"><title>{}</title></circle>"#,
+                escape(&chart.point(s, c))
             );
         }
         let legend = if s.params.len() == 1 {
-            "anomaly rate".to_string()
+            chart.title().to_string()
         } else {
             params::label(&s.params[1..], rest)
         };
@@ -341,17 +456,31 @@ pub fn html(s: &Sweep) -> String {
             .wrapping_add(u64::from(s.runs_per_cell).saturating_sub(1)),
         escape(&s.started)
     );
-    o.push_str(
-        "<p><a href=\"sweep.csv\">sweep.csv</a> · <a href=\"sweep.json\">sweep.json</a> · \
-         <a href=\"sweep.svg\">sweep.svg</a></p>\n<img src=\"sweep.svg\" alt=\"anomaly rate chart\">\n",
+    let charts = Chart::all(s);
+    let links: Vec<String> = charts
+        .iter()
+        .map(|c| format!("<a href=\"{0}\">{0}</a>", c.file()))
+        .collect();
+    let _ = writeln!(
+        o,
+        "<p><a href=\"sweep.csv\">sweep.csv</a> · <a href=\"sweep.json\">sweep.json</a> · {}</p>",
+        links.join(" · ")
     );
+    for c in &charts {
+        let _ = writeln!(o, "<img src=\"{}\" alt=\"{} chart\">", c.file(), c.title());
+    }
+    let in_doubt = s.measures_in_doubt();
     o.push_str("<table>\n<thead><tr>");
     for p in &s.params {
         let _ = write!(o, "<th>{}</th>", escape(&p.name));
     }
-    o.push_str(
-        "<th>runs</th><th>anomaly rate</th><th>availability</th><th>p50</th><th>p99</th><th>each run</th></tr></thead>\n<tbody>\n",
-    );
+    o.push_str("<th>runs</th><th>anomaly rate</th><th>availability</th><th>p50</th><th>p99</th>");
+    if in_doubt {
+        o.push_str(
+            "<th>longest in doubt</th><th>coordinator down</th><th>in doubt while down</th>",
+        );
+    }
+    o.push_str("<th>each run</th></tr></thead>\n<tbody>\n");
     for cell in &s.cells {
         o.push_str("<tr>");
         for (p, &i) in s.params.iter().zip(&cell.values) {
@@ -359,7 +488,7 @@ pub fn html(s: &Sweep) -> String {
         }
         let _ = write!(
             o,
-            "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>",
+            "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
             cell.checked().count(),
             cell.anomaly_rate().map_or("—".into(), |r| format!(
                 "{:.0}% ({}/{})",
@@ -372,6 +501,17 @@ pub fn html(s: &Sweep) -> String {
             number(cell.p50_ms(), 1) + " ms",
             number(cell.p99_ms(), 1) + " ms",
         );
+        if in_doubt {
+            let _ = write!(
+                o,
+                "<td class=\"num\">{} s</td><td class=\"num\">{} s</td><td class=\"num\">{}</td>",
+                number(cell.longest_in_doubt_s(), 2),
+                number(cell.coordinator_down_s(), 2),
+                cell.in_doubt_while_down()
+                    .map_or("—".into(), |r| format!("{:.0}%", r * 100.0))
+            );
+        }
+        o.push_str("<td>");
         let runs: Vec<String> = cell
             .runs
             .iter()
@@ -430,6 +570,9 @@ mod tests {
                 String::new()
             },
             duration_s: 3.0,
+            longest_in_doubt_ns: None,
+            coordinator_down_ns: None,
+            in_doubt_while_down: None,
         }
     }
 
@@ -491,10 +634,10 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "clock.jump,lock-algorithm,runs,invalid,unknown,errors,anomaly_rate,availability,latency_p50_ms,latency_p99_ms"
+            "clock.jump,lock-algorithm,runs,invalid,unknown,errors,anomaly_rate,availability,latency_p50_ms,latency_p99_ms,longest_in_doubt_s,coordinator_down_s,in_doubt_while_down"
         );
-        assert_eq!(lines[1], "0s,single,1,0,0,1,0.0000,0.5000,1.000,10.000");
-        assert_eq!(lines[4], "2s,a<b,2,2,0,0,1.0000,0.5000,2.000,20.000");
+        assert_eq!(lines[1], "0s,single,1,0,0,1,0.0000,0.5000,1.000,10.000,,,");
+        assert_eq!(lines[4], "2s,a<b,2,2,0,0,1.0000,0.5000,2.000,20.000,,,");
         assert_eq!(lines.len(), 5);
     }
 
@@ -510,13 +653,46 @@ mod tests {
             j["cells"][0]["run_results"][1]["error"],
             "node n1 never came up"
         );
-        let svg = svg(&s);
+        assert_eq!(Chart::all(&s), [Chart::AnomalyRate, Chart::Availability]);
+        let svg = svg(&s, Chart::AnomalyRate);
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains("lock-algorithm=a&lt;b"));
+        assert!(!html(&s).contains("in doubt"));
         let html = html(&s);
         assert!(html.contains("href=\"../../../s/20263-2/\""), "{html}");
         assert!(html.contains("<td>a&lt;b</td>"));
         assert!(html.contains("never came up"));
+    }
+
+    #[test]
+    fn transactions_get_their_time_in_doubt_and_the_coordinators_downtime() {
+        let mut s = sweep();
+        for (k, cell) in s.cells.iter_mut().enumerate() {
+            for r in &mut cell.runs {
+                if let Ok(x) = &mut r.outcome {
+                    x.longest_in_doubt_ns = Some(1_000_000_000 * (k as u64 + 1));
+                    x.coordinator_down_ns = Some(2_500_000_000);
+                    x.in_doubt_while_down = Some(0.5);
+                }
+            }
+        }
+        assert!(s.measures_in_doubt());
+        assert_eq!(s.cells[3].longest_in_doubt_s(), Some(4.0));
+        let csv = csv(&s);
+        assert!(
+            csv.lines().nth(4).unwrap().ends_with(",4.000,2.500,0.5000"),
+            "{csv}"
+        );
+        assert_eq!(json(&s)["cells"][3]["coordinator_down_s"], 2.5);
+        assert_eq!(Chart::all(&s).last(), Some(&Chart::InDoubt));
+        let svg = svg(&s, Chart::InDoubt);
+        // A line per series; the axis up to the largest value, 4 s.
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert!(svg.contains(">4.0 s<"), "{svg}");
+        let html = html(&s);
+        assert!(html.contains("<th>longest in doubt</th>") && html.contains("sweep-in-doubt.svg"));
+        assert!(html.contains("<td class=\"num\">50%</td>"), "{html}");
+        assert!(super::super::render_table(&s).contains("coordinator down"));
     }
 }
