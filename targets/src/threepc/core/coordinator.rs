@@ -30,7 +30,8 @@ use super::config::CoordinatorConfig;
 use super::log::CoordinatorRecord;
 use super::message::{Body, Message, Round, TxnState};
 use crate::twopc::core::Ready;
-use crate::twopc::core::{Account, NodeId, Op, Outcome, Reads, TxnId, UnknownAccount};
+use crate::twopc::core::{NodeId, Op, Outcome, Reads, TxnId, UnknownAccount};
+use crate::txn_core::{Shards, TxnIds};
 
 #[derive(Debug)]
 enum Phase {
@@ -58,9 +59,8 @@ struct Active {
 #[derive(Debug)]
 pub struct Coordinator {
     config: CoordinatorConfig,
-    owner: BTreeMap<Account, NodeId>,
-    incarnation: u64,
-    next_seq: u64,
+    shards: Shards,
+    ids: TxnIds,
     active: BTreeMap<TxnId, Active>,
     /// Decisions about transactions that were pre-committed (true: committed).
     decided: BTreeMap<TxnId, bool>,
@@ -78,11 +78,6 @@ impl Coordinator {
     /// Starts from the records persisted so far (none for a new coordinator): logs a new
     /// incarnation and resumes every pre-committed or committed transaction not finished.
     pub fn new(config: CoordinatorConfig, restored: &[CoordinatorRecord]) -> Coordinator {
-        let owner = config
-            .shards
-            .iter()
-            .flat_map(|(&p, accounts)| accounts.iter().map(move |&a| (a, p)))
-            .collect();
         let mut incarnation = 0;
         let mut unfinished: BTreeMap<TxnId, (BTreeSet<NodeId>, bool)> = BTreeMap::new();
         let mut decided = BTreeMap::new();
@@ -105,16 +100,16 @@ impl Coordinator {
                 }
             }
         }
+        let ids = TxnIds::after(incarnation);
         let mut c = Coordinator {
+            shards: Shards::new(&config.shards),
             config,
-            owner,
-            incarnation: incarnation + 1,
-            next_seq: 0,
+            log: vec![CoordinatorRecord::Started {
+                incarnation: ids.incarnation(),
+            }],
+            ids,
             active: BTreeMap::new(),
             decided,
-            log: vec![CoordinatorRecord::Started {
-                incarnation: incarnation + 1,
-            }],
             messages: Vec::new(),
             outcomes: Vec::new(),
         };
@@ -150,18 +145,8 @@ impl Coordinator {
     /// Begins a transaction: `CanCommit` goes to every participant it touches (every
     /// participant, for a read). Its outcome comes in a later [`Ready`].
     pub fn begin(&mut self, op: Op) -> Result<TxnId, UnknownAccount> {
-        let participants: BTreeSet<NodeId> = match op {
-            Op::Transfer { from, to, .. } => [from, to]
-                .into_iter()
-                .map(|a| self.owner.get(&a).copied().ok_or(UnknownAccount(a)))
-                .collect::<Result<_, _>>()?,
-            Op::ReadAll => self.config.shards.keys().copied().collect(),
-        };
-        self.next_seq += 1;
-        let txn = TxnId {
-            incarnation: self.incarnation,
-            seq: self.next_seq,
-        };
+        let participants = self.shards.route(&op)?;
+        let txn = self.ids.next();
         for &p in &participants {
             let op = op.clone();
             self.send(p, Body::CanCommit { txn, op });
@@ -320,11 +305,7 @@ impl Coordinator {
             Some(true) => Some(TxnState::Committed),
             Some(false) => Some(TxnState::Aborted),
             // Never pre-committed (else it would be active or decided): nobody can commit it.
-            None if txn.incarnation < self.incarnation
-                || (txn.incarnation == self.incarnation && txn.seq <= self.next_seq) =>
-            {
-                Some(TxnState::Aborted)
-            }
+            None if self.ids.issued(txn) => Some(TxnState::Aborted),
             None => None,
         }
     }

@@ -58,9 +58,9 @@ use std::mem;
 use super::config::ParticipantConfig;
 use super::log::ParticipantRecord;
 use super::message::{Body, Message, Round, TxnState};
-use crate::twopc::core::Ready;
-use crate::twopc::core::locks::Locks;
-use crate::twopc::core::{Account, NodeId, Op, Part, Reads, TxnId};
+use crate::twopc::core::{Account, NodeId, Op, Part, Reads, Ready, TxnId};
+use crate::txn_core::locks::Locks;
+use crate::txn_core::{Shards, plan};
 
 /// An undecided transaction's volatile bookkeeping.
 #[derive(Debug)]
@@ -95,7 +95,7 @@ struct Attempt {
 #[derive(Debug)]
 pub struct Participant {
     config: ParticipantConfig,
-    owner: BTreeMap<Account, NodeId>,
+    shards: Shards,
     /// Committed balances.
     balances: BTreeMap<Account, i64>,
     locks: Locks,
@@ -110,14 +110,9 @@ impl Participant {
     /// Starts from the records persisted so far (none for a new participant). Transactions
     /// left undecided start the termination protocol at once.
     pub fn new(config: ParticipantConfig, restored: &[ParticipantRecord]) -> Participant {
-        let owner = config
-            .participants
-            .iter()
-            .flat_map(|(&p, accounts)| accounts.iter().map(move |&a| (a, p)))
-            .collect();
         let mut p = Participant {
             balances: config.accounts.clone(),
-            owner,
+            shards: Shards::new(&config.participants),
             config,
             locks: Locks::default(),
             txns: BTreeMap::new(),
@@ -278,7 +273,7 @@ impl Participant {
             Some(TxnState::Aborted) => self.vote(txn, false, Vec::new()),
             Some(TxnState::Committed) => {}
             None => {
-                let Some(part) = self.plan(op) else {
+                let Some(part) = plan(&self.balances, self.config.allow_negative, op) else {
                     self.abort_unvoted(txn);
                     return self.vote(txn, false, Vec::new());
                 };
@@ -307,49 +302,12 @@ impl Participant {
         let set: BTreeSet<NodeId> = match *op {
             Op::Transfer { from, to, .. } => [from, to]
                 .iter()
-                .filter_map(|a| self.owner.get(a).copied())
+                .filter_map(|&a| self.shards.owner(a))
                 .chain([self.config.id])
                 .collect(),
             Op::ReadAll => self.config.participants.keys().copied().collect(),
         };
         set.into_iter().collect()
-    }
-
-    /// This participant's part of `op` — or `None` if it must vote no (it owns none of the
-    /// accounts, or the debit would overdraw and overdrafts are not allowed).
-    fn plan(&self, op: &Op) -> Option<Part> {
-        match *op {
-            Op::Transfer { from, to, amount } => {
-                let mut writes = Vec::new();
-                if let Some(&balance) = self.balances.get(&from) {
-                    if amount < 0 || (balance < amount && !self.config.allow_negative) {
-                        return None;
-                    }
-                    writes.push((from, balance - amount));
-                }
-                if let Some(&balance) = self.balances.get(&to) {
-                    // A transfer to the same account: the debit is the balance to credit.
-                    let base = writes.last().filter(|w| w.0 == to).map_or(balance, |w| w.1);
-                    writes.retain(|w| w.0 != to);
-                    writes.push((to, base + amount));
-                }
-                if writes.is_empty() {
-                    return None;
-                }
-                Some(Part {
-                    exclusive: writes.iter().map(|w| w.0).collect(),
-                    shared: Vec::new(),
-                    writes,
-                    reads: Vec::new(),
-                })
-            }
-            Op::ReadAll => Some(Part {
-                exclusive: Vec::new(),
-                shared: self.balances.keys().copied().collect(),
-                writes: Vec::new(),
-                reads: self.balances.iter().map(|(a, b)| (*a, *b)).collect(),
-            }),
-        }
     }
 
     fn on_pre_commit(&mut self, from: NodeId, txn: TxnId, round: Round) {

@@ -16,6 +16,7 @@ use super::config::CoordinatorConfig;
 use super::log::CoordinatorRecord;
 use super::message::{Account, Body, Message, Op, Reads, TxnId};
 use super::ready::{Outcome, Ready};
+use crate::txn_core::{Shards, TxnIds};
 
 /// A definite refusal of [`Coordinator::begin`]: the transaction names an account no
 /// participant owns. Nothing was sent.
@@ -51,9 +52,8 @@ struct Active {
 #[derive(Debug)]
 pub struct Coordinator {
     config: CoordinatorConfig,
-    owner: BTreeMap<Account, NodeId>,
-    incarnation: u64,
-    next_seq: u64,
+    shards: Shards,
+    ids: TxnIds,
     active: BTreeMap<TxnId, Active>,
     log: Vec<CoordinatorRecord>,
     messages: Vec<Message>,
@@ -64,11 +64,6 @@ impl Coordinator {
     /// Starts from the records persisted so far (none for a new coordinator): logs a new
     /// incarnation, and resends every commit not known to be acknowledged by all.
     pub fn new(config: CoordinatorConfig, restored: &[CoordinatorRecord]) -> Coordinator {
-        let owner = config
-            .shards
-            .iter()
-            .flat_map(|(&p, accounts)| accounts.iter().map(move |&a| (a, p)))
-            .collect();
         let mut incarnation = 0;
         let mut unfinished = BTreeMap::new();
         for record in restored {
@@ -82,15 +77,15 @@ impl Coordinator {
                 }
             }
         }
+        let ids = TxnIds::after(incarnation);
         let mut c = Coordinator {
+            shards: Shards::new(&config.shards),
             config,
-            owner,
-            incarnation: incarnation + 1,
-            next_seq: 0,
-            active: BTreeMap::new(),
             log: vec![CoordinatorRecord::Started {
-                incarnation: incarnation + 1,
+                incarnation: ids.incarnation(),
             }],
+            ids,
+            active: BTreeMap::new(),
             messages: Vec::new(),
             outcomes: Vec::new(),
         };
@@ -129,18 +124,8 @@ impl Coordinator {
     /// Begins a transaction: prepares go to every participant it touches (every participant,
     /// for a read). Its outcome comes in a later [`Ready`].
     pub fn begin(&mut self, op: Op) -> Result<TxnId, UnknownAccount> {
-        let participants: BTreeSet<NodeId> = match op {
-            Op::Transfer { from, to, .. } => [from, to]
-                .into_iter()
-                .map(|a| self.owner.get(&a).copied().ok_or(UnknownAccount(a)))
-                .collect::<Result<_, _>>()?,
-            Op::ReadAll => self.config.shards.keys().copied().collect(),
-        };
-        self.next_seq += 1;
-        let txn = TxnId {
-            incarnation: self.incarnation,
-            seq: self.next_seq,
-        };
+        let participants = self.shards.route(&op)?;
+        let txn = self.ids.next();
         for &p in &participants {
             self.send(
                 p,

@@ -17,10 +17,11 @@ use std::mem;
 
 use super::NodeId;
 use super::config::{Bug, ParticipantConfig};
-use super::locks::Locks;
 use super::log::{Part, ParticipantRecord};
 use super::message::{Account, Body, Message, Op, Reads, TxnId};
 use super::ready::Ready;
+use crate::txn_core::locks::Locks;
+use crate::txn_core::plan;
 
 /// What a participant knows of one transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,7 +176,7 @@ impl Participant {
             Some(TxnState::Aborted) => self.vote(txn, false, Vec::new()),
             // Decided commit: the coordinator has every vote already.
             Some(TxnState::Committed) => {}
-            None => match self.plan(op) {
+            None => match plan(&self.balances, self.config.allow_negative, op) {
                 Some(part) if !self.locks.acquire(txn, &part.exclusive, &part.shared) => {
                     self.refused_on_locks += 1;
                     self.refuse(txn);
@@ -201,43 +202,6 @@ impl Participant {
         self.log.push(ParticipantRecord::Aborted { txn });
         self.txns.insert(txn, TxnState::Aborted);
         self.vote(txn, false, Vec::new());
-    }
-
-    /// This participant's part of `op` — or `None` if it must vote no (it owns none of the
-    /// accounts, or the debit would overdraw when that is not allowed).
-    fn plan(&self, op: &Op) -> Option<Part> {
-        match *op {
-            Op::Transfer { from, to, amount } => {
-                let mut writes = Vec::new();
-                if let Some(&balance) = self.balances.get(&from) {
-                    if amount < 0 || (balance < amount && !self.config.allow_negative) {
-                        return None;
-                    }
-                    writes.push((from, balance - amount));
-                }
-                if let Some(&balance) = self.balances.get(&to) {
-                    // A transfer to the same account: the debit is the balance to credit.
-                    let base = writes.last().filter(|w| w.0 == to).map_or(balance, |w| w.1);
-                    writes.retain(|w| w.0 != to);
-                    writes.push((to, base + amount));
-                }
-                if writes.is_empty() {
-                    return None;
-                }
-                Some(Part {
-                    exclusive: writes.iter().map(|w| w.0).collect(),
-                    shared: Vec::new(),
-                    writes,
-                    reads: Vec::new(),
-                })
-            }
-            Op::ReadAll => Some(Part {
-                exclusive: Vec::new(),
-                shared: self.balances.keys().copied().collect(),
-                writes: Vec::new(),
-                reads: self.balances.iter().map(|(a, b)| (*a, *b)).collect(),
-            }),
-        }
     }
 
     fn on_decision(&mut self, txn: TxnId, commit: bool) {
