@@ -14,5 +14,7 @@
 
 mod bank;
 pub(crate) mod locks;
+#[cfg(test)]
+pub(crate) mod test_bank;
 
 pub(crate) use bank::{Shards, TxnIds, plan};

@@ -182,7 +182,7 @@ fn pre_commit_reaching_only_some_commits_everywhere_by_termination() {
 #[test]
 fn partition_between_a_pre_committed_and_an_uncertain_participant_splits_the_decision() {
     let mut b = Bank::new(3, 1);
-    b.split_allowed = true;
+    b.watch.split_allowed = true;
     let t = up_to_pre_commit(
         &mut b,
         Op::Transfer {
@@ -232,7 +232,7 @@ fn coordinator_restart_after_pre_commit_resumes_instead_of_presuming_abort() {
     b.restart(COORDINATOR);
     assert_eq!(b.coordinator().active(), 1, "resumed, not presumed aborted");
     assert_eq!(
-        b.in_flight_matching(|m| matches!(m, Body::PreCommit { .. })),
+        b.in_flight_matching(|m| matches!(m.body, Body::PreCommit { .. })),
         2
     );
     b.settle();
@@ -290,7 +290,7 @@ fn participant_restart_in_doubt_retakes_locks_and_terminates() {
     assert_eq!(b.participant(1).in_doubt().collect::<Vec<_>>(), [t]);
     assert!(b.participant(1).holds_locks());
     assert!(
-        b.in_flight_matching(|m| matches!(m, Body::StateReq { .. })) > 0,
+        b.in_flight_matching(|m| matches!(m.body, Body::StateReq { .. })) > 0,
         "it asks its peers at once"
     );
     b.run(TICKS.termination_ticks);
@@ -388,7 +388,7 @@ fn a_participant_that_joined_a_backup_round_refuses_the_coordinators_pre_commit(
     });
     let state = TxnState::Prepared;
     assert_eq!(
-        b.in_flight_matching(|m| *m
+        b.in_flight_matching(|m| m.body
             == Body::StateReply {
                 txn: t,
                 round,
@@ -411,7 +411,7 @@ fn a_participant_that_joined_a_backup_round_refuses_the_coordinators_pre_commit(
     });
     assert_eq!(b.participant(2).txn(t), Some(&TxnState::PreCommitted));
     assert_eq!(
-        b.in_flight_matching(|m| *m == Body::PreCommitAck { txn: t, round }),
+        b.in_flight_matching(|m| m.body == Body::PreCommitAck { txn: t, round }),
         1
     );
 }

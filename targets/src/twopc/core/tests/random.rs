@@ -15,14 +15,14 @@ fn chaos(seed: u64, steps: u32, bug: Bug) -> Bank {
     // Captured, and shown with the failure: the seed to replay.
     eprintln!("seed {seed}");
     let mut b = Bank::new(PARTICIPANTS, seed, bug);
-    b.strict = bug == Bug::None;
+    b.watch.strict = bug == Bug::None;
     b.reorder = true;
     b.loss_per_mille = 50;
     b.duplicate_per_mille = 30;
     let mut rng = Rng::new(seed ^ 0x2BC);
     let ids = b.ids();
     for _ in 0..steps {
-        if !b.invariants.violations.is_empty() {
+        if !b.watch.violations.is_empty() {
             return b;
         }
         let id = ids[rng.below(ids.len() as u64) as usize];
@@ -68,7 +68,7 @@ fn random_schedules_keep_atomicity_validity_durability_and_the_total() {
     let mut stats = Stats::default();
     for seed in 0..16 {
         let b = chaos(seed, 3000, Bug::None);
-        assert!(b.invariants.violations.is_empty());
+        assert!(b.watch.violations.is_empty());
         // Healed: nothing blocked, nothing locked, the money all there.
         assert_eq!(b.coordinator().active(), 0, "seed {seed}");
         for &p in b.participants.keys() {
@@ -79,14 +79,14 @@ fn random_schedules_keep_atomicity_validity_durability_and_the_total() {
         committed += b.outcomes.iter().filter(|o| o.committed.is_some()).count();
         stats.crashes += b.stats.crashes;
         stats.in_doubt_restarts += b.stats.in_doubt_restarts;
-        stats.commit_resumes += b.stats.commit_resumes;
+        stats.resumes += b.stats.resumes;
     }
     // The runs did commit, not only abort.
     eprintln!("{committed} commits, {stats:?}");
     // The runs committed, and crashed at the points that matter.
     assert!(committed > 200, "{committed} commits");
     assert!(
-        stats.in_doubt_restarts > 0 && stats.commit_resumes > 0,
+        stats.in_doubt_restarts > 0 && stats.resumes > 0,
         "{stats:?}"
     );
 }
@@ -96,7 +96,7 @@ fn random_schedules_catch_heuristic_abort() {
     let caught = (0..16)
         .filter(|&seed| {
             let b = chaos(seed, 3000, Bug::HeuristicAbort);
-            b.invariants
+            b.watch
                 .violations
                 .iter()
                 .any(|v| v.starts_with("atomicity"))
