@@ -267,6 +267,55 @@ impl<P: BankProtocol> Bank<P> {
         }
     }
 
+    /// One event of a random schedule, drawn from `rng`: a node of `ids`, and a roll below
+    /// 1000 — below 550 a message delivered, below 830 a tick of the node, below 870 a random
+    /// transfer or read begun (if the coordinator is up). A higher roll is left to the caller
+    /// (its crashes, restarts, cuts), and returned with the node.
+    pub(crate) fn random_event(&mut self, rng: &mut Rng, ids: &[NodeId]) -> Option<(NodeId, u64)> {
+        let id = ids[rng.below(ids.len() as u64) as usize];
+        match rng.below(1000) {
+            0..550 => {
+                self.deliver_one();
+            }
+            550..830 => self.tick(id),
+            830..870 => {
+                if self.is_up(COORDINATOR) {
+                    let op = self.random_op(rng);
+                    self.begin(op);
+                }
+            }
+            roll => return Some((id, roll)),
+        }
+        None
+    }
+
+    /// A read of every balance (one in five), or a transfer of up to 59 between two accounts.
+    fn random_op(&self, rng: &mut Rng) -> Op {
+        let participants = self.participants.len() as u64;
+        let from = accounts(1 + rng.below(participants))[rng.below(2) as usize];
+        let to = accounts(1 + rng.below(participants))[rng.below(2) as usize];
+        if rng.below(5) == 0 {
+            Op::ReadAll
+        } else {
+            Op::Transfer {
+                from,
+                to,
+                amount: rng.below(60) as i64,
+            }
+        }
+    }
+
+    /// Ends every fault: no cut, no loss, every node up.
+    pub(crate) fn recover(&mut self) {
+        self.heal();
+        self.loss_per_mille = 0;
+        for id in self.ids() {
+            if !self.is_up(id) {
+                self.restart(id);
+            }
+        }
+    }
+
     /// Delivers until nothing is in flight.
     pub(crate) fn settle(&mut self) {
         let mut budget = 100_000;

@@ -7,9 +7,8 @@
 //! attempt, every retry included, would be a partition; at these rates and timeouts the seeds
 //! below never see it — nor did 300 seeds, run with `SEEDS=300` in the environment.)
 
-use super::network::{Bank, COORDINATOR, Stats, TICKS, accounts};
+use super::network::{Bank, Stats, TICKS};
 use crate::raft::rng::Rng;
-use crate::threepc::core::Op;
 
 const PARTICIPANTS: u64 = 3;
 
@@ -27,44 +26,19 @@ fn chaos(seed: u64, steps: u32, partitions: bool) -> Bank {
     let mut rng = Rng::new(seed ^ 0x3BC);
     let ids = b.ids();
     for _ in 0..steps {
-        let id = ids[rng.below(ids.len() as u64) as usize];
-        match rng.below(1000) {
-            0..550 => {
-                b.deliver_one();
-            }
-            550..830 => b.tick(id),
-            830..870 if b.is_up(COORDINATOR) => {
-                let from = accounts(1 + rng.below(PARTICIPANTS))[rng.below(2) as usize];
-                let to = accounts(1 + rng.below(PARTICIPANTS))[rng.below(2) as usize];
-                let op = if rng.below(5) == 0 {
-                    Op::ReadAll
-                } else {
-                    Op::Transfer {
-                        from,
-                        to,
-                        amount: rng.below(60) as i64,
-                    }
-                };
-                b.begin(op);
-            }
-            870..878 if b.is_up(id) => b.crash(id),
-            878..886 if partitions => {
+        match b.random_event(&mut rng, &ids) {
+            Some((id, 870..878)) if b.is_up(id) => b.crash(id),
+            Some((_, 878..886)) if partitions => {
                 // A random split of the nodes into two sides.
                 let (a, b_side): (Vec<u64>, Vec<u64>) = ids.iter().partition(|_| rng.below(2) == 0);
                 b.partition(&a, &b_side);
             }
-            886..888 if partitions => b.heal(),
-            888.. if !b.is_up(id) => b.restart(id),
+            Some((_, 886..888)) if partitions => b.heal(),
+            Some((id, 888..)) if !b.is_up(id) => b.restart(id),
             _ => {}
         }
     }
-    b.heal();
-    b.loss_per_mille = 0;
-    for id in ids {
-        if !b.is_up(id) {
-            b.restart(id);
-        }
-    }
+    b.recover();
     b.run(TICKS.timeout_ticks + 6 * TICKS.termination_ticks);
     b
 }

@@ -2,9 +2,9 @@
 //! network, with crashes and restarts of every node, and every property checked after every
 //! event. Each seed replays exactly.
 
-use super::network::{Bank, COORDINATOR, Stats, accounts};
+use super::network::{Bank, Stats};
 use crate::raft::rng::Rng;
-use crate::twopc::core::{Bug, Op};
+use crate::twopc::core::Bug;
 
 const PARTICIPANTS: u64 = 3;
 
@@ -25,37 +25,13 @@ fn chaos(seed: u64, steps: u32, bug: Bug) -> Bank {
         if !b.watch.violations.is_empty() {
             return b;
         }
-        let id = ids[rng.below(ids.len() as u64) as usize];
-        match rng.below(1000) {
-            0..550 => {
-                b.deliver_one();
-            }
-            550..830 => b.tick(id),
-            830..870 if b.is_up(COORDINATOR) => {
-                let from = accounts(1 + rng.below(PARTICIPANTS))[rng.below(2) as usize];
-                let to = accounts(1 + rng.below(PARTICIPANTS))[rng.below(2) as usize];
-                let op = if rng.below(5) == 0 {
-                    Op::ReadAll
-                } else {
-                    Op::Transfer {
-                        from,
-                        to,
-                        amount: rng.below(60) as i64,
-                    }
-                };
-                b.begin(op);
-            }
-            870..880 if b.is_up(id) => b.crash(id),
-            880.. if !b.is_up(id) => b.restart(id),
+        match b.random_event(&mut rng, &ids) {
+            Some((id, 870..880)) if b.is_up(id) => b.crash(id),
+            Some((id, 880..)) if !b.is_up(id) => b.restart(id),
             _ => {}
         }
     }
-    b.loss_per_mille = 0;
-    for id in ids {
-        if !b.is_up(id) {
-            b.restart(id);
-        }
-    }
+    b.recover();
     for _ in 0..40 {
         b.run(1);
     }
