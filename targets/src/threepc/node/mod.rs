@@ -38,11 +38,10 @@
 use std::collections::BTreeMap;
 
 use super::core::{
-    self, Account, Body, CoordinatorConfig, CoordinatorRecord, Message, Op, ParticipantConfig,
+    self, Account, Body, CoordinatorConfig, CoordinatorRecord, Message, ParticipantConfig,
     ParticipantRecord, TxnId,
 };
-use crate::peers::NodeId;
-use crate::txn_node::{self, COORDINATOR, Entry, Protocol, TxnMessage};
+use crate::txn_node::{self, COORDINATOR, Entry, Protocol};
 
 /// Every timeout, in ticks (see the module documentation).
 pub const TICKS: core::Config = core::Config {
@@ -102,29 +101,13 @@ impl Protocol for ThreePc {
     }
 }
 
-impl TxnMessage for Message {
-    fn from(&self) -> NodeId {
-        self.from
-    }
-
-    fn is_vote(&self) -> bool {
-        matches!(self.body, Body::Vote { .. })
-    }
-
-    fn prepare(&self) -> Option<(TxnId, &Op)> {
-        match &self.body {
-            Body::CanCommit { txn, op } => Some((*txn, op)),
-            _ => None,
-        }
-    }
-}
-
-txn_node::forward_cores!(
+txn_node::impl_shell_traits!(
     core::Coordinator,
     core::Participant,
     CoordinatorRecord,
     ParticipantRecord,
     Message,
+    Body::CanCommit,
     entry
 );
 

@@ -25,11 +25,10 @@ use std::collections::BTreeMap;
 use clap::ValueEnum;
 
 use super::core::{
-    self, Account, Body, CoordinatorConfig, CoordinatorRecord, Message, Op, ParticipantConfig,
+    self, Account, Body, CoordinatorConfig, CoordinatorRecord, Message, ParticipantConfig,
     ParticipantRecord, TxnId,
 };
-use crate::peers::NodeId;
-use crate::txn_node::{self, COORDINATOR, Entry, Protocol, TxnMessage};
+use crate::txn_node::{self, COORDINATOR, Entry, Protocol};
 
 /// Timeouts, in ticks (see the module documentation).
 const VOTE_TIMEOUT_TICKS: u32 = 100;
@@ -108,29 +107,13 @@ fn participant_config(config: &Config, accounts: BTreeMap<Account, i64>) -> Part
     }
 }
 
-impl TxnMessage for Message {
-    fn from(&self) -> NodeId {
-        self.from
-    }
-
-    fn is_vote(&self) -> bool {
-        matches!(self.body, Body::Vote { .. })
-    }
-
-    fn prepare(&self) -> Option<(TxnId, &Op)> {
-        match &self.body {
-            Body::Prepare { txn, op } => Some((*txn, op)),
-            _ => None,
-        }
-    }
-}
-
-txn_node::forward_cores!(
+txn_node::impl_shell_traits!(
     core::Coordinator,
     core::Participant,
     CoordinatorRecord,
     ParticipantRecord,
     Message,
+    Body::Prepare,
     entry
 );
 
