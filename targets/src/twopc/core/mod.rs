@@ -76,7 +76,7 @@ mod tests;
 pub use config::{Bug, CoordinatorConfig, ParticipantConfig};
 pub use coordinator::{Coordinator, UnknownAccount};
 pub use log::{CoordinatorRecord, Part, ParticipantRecord};
-pub use message::{Account, Body, Message, Op, Reads, TxnId};
+pub use message::{Account, Body, Envelope, Message, Op, Reads, TxnId};
 pub use participant::{Participant, TxnState};
 pub use ready::{Outcome, Ready};
 
