@@ -64,9 +64,8 @@ pub struct Coordinator {
     active: BTreeMap<TxnId, Active>,
     /// Decisions about transactions that were pre-committed (true: committed).
     decided: BTreeMap<TxnId, bool>,
-    log: Vec<CoordinatorRecord>,
-    messages: Vec<Message>,
-    outcomes: Vec<Outcome>,
+    /// What the next [`ready`](Self::ready) hands the shell.
+    pending: Ready<CoordinatorRecord, Message>,
 }
 
 /// The coordinator's round: the lowest, so that any backup's outranks it.
@@ -104,14 +103,15 @@ impl Coordinator {
         let mut c = Coordinator {
             shards: Shards::new(&config.shards),
             config,
-            log: vec![CoordinatorRecord::Started {
-                incarnation: ids.incarnation(),
-            }],
+            pending: Ready {
+                log: vec![CoordinatorRecord::Started {
+                    incarnation: ids.incarnation(),
+                }],
+                ..Ready::default()
+            },
             ids,
             active: BTreeMap::new(),
             decided,
-            messages: Vec::new(),
-            outcomes: Vec::new(),
         };
         for (txn, (participants, committed)) in unfinished {
             let phase = if committed {
@@ -237,7 +237,8 @@ impl Coordinator {
         };
         a.elapsed = 0;
         let participants = a.participants.iter().copied().collect();
-        self.log
+        self.pending
+            .log
             .push(CoordinatorRecord::PreCommit { txn, participants });
         self.resend(txn);
     }
@@ -321,12 +322,13 @@ impl Coordinator {
         a.elapsed = 0;
         let participants = a.participants.iter().copied().collect();
         if let Some(reads) = a.reads.clone() {
-            self.outcomes.push(Outcome {
+            self.pending.outcomes.push(Outcome {
                 txn,
                 committed: Some(reads),
             });
         }
-        self.log
+        self.pending
+            .log
             .push(CoordinatorRecord::Commit { txn, participants });
         self.decided.insert(txn, true);
         self.resend(txn);
@@ -341,7 +343,7 @@ impl Coordinator {
         {
             if acked.len() == participants.len() {
                 self.active.remove(&txn);
-                self.log.push(CoordinatorRecord::Ended { txn });
+                self.pending.log.push(CoordinatorRecord::Ended { txn });
             }
         }
     }
@@ -355,7 +357,7 @@ impl Coordinator {
         for p in a.participants {
             self.send(p, Body::Abort { txn });
         }
-        self.outcomes.push(Outcome {
+        self.pending.outcomes.push(Outcome {
             txn,
             committed: None,
         });
@@ -366,13 +368,13 @@ impl Coordinator {
         let Some(a) = self.active.remove(&txn) else {
             return;
         };
-        self.log.push(CoordinatorRecord::Abort { txn });
+        self.pending.log.push(CoordinatorRecord::Abort { txn });
         self.decided.insert(txn, false);
         for p in a.participants {
             self.send(p, Body::Abort { txn });
         }
         if a.reads.is_some() {
-            self.outcomes.push(Outcome {
+            self.pending.outcomes.push(Outcome {
                 txn,
                 committed: None,
             });
@@ -406,19 +408,11 @@ impl Coordinator {
     }
 
     fn send(&mut self, to: NodeId, body: Body) {
-        self.messages.push(Message {
-            from: self.config.id,
-            to,
-            body,
-        });
+        self.pending.send(self.config.id, to, body);
     }
 
     /// Everything to persist, send and answer since the last call.
     pub fn ready(&mut self) -> Ready<CoordinatorRecord, Message> {
-        Ready {
-            log: mem::take(&mut self.log),
-            messages: mem::take(&mut self.messages),
-            outcomes: mem::take(&mut self.outcomes),
-        }
+        mem::take(&mut self.pending)
     }
 }

@@ -102,8 +102,8 @@ pub struct Participant {
     txns: BTreeMap<TxnId, TxnState>,
     open: BTreeMap<TxnId, Open>,
     refused_on_locks: u64,
-    log: Vec<ParticipantRecord>,
-    messages: Vec<Message>,
+    /// What the next [`ready`](Self::ready) hands the shell.
+    pending: Ready<ParticipantRecord, Message>,
 }
 
 impl Participant {
@@ -118,8 +118,7 @@ impl Participant {
             txns: BTreeMap::new(),
             open: BTreeMap::new(),
             refused_on_locks: 0,
-            log: Vec::new(),
-            messages: Vec::new(),
+            pending: Ready::default(),
         };
         for record in restored {
             p.replay(record);
@@ -283,7 +282,7 @@ impl Participant {
                     return self.vote(txn, false, Vec::new());
                 }
                 let participants = self.participants_of(op);
-                self.log.push(ParticipantRecord::Prepared {
+                self.pending.log.push(ParticipantRecord::Prepared {
                     txn,
                     part: part.clone(),
                     participants: participants.clone(),
@@ -327,7 +326,9 @@ impl Participant {
         open.attempt = None;
         if self.txns[&txn] == TxnState::Prepared {
             self.txns.insert(txn, TxnState::PreCommitted);
-            self.log.push(ParticipantRecord::PreCommitted { txn });
+            self.pending
+                .log
+                .push(ParticipantRecord::PreCommitted { txn });
         }
         self.send(from, Body::PreCommitAck { txn, round });
     }
@@ -556,7 +557,9 @@ impl Participant {
         attempt.precommitting = Some(uncertain.clone());
         if own == TxnState::Prepared {
             self.txns.insert(txn, TxnState::PreCommitted);
-            self.log.push(ParticipantRecord::PreCommitted { txn });
+            self.pending
+                .log
+                .push(ParticipantRecord::PreCommitted { txn });
         }
         if uncertain.is_empty() {
             return self.decide_and_tell(txn, true);
@@ -606,17 +609,17 @@ impl Participant {
             .release(txn, part.exclusive.into_iter().chain(part.shared));
         if commit {
             self.txns.insert(txn, TxnState::Committed);
-            self.log.push(ParticipantRecord::Committed { txn });
+            self.pending.log.push(ParticipantRecord::Committed { txn });
             self.balances.extend(part.writes);
         } else {
             self.txns.insert(txn, TxnState::Aborted);
-            self.log.push(ParticipantRecord::Aborted { txn });
+            self.pending.log.push(ParticipantRecord::Aborted { txn });
         }
     }
 
     /// Aborts a transaction this participant has not voted yes on.
     fn abort_unvoted(&mut self, txn: TxnId) {
-        self.log.push(ParticipantRecord::Aborted { txn });
+        self.pending.log.push(ParticipantRecord::Aborted { txn });
         self.txns.insert(txn, TxnState::Aborted);
     }
 
@@ -626,20 +629,12 @@ impl Participant {
     }
 
     fn send(&mut self, to: NodeId, body: Body) {
-        self.messages.push(Message {
-            from: self.config.id,
-            to,
-            body,
-        });
+        self.pending.send(self.config.id, to, body);
     }
 
     /// Everything to persist and send since the last call.
     pub fn ready(&mut self) -> Ready<ParticipantRecord, Message> {
-        Ready {
-            log: mem::take(&mut self.log),
-            messages: mem::take(&mut self.messages),
-            outcomes: Vec::new(),
-        }
+        mem::take(&mut self.pending)
     }
 }
 

@@ -55,9 +55,8 @@ pub struct Coordinator {
     shards: Shards,
     ids: TxnIds,
     active: BTreeMap<TxnId, Active>,
-    log: Vec<CoordinatorRecord>,
-    messages: Vec<Message>,
-    outcomes: Vec<Outcome>,
+    /// What the next [`ready`](Self::ready) hands the shell.
+    pending: Ready<CoordinatorRecord, Message>,
 }
 
 impl Coordinator {
@@ -81,13 +80,14 @@ impl Coordinator {
         let mut c = Coordinator {
             shards: Shards::new(&config.shards),
             config,
-            log: vec![CoordinatorRecord::Started {
-                incarnation: ids.incarnation(),
-            }],
+            pending: Ready {
+                log: vec![CoordinatorRecord::Started {
+                    incarnation: ids.incarnation(),
+                }],
+                ..Ready::default()
+            },
             ids,
             active: BTreeMap::new(),
-            messages: Vec::new(),
-            outcomes: Vec::new(),
         };
         for (txn, participants) in unfinished {
             c.active.insert(
@@ -217,9 +217,10 @@ impl Coordinator {
         };
         a.elapsed = 0;
         let participants = a.participants.iter().copied().collect();
-        self.log
+        self.pending
+            .log
             .push(CoordinatorRecord::Commit { txn, participants });
-        self.outcomes.push(Outcome {
+        self.pending.outcomes.push(Outcome {
             txn,
             committed: Some(reads),
         });
@@ -240,7 +241,7 @@ impl Coordinator {
         }
         if acked.len() == participants.len() {
             self.active.remove(&txn);
-            self.log.push(CoordinatorRecord::Ended { txn });
+            self.pending.log.push(CoordinatorRecord::Ended { txn });
         }
     }
 
@@ -262,7 +263,7 @@ impl Coordinator {
         for p in a.participants {
             self.send(p, Body::Decision { txn, commit: false });
         }
-        self.outcomes.push(Outcome {
+        self.pending.outcomes.push(Outcome {
             txn,
             committed: None,
         });
@@ -284,19 +285,11 @@ impl Coordinator {
     }
 
     fn send(&mut self, to: NodeId, body: Body) {
-        self.messages.push(Message {
-            from: self.config.id,
-            to,
-            body,
-        });
+        self.pending.send(self.config.id, to, body);
     }
 
     /// Everything to persist, send and answer since the last call.
     pub fn ready(&mut self) -> Ready<CoordinatorRecord, Message> {
-        Ready {
-            log: mem::take(&mut self.log),
-            messages: mem::take(&mut self.messages),
-            outcomes: mem::take(&mut self.outcomes),
-        }
+        mem::take(&mut self.pending)
     }
 }

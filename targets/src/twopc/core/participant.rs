@@ -44,8 +44,8 @@ pub struct Participant {
     balances: BTreeMap<Account, i64>,
     locks: Locks,
     txns: BTreeMap<TxnId, TxnState>,
-    log: Vec<ParticipantRecord>,
-    messages: Vec<Message>,
+    /// What the next [`ready`](Self::ready) hands the shell.
+    pending: Ready<ParticipantRecord, Message>,
     /// Prepares voted no on because a lock was held, since this start.
     refused_on_locks: u64,
 }
@@ -59,8 +59,7 @@ impl Participant {
             config,
             locks: Locks::default(),
             txns: BTreeMap::new(),
-            log: Vec::new(),
-            messages: Vec::new(),
+            pending: Ready::default(),
             refused_on_locks: 0,
         };
         for record in restored {
@@ -187,7 +186,7 @@ impl Participant {
                         txn,
                         part: part.clone(),
                     };
-                    self.log.push(record);
+                    self.pending.log.push(record);
                     self.txns
                         .insert(txn, TxnState::Prepared { part, waited: 0 });
                     self.vote(txn, true, reads);
@@ -199,7 +198,7 @@ impl Participant {
 
     /// Votes no on `txn`, remembering it, so that a duplicate prepare is refused again.
     fn refuse(&mut self, txn: TxnId) {
-        self.log.push(ParticipantRecord::Aborted { txn });
+        self.pending.log.push(ParticipantRecord::Aborted { txn });
         self.txns.insert(txn, TxnState::Aborted);
         self.vote(txn, false, Vec::new());
     }
@@ -216,7 +215,7 @@ impl Participant {
             // still coming): remember it, so that the prepare is refused. A commit for one
             // never prepared cannot be genuine — this participant never voted — and is ignored.
             None if !commit => {
-                self.log.push(ParticipantRecord::Aborted { txn });
+                self.pending.log.push(ParticipantRecord::Aborted { txn });
                 self.txns.insert(txn, TxnState::Aborted);
             }
             None => {}
@@ -236,11 +235,11 @@ impl Participant {
         let locked = part.exclusive.into_iter().chain(part.shared);
         self.locks.release(txn, locked);
         if commit {
-            self.log.push(ParticipantRecord::Committed { txn });
+            self.pending.log.push(ParticipantRecord::Committed { txn });
             self.balances.extend(part.writes);
             self.send(Body::Ack { txn });
         } else {
-            self.log.push(ParticipantRecord::Aborted { txn });
+            self.pending.log.push(ParticipantRecord::Aborted { txn });
         }
     }
 
@@ -249,19 +248,12 @@ impl Participant {
     }
 
     fn send(&mut self, body: Body) {
-        self.messages.push(Message {
-            from: self.config.id,
-            to: self.config.coordinator,
-            body,
-        });
+        self.pending
+            .send(self.config.id, self.config.coordinator, body);
     }
 
     /// Everything to persist and send since the last call.
     pub fn ready(&mut self) -> Ready<ParticipantRecord, Message> {
-        Ready {
-            log: mem::take(&mut self.log),
-            messages: mem::take(&mut self.messages),
-            outcomes: Vec::new(),
-        }
+        mem::take(&mut self.pending)
     }
 }
