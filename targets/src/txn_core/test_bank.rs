@@ -23,6 +23,16 @@ pub(crate) fn accounts(p: NodeId) -> [Account; 2] {
     [p as Account * 10, p as Account * 10 + 1]
 }
 
+/// Whether `m` is a participant's vote — for [`Bank::deliver_where`] and the like.
+pub(crate) fn is_vote(m: &impl TxnMessage) -> bool {
+    m.is_vote()
+}
+
+/// Whether `m` is the coordinator's request to prepare: 2PC's `Prepare`, 3PC's `CanCommit`.
+pub(crate) fn is_prepare(m: &impl TxnMessage) -> bool {
+    m.prepare().is_some()
+}
+
 /// A protocol whose cores the bank runs: how they start, and what its tests check.
 pub(crate) trait BankProtocol: Sized {
     type Coordinator: CoordinatorCore<Message = Self::Message>;

@@ -10,7 +10,7 @@ use crate::threepc::core::{
     Participant, ParticipantConfig, ParticipantRecord, TxnId,
 };
 use crate::txn_core::test_bank::{self, BALANCE, BankProtocol};
-pub(super) use crate::txn_core::test_bank::{COORDINATOR, Stats, accounts};
+pub(super) use crate::txn_core::test_bank::{COORDINATOR, Stats, accounts, is_prepare, is_vote};
 
 /// The tick counts of every test: votes time out before participants start terminating,
 /// and an attempt spans several retries, so that only a lasting cut looks like a crash.

@@ -1,18 +1,10 @@
 //! Scripted runs of the protocol: the happy path, crashes of the coordinator at each phase
 //! (which 3PC survives without blocking), restarts, and the partition that splits a decision.
 
-use super::network::{Bank, COORDINATOR, TICKS};
+use super::network::{Bank, COORDINATOR, TICKS, is_prepare, is_vote};
 use crate::threepc::core::{
     Body, CoordinatorRecord, Message, Op, ParticipantRecord, Round, TxnState,
 };
-
-fn is_can_commit(m: &Message) -> bool {
-    matches!(m.body, Body::CanCommit { .. })
-}
-
-fn is_vote(m: &Message) -> bool {
-    matches!(m.body, Body::Vote { .. })
-}
 
 fn is_pre_commit(m: &Message) -> bool {
     matches!(m.body, Body::PreCommit { .. })
@@ -29,7 +21,7 @@ const TERMINATION: u32 = TICKS.timeout_ticks + 3 * TICKS.termination_ticks;
 /// logged `PreCommit`; its `PreCommit`s are left in flight.
 fn up_to_pre_commit(b: &mut Bank, op: Op) -> crate::threepc::core::TxnId {
     let t = b.begin(op);
-    b.deliver_where(is_can_commit);
+    b.deliver_where(is_prepare);
     b.deliver_where(is_vote);
     assert!(
         b.coordinator
@@ -133,7 +125,7 @@ fn coordinator_crash_after_all_pre_committed_commits_by_termination() {
 fn coordinator_crash_while_all_uncertain_aborts_by_termination() {
     let mut b = Bank::new(3, 1);
     let t = b.begin(Op::ReadAll);
-    b.deliver_where(is_can_commit);
+    b.deliver_where(is_prepare);
     // Every yes vote is in flight; the coordinator dies before it hears them.
     b.crash(COORDINATOR);
     for p in 1..=3 {

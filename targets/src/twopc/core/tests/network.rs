@@ -8,7 +8,9 @@ use crate::twopc::core::{
     ParticipantConfig, ParticipantRecord,
 };
 use crate::txn_core::test_bank::{self, BankProtocol};
-pub(super) use crate::txn_core::test_bank::{BALANCE, COORDINATOR, Side, Stats, accounts};
+pub(super) use crate::txn_core::test_bank::{
+    BALANCE, COORDINATOR, Side, Stats, accounts, is_prepare, is_vote,
+};
 
 /// The 2PC cores, as the test bank runs them.
 pub(super) struct TwoPc;

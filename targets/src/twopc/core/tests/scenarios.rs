@@ -1,7 +1,7 @@
 //! Scripted runs of the protocol: the happy paths, conflicts, crashes at the points 2PC is
 //! known for, and lost and duplicated messages.
 
-use super::network::{Bank, COORDINATOR};
+use super::network::{Bank, COORDINATOR, is_prepare, is_vote};
 use crate::twopc::core::{
     Body, Bug, Coordinator, CoordinatorConfig, CoordinatorRecord, Message, Op, Participant,
     ParticipantConfig, ParticipantRecord,
@@ -9,14 +9,6 @@ use crate::twopc::core::{
 
 fn bank() -> Bank {
     Bank::new(3, 1, Bug::None)
-}
-
-fn is_prepare(m: &Message) -> bool {
-    matches!(m.body, Body::Prepare { .. })
-}
-
-fn is_vote(m: &Message) -> bool {
-    matches!(m.body, Body::Vote { .. })
 }
 
 fn is_decision(m: &Message) -> bool {
