@@ -1,10 +1,10 @@
 //! The bank's routing and bookkeeping, the same in both protocols: which participants a
-//! transaction involves, what a participant writes and reads for it, and the transaction ids
-//! a coordinator hands out.
+//! transaction involves, what a participant writes and reads for it, the transaction ids a
+//! coordinator hands out, and its tally of phase one's yes votes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::twopc::core::{Account, NodeId, Op, Part, TxnId, UnknownAccount};
+use crate::twopc::core::{Account, NodeId, Op, Part, Reads, TxnId, UnknownAccount};
 
 /// The shard map read both ways: which participant owns each account, and every participant.
 #[derive(Debug)]
@@ -120,5 +120,23 @@ impl TxnIds {
     pub(crate) fn issued(&self, txn: TxnId) -> bool {
         txn.incarnation < self.incarnation
             || (txn.incarnation == self.incarnation && txn.seq <= self.last_seq)
+    }
+}
+
+/// Phase one at a coordinator: the yes votes so far, with what each participant read.
+#[derive(Debug, Default)]
+pub(crate) struct YesVotes(BTreeMap<NodeId, Reads>);
+
+impl YesVotes {
+    /// Counts `from`'s yes (once, however often it is repeated). Once every one of the
+    /// transaction's `participants` voted yes: everything they read.
+    pub(crate) fn add(
+        &mut self,
+        from: NodeId,
+        reads: Reads,
+        participants: &BTreeSet<NodeId>,
+    ) -> Option<Reads> {
+        self.0.insert(from, reads);
+        (self.0.len() >= participants.len()).then(|| self.0.values().flatten().copied().collect())
     }
 }

@@ -8,7 +8,8 @@
 //!
 //! * `locks`: a participant's lock table (no-wait strict two-phase locking).
 //! * `bank`: which participants a transaction involves ([`Shards`]), a participant's part of
-//!   it ([`plan`]), and how a coordinator numbers transactions across restarts ([`TxnIds`]).
+//!   it ([`plan`]), how a coordinator numbers transactions across restarts ([`TxnIds`]) and
+//!   tallies the yes votes of phase one ([`YesVotes`]).
 //! * `test_bank` (tests only): the in-memory bank both cores' tests run on — a network that
 //!   loses, duplicates, reorders and cuts, a disk per node, checks after every event.
 
@@ -17,4 +18,4 @@ pub(crate) mod locks;
 #[cfg(test)]
 pub(crate) mod test_bank;
 
-pub(crate) use bank::{Shards, TxnIds, plan};
+pub(crate) use bank::{Shards, TxnIds, YesVotes, plan};

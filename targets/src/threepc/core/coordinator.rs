@@ -31,12 +31,12 @@ use super::log::CoordinatorRecord;
 use super::message::{Body, Message, Round, TxnState};
 use crate::twopc::core::Ready;
 use crate::twopc::core::{NodeId, Op, Outcome, Reads, TxnId, UnknownAccount};
-use crate::txn_core::{Shards, TxnIds};
+use crate::txn_core::{Shards, TxnIds, YesVotes};
 
 #[derive(Debug)]
 enum Phase {
     /// Phase one: the yes votes so far, with what each participant read.
-    Voting { yes: BTreeMap<NodeId, Reads> },
+    Voting { yes: YesVotes },
     /// Phase two (`PreCommit` logged): who is known to be pre-committed.
     PreCommitting { acked: BTreeSet<NodeId> },
     /// Phase three (`Commit` logged): who acknowledged the commit.
@@ -156,7 +156,7 @@ impl Coordinator {
             Active {
                 participants,
                 phase: Phase::Voting {
-                    yes: BTreeMap::new(),
+                    yes: YesVotes::default(),
                 },
                 elapsed: 0,
                 reads: None,
@@ -226,12 +226,11 @@ impl Coordinator {
             self.abort_voting(txn);
             return;
         }
-        votes.insert(from, reads);
-        if votes.len() < a.participants.len() {
+        let Some(reads) = votes.add(from, reads, &a.participants) else {
             return;
-        }
+        };
         // Every participant voted yes: logged before anyone is pre-committed.
-        a.reads = Some(votes.values().flatten().copied().collect());
+        a.reads = Some(reads);
         a.phase = Phase::PreCommitting {
             acked: BTreeSet::new(),
         };

@@ -16,7 +16,7 @@ use super::config::CoordinatorConfig;
 use super::log::CoordinatorRecord;
 use super::message::{Account, Body, Message, Op, Reads, TxnId};
 use super::ready::{Outcome, Ready};
-use crate::txn_core::{Shards, TxnIds};
+use crate::txn_core::{Shards, TxnIds, YesVotes};
 
 /// A definite refusal of [`Coordinator::begin`]: the transaction names an account no
 /// participant owns. Nothing was sent.
@@ -34,7 +34,7 @@ impl std::error::Error for UnknownAccount {}
 #[derive(Debug)]
 enum Phase {
     /// Phase one: the yes votes so far, with what each participant read.
-    Voting { yes: BTreeMap<NodeId, Reads> },
+    Voting { yes: YesVotes },
     /// Phase two of a logged commit: who acknowledged.
     Committing { acked: BTreeSet<NodeId> },
 }
@@ -140,7 +140,7 @@ impl Coordinator {
             Active {
                 participants,
                 phase: Phase::Voting {
-                    yes: BTreeMap::new(),
+                    yes: YesVotes::default(),
                 },
                 elapsed: 0,
             },
@@ -206,12 +206,10 @@ impl Coordinator {
             self.abort(txn);
             return;
         }
-        votes.insert(from, reads);
-        if votes.len() < a.participants.len() {
+        let Some(reads) = votes.add(from, reads, &a.participants) else {
             return;
-        }
+        };
         // Every participant voted yes: the decision is logged before anyone hears it.
-        let reads: Reads = votes.values().flatten().copied().collect();
         a.phase = Phase::Committing {
             acked: BTreeSet::new(),
         };
