@@ -43,10 +43,12 @@ pub(crate) trait BankProtocol: Sized {
     /// What the tests keep watching over a run: the state of their checks, their own counts.
     type Watch;
 
+    /// The coordinator, started from its disk.
     fn coordinator(
         config: Self::CoordinatorConfig,
         disk: &[CoordinatorRecord<Self>],
     ) -> Self::Coordinator;
+    /// A participant, started from its disk.
     fn participant(
         config: Self::ParticipantConfig,
         disk: &[ParticipantRecord<Self>],
@@ -59,6 +61,36 @@ pub(crate) trait BankProtocol: Sized {
     /// its `outcomes` are recorded.
     fn check(bank: &mut Bank<Self>, id: NodeId, sent: &[Self::Message], outcomes: &[Outcome]);
 }
+
+/// The [`BankProtocol`] methods of a protocol whose cores have the 2PC core's inherent API
+/// (`new(config, disk)`, the coordinator's `active()`, the participant's `in_doubt()`), as
+/// both protocols' do — expanded inside the protocol's `impl BankProtocol` block.
+macro_rules! start_cores_by_new {
+    () => {
+        fn coordinator(
+            config: Self::CoordinatorConfig,
+            disk: &[$crate::txn_core::test_bank::CoordinatorRecord<Self>],
+        ) -> Self::Coordinator {
+            <Self::Coordinator>::new(config, disk)
+        }
+
+        fn participant(
+            config: Self::ParticipantConfig,
+            disk: &[$crate::txn_core::test_bank::ParticipantRecord<Self>],
+        ) -> Self::Participant {
+            <Self::Participant>::new(config, disk)
+        }
+
+        fn resumes(coordinator: &Self::Coordinator) -> bool {
+            coordinator.active() > 0
+        }
+
+        fn in_doubt(participant: &Self::Participant) -> bool {
+            participant.in_doubt().next().is_some()
+        }
+    };
+}
+pub(crate) use start_cores_by_new;
 
 pub(crate) type CoordinatorRecord<P> =
     <<P as BankProtocol>::Coordinator as CoordinatorCore>::Record;

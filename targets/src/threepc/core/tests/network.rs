@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use crate::threepc::core::{
-    Body, Config, Coordinator, CoordinatorConfig, CoordinatorRecord, Message, NodeId, Outcome,
-    Participant, ParticipantConfig, ParticipantRecord, TxnId,
+    Body, Config, Coordinator, CoordinatorConfig, Message, NodeId, Outcome, Participant,
+    ParticipantConfig, ParticipantRecord, TxnId,
 };
 use crate::txn_core::test_bank::{self, BALANCE, BankProtocol};
 pub(super) use crate::txn_core::test_bank::{COORDINATOR, Stats, accounts, is_prepare, is_vote};
@@ -44,21 +44,7 @@ impl BankProtocol for ThreePc {
     type ParticipantConfig = ParticipantConfig;
     type Watch = Watch;
 
-    fn coordinator(config: CoordinatorConfig, disk: &[CoordinatorRecord]) -> Coordinator {
-        Coordinator::new(config, disk)
-    }
-
-    fn participant(config: ParticipantConfig, disk: &[ParticipantRecord]) -> Participant {
-        Participant::new(config, disk)
-    }
-
-    fn resumes(coordinator: &Coordinator) -> bool {
-        coordinator.active() > 0
-    }
-
-    fn in_doubt(participant: &Participant) -> bool {
-        participant.in_doubt().next().is_some()
-    }
+    test_bank::start_cores_by_new!();
 
     fn check(bank: &mut Bank, id: NodeId, sent: &[Message], _outcomes: &[Outcome]) {
         if id != COORDINATOR {

@@ -4,8 +4,7 @@
 
 use super::invariants::Invariants;
 use crate::twopc::core::{
-    Bug, Coordinator, CoordinatorConfig, CoordinatorRecord, Message, NodeId, Outcome, Participant,
-    ParticipantConfig, ParticipantRecord,
+    Bug, Coordinator, CoordinatorConfig, Message, NodeId, Outcome, Participant, ParticipantConfig,
 };
 use crate::txn_core::test_bank::{self, BankProtocol};
 pub(super) use crate::txn_core::test_bank::{
@@ -26,21 +25,7 @@ impl BankProtocol for TwoPc {
     /// Every property, checked; a violation panics unless `strict` is off.
     type Watch = Invariants;
 
-    fn coordinator(config: CoordinatorConfig, disk: &[CoordinatorRecord]) -> Coordinator {
-        Coordinator::new(config, disk)
-    }
-
-    fn participant(config: ParticipantConfig, disk: &[ParticipantRecord]) -> Participant {
-        Participant::new(config, disk)
-    }
-
-    fn resumes(coordinator: &Coordinator) -> bool {
-        coordinator.active() > 0
-    }
-
-    fn in_doubt(participant: &Participant) -> bool {
-        participant.in_doubt().next().is_some()
-    }
+    test_bank::start_cores_by_new!();
 
     fn check(bank: &mut Bank, id: NodeId, sent: &[Message], outcomes: &[Outcome]) {
         let invariants = &mut bank.watch;
