@@ -606,7 +606,7 @@ pub const TWOPC: Descriptor = Descriptor {
     summary: "two-phase commit bank (presumed abort, group commit): coordinator n1, participants n2.., bundled",
     program: Program::Bundled {
         name: "2pc",
-        main: crate::twopc::node::main,
+        main: crate::txn_node::main::<crate::twopc::node::TwoPc>,
     },
     args: &[
         "--id",
@@ -661,7 +661,7 @@ pub const THREEPC: Descriptor = Descriptor {
     summary: "three-phase commit bank (Skeen, with termination): coordinator n1, participants n2.., bundled",
     program: Program::Bundled {
         name: "3pc",
-        main: crate::threepc::node::main,
+        main: crate::txn_node::main::<crate::threepc::node::ThreePc>,
     },
     // No bug switch: losing atomicity under a partition is 3PC's own weakness.
     bugs: &[],

@@ -26,6 +26,8 @@
 //!   its node process, and the client protocol the bank workload speaks.
 //! * [`threepc`]: the `3pc` bank: the three-phase commit core (Skeen, with its termination
 //!   protocol) of the same bank, and its node process.
+//! * `txn_core`: the logic the 2PC and 3PC cores share (lock table, routing, a participant's
+//!   part, transaction ids), and the in-memory bank both cores' tests run on.
 //! * [`txn_node`]: the node process both transaction targets share — command line, log, peers,
 //!   HTTP, event loops — generic over the protocol's cores.
 //! * [`ids_http`]: the `http-ids` protocol the ID servers speak, and their shared serving code.
@@ -53,6 +55,7 @@ pub mod snowflake;
 mod test_links;
 pub mod threepc;
 pub mod twopc;
+mod txn_core;
 pub mod txn_node;
 pub mod uuid_ids;
 pub mod zab;

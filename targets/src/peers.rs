@@ -47,13 +47,10 @@ pub trait Addressed: Serialize + DeserializeOwned + Send + 'static {
     fn to(&self) -> NodeId;
 }
 
-impl Addressed for crate::twopc::core::Message {
-    fn to(&self) -> NodeId {
-        self.to
-    }
-}
-
-impl Addressed for crate::threepc::core::Message {
+/// The 2PC and 3PC messages alike.
+impl<B: Serialize + DeserializeOwned + Send + 'static> Addressed
+    for crate::twopc::core::Envelope<B>
+{
     fn to(&self) -> NodeId {
         self.to
     }

@@ -76,19 +76,8 @@ async fn a_coordinator_gone_after_the_votes_leaves_participants_in_doubt_until_i
     // prepared, before it decides.
     let mut bank = Bank::<TwoPc>::start(2, "--vote-delay-ms 600");
     until_up(&bank).await;
-    let http = bank.http.clone();
-    let coordinator = bank.addr(0);
-    let transfer = tokio::spawn(async move {
-        http.post(format!("http://{coordinator}/transfer"))
-            .json(&json!({"from": 0, "to": 1, "amount": 5}))
-            .send()
-            .await
-    });
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    bank.stop(0);
-    // Stopped with the transaction begun: no outcome, only "stopping" (or nothing at all).
-    let answered = transfer.await.unwrap().map(|r| r.status().as_u16());
-    assert!(matches!(answered, Err(_) | Ok(500)), "{answered:?}");
+    bank.stop_the_coordinator_mid_transfer(Duration::from_millis(250))
+        .await;
     // Blocked: in doubt, and still so a second later (they ask, nobody answers).
     for _ in 0..2 {
         for p in [1, 2] {

@@ -65,7 +65,7 @@ use tokio::task::JoinSet;
 
 #[cfg(test)]
 pub(crate) use http::parse_transfer;
-pub(crate) use protocol::forward_cores;
+pub(crate) use protocol::impl_shell_traits;
 pub use protocol::{CoordinatorCore, Entry, ParticipantCore, Protocol, TxnMessage};
 
 use crate::peers::{self, NodeId, Peers};

@@ -80,12 +80,40 @@ pub trait ParticipantCore: Send + 'static {
     fn entry(record: &Self::Record) -> (TxnId, Entry);
 }
 
-/// Implements [`CoordinatorCore`] and [`ParticipantCore`] for a protocol's two cores, whose
-/// inherent methods have the traits' names: `forward_cores!(Coordinator, Participant,
-/// CoordinatorRecord, ParticipantRecord, Message, entry)`, `entry` being the protocol's
+/// Implements the shell's traits for a protocol's types, written once: [`CoordinatorCore`] and
+/// [`ParticipantCore`] for its two cores, whose inherent methods have the traits' names, and
+/// [`TxnMessage`] for its message, a `{ from, to, body }` struct whose body has a `Vote`
+/// variant and a prepare variant `{ txn, op }`:
+/// `impl_shell_traits!(Coordinator, Participant, CoordinatorRecord, ParticipantRecord,
+/// Message, Body::Prepare, entry)`, `entry` being the protocol's
 /// `fn(&ParticipantRecord) -> (TxnId, Entry)`.
-macro_rules! forward_cores {
-    ($coordinator:ty, $participant:ty, $crecord:ty, $precord:ty, $message:ty, $entry:path) => {
+macro_rules! impl_shell_traits {
+    (
+        $coordinator:ty,
+        $participant:ty,
+        $crecord:ty,
+        $precord:ty,
+        $message:ty,
+        $body:ident :: $prepare:ident,
+        $entry:path
+    ) => {
+        impl $crate::txn_node::TxnMessage for $message {
+            fn from(&self) -> $crate::peers::NodeId {
+                self.from
+            }
+
+            fn is_vote(&self) -> bool {
+                matches!(self.body, $body::Vote { .. })
+            }
+
+            fn prepare(&self) -> Option<($crate::twopc::core::TxnId, &$crate::twopc::core::Op)> {
+                match &self.body {
+                    $body::$prepare { txn, op } => Some((*txn, op)),
+                    _ => None,
+                }
+            }
+        }
+
         impl $crate::txn_node::CoordinatorCore for $coordinator {
             type Record = $crecord;
             type Message = $message;
@@ -140,7 +168,7 @@ macro_rules! forward_cores {
         }
     };
 }
-pub(crate) use forward_cores;
+pub(crate) use impl_shell_traits;
 
 /// The meaning of a participant's log record, for the journal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -102,6 +102,26 @@ impl<P: Protocol> Bank<P> {
         }
     }
 
+    /// Begins a transfer of 5 from account 0 to account 1 at the coordinator, and stops the
+    /// coordinator `after` that long — while the transaction is undecided there: its client
+    /// gets no outcome, only "stopping" (or nothing at all). Says when it was stopped.
+    pub async fn stop_the_coordinator_mid_transfer(&mut self, after: Duration) -> Instant {
+        let http = self.http.clone();
+        let coordinator = self.addr(0);
+        let transfer = tokio::spawn(async move {
+            http.post(format!("http://{coordinator}/transfer"))
+                .json(&serde_json::json!({"from": 0, "to": 1, "amount": 5}))
+                .send()
+                .await
+        });
+        tokio::time::sleep(after).await;
+        let stopped = Instant::now();
+        self.stop(0);
+        let answered = transfer.await.unwrap().map(|r| r.status().as_u16());
+        assert!(matches!(answered, Err(_) | Ok(500)), "{answered:?}");
+        stopped
+    }
+
     /// Starts node `i` again on its old addresses and data directory.
     pub fn restart(&mut self, i: usize) {
         let config = self.configs[i].clone();

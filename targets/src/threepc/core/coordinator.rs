@@ -30,12 +30,13 @@ use super::config::CoordinatorConfig;
 use super::log::CoordinatorRecord;
 use super::message::{Body, Message, Round, TxnState};
 use crate::twopc::core::Ready;
-use crate::twopc::core::{Account, NodeId, Op, Outcome, Reads, TxnId, UnknownAccount};
+use crate::twopc::core::{NodeId, Op, Outcome, Reads, TxnId, UnknownAccount};
+use crate::txn_core::{Shards, TxnIds, YesVotes};
 
 #[derive(Debug)]
 enum Phase {
     /// Phase one: the yes votes so far, with what each participant read.
-    Voting { yes: BTreeMap<NodeId, Reads> },
+    Voting { yes: YesVotes },
     /// Phase two (`PreCommit` logged): who is known to be pre-committed.
     PreCommitting { acked: BTreeSet<NodeId> },
     /// Phase three (`Commit` logged): who acknowledged the commit.
@@ -58,15 +59,13 @@ struct Active {
 #[derive(Debug)]
 pub struct Coordinator {
     config: CoordinatorConfig,
-    owner: BTreeMap<Account, NodeId>,
-    incarnation: u64,
-    next_seq: u64,
+    shards: Shards,
+    ids: TxnIds,
     active: BTreeMap<TxnId, Active>,
     /// Decisions about transactions that were pre-committed (true: committed).
     decided: BTreeMap<TxnId, bool>,
-    log: Vec<CoordinatorRecord>,
-    messages: Vec<Message>,
-    outcomes: Vec<Outcome>,
+    /// What the next [`ready`](Self::ready) hands the shell.
+    pending: Ready<CoordinatorRecord, Message>,
 }
 
 /// The coordinator's round: the lowest, so that any backup's outranks it.
@@ -78,11 +77,6 @@ impl Coordinator {
     /// Starts from the records persisted so far (none for a new coordinator): logs a new
     /// incarnation and resumes every pre-committed or committed transaction not finished.
     pub fn new(config: CoordinatorConfig, restored: &[CoordinatorRecord]) -> Coordinator {
-        let owner = config
-            .shards
-            .iter()
-            .flat_map(|(&p, accounts)| accounts.iter().map(move |&a| (a, p)))
-            .collect();
         let mut incarnation = 0;
         let mut unfinished: BTreeMap<TxnId, (BTreeSet<NodeId>, bool)> = BTreeMap::new();
         let mut decided = BTreeMap::new();
@@ -105,18 +99,19 @@ impl Coordinator {
                 }
             }
         }
+        let ids = TxnIds::after(incarnation);
         let mut c = Coordinator {
+            shards: Shards::new(&config.shards),
             config,
-            owner,
-            incarnation: incarnation + 1,
-            next_seq: 0,
+            pending: Ready {
+                log: vec![CoordinatorRecord::Started {
+                    incarnation: ids.incarnation(),
+                }],
+                ..Ready::default()
+            },
+            ids,
             active: BTreeMap::new(),
             decided,
-            log: vec![CoordinatorRecord::Started {
-                incarnation: incarnation + 1,
-            }],
-            messages: Vec::new(),
-            outcomes: Vec::new(),
         };
         for (txn, (participants, committed)) in unfinished {
             let phase = if committed {
@@ -150,18 +145,8 @@ impl Coordinator {
     /// Begins a transaction: `CanCommit` goes to every participant it touches (every
     /// participant, for a read). Its outcome comes in a later [`Ready`].
     pub fn begin(&mut self, op: Op) -> Result<TxnId, UnknownAccount> {
-        let participants: BTreeSet<NodeId> = match op {
-            Op::Transfer { from, to, .. } => [from, to]
-                .into_iter()
-                .map(|a| self.owner.get(&a).copied().ok_or(UnknownAccount(a)))
-                .collect::<Result<_, _>>()?,
-            Op::ReadAll => self.config.shards.keys().copied().collect(),
-        };
-        self.next_seq += 1;
-        let txn = TxnId {
-            incarnation: self.incarnation,
-            seq: self.next_seq,
-        };
+        let participants = self.shards.route(&op)?;
+        let txn = self.ids.next();
         for &p in &participants {
             let op = op.clone();
             self.send(p, Body::CanCommit { txn, op });
@@ -171,7 +156,7 @@ impl Coordinator {
             Active {
                 participants,
                 phase: Phase::Voting {
-                    yes: BTreeMap::new(),
+                    yes: YesVotes::default(),
                 },
                 elapsed: 0,
                 reads: None,
@@ -241,18 +226,18 @@ impl Coordinator {
             self.abort_voting(txn);
             return;
         }
-        votes.insert(from, reads);
-        if votes.len() < a.participants.len() {
+        let Some(reads) = votes.add(from, reads, &a.participants) else {
             return;
-        }
+        };
         // Every participant voted yes: logged before anyone is pre-committed.
-        a.reads = Some(votes.values().flatten().copied().collect());
+        a.reads = Some(reads);
         a.phase = Phase::PreCommitting {
             acked: BTreeSet::new(),
         };
         a.elapsed = 0;
         let participants = a.participants.iter().copied().collect();
-        self.log
+        self.pending
+            .log
             .push(CoordinatorRecord::PreCommit { txn, participants });
         self.resend(txn);
     }
@@ -320,11 +305,7 @@ impl Coordinator {
             Some(true) => Some(TxnState::Committed),
             Some(false) => Some(TxnState::Aborted),
             // Never pre-committed (else it would be active or decided): nobody can commit it.
-            None if txn.incarnation < self.incarnation
-                || (txn.incarnation == self.incarnation && txn.seq <= self.next_seq) =>
-            {
-                Some(TxnState::Aborted)
-            }
+            None if self.ids.issued(txn) => Some(TxnState::Aborted),
             None => None,
         }
     }
@@ -340,12 +321,13 @@ impl Coordinator {
         a.elapsed = 0;
         let participants = a.participants.iter().copied().collect();
         if let Some(reads) = a.reads.clone() {
-            self.outcomes.push(Outcome {
+            self.pending.outcomes.push(Outcome {
                 txn,
                 committed: Some(reads),
             });
         }
-        self.log
+        self.pending
+            .log
             .push(CoordinatorRecord::Commit { txn, participants });
         self.decided.insert(txn, true);
         self.resend(txn);
@@ -360,7 +342,7 @@ impl Coordinator {
         {
             if acked.len() == participants.len() {
                 self.active.remove(&txn);
-                self.log.push(CoordinatorRecord::Ended { txn });
+                self.pending.log.push(CoordinatorRecord::Ended { txn });
             }
         }
     }
@@ -374,7 +356,7 @@ impl Coordinator {
         for p in a.participants {
             self.send(p, Body::Abort { txn });
         }
-        self.outcomes.push(Outcome {
+        self.pending.outcomes.push(Outcome {
             txn,
             committed: None,
         });
@@ -385,13 +367,13 @@ impl Coordinator {
         let Some(a) = self.active.remove(&txn) else {
             return;
         };
-        self.log.push(CoordinatorRecord::Abort { txn });
+        self.pending.log.push(CoordinatorRecord::Abort { txn });
         self.decided.insert(txn, false);
         for p in a.participants {
             self.send(p, Body::Abort { txn });
         }
         if a.reads.is_some() {
-            self.outcomes.push(Outcome {
+            self.pending.outcomes.push(Outcome {
                 txn,
                 committed: None,
             });
@@ -425,19 +407,11 @@ impl Coordinator {
     }
 
     fn send(&mut self, to: NodeId, body: Body) {
-        self.messages.push(Message {
-            from: self.config.id,
-            to,
-            body,
-        });
+        self.pending.send(self.config.id, to, body);
     }
 
     /// Everything to persist, send and answer since the last call.
     pub fn ready(&mut self) -> Ready<CoordinatorRecord, Message> {
-        Ready {
-            log: mem::take(&mut self.log),
-            messages: mem::take(&mut self.messages),
-            outcomes: mem::take(&mut self.outcomes),
-        }
+        mem::take(&mut self.pending)
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::twopc::core::{NodeId, Op, Reads, TxnId};
+use crate::twopc::core::{Envelope, NodeId, Op, Reads, TxnId};
 
 /// Who speaks for a transaction, and since when: the coordinator is round `n = 0`; a backup
 /// coordinator elected by the termination protocol picks a round above every one it has seen,
@@ -37,12 +37,7 @@ impl TxnState {
 }
 
 /// One message between the coordinator and a participant, or between two participants.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Message {
-    pub from: NodeId,
-    pub to: NodeId,
-    pub body: Body,
-}
+pub type Message = Envelope<Body>;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Body {

@@ -72,8 +72,9 @@
 //! * [`Coordinator`], [`Participant`]: the two state machines (their docs: the coordinator's
 //!   choice on a missing pre-commit ack; the termination protocol in detail).
 //! * `message`, `log`, `config`: the types crossing the boundary with the shell; the rest
-//!   ([`Ready`] — generic over the message — [`Outcome`], [`Op`], [`TxnId`], [`Part`] and the
-//!   lock table) is 2PC's.
+//!   ([`Ready`] — generic over the message — [`Outcome`], [`Op`], [`TxnId`], [`Part`]) is
+//!   2PC's; the logic both cores run alike (the lock table, routing, a participant's part,
+//!   transaction ids) is `txn_core`'s.
 
 mod config;
 mod coordinator;

@@ -58,9 +58,9 @@ use std::mem;
 use super::config::ParticipantConfig;
 use super::log::ParticipantRecord;
 use super::message::{Body, Message, Round, TxnState};
-use crate::twopc::core::Ready;
-use crate::twopc::core::locks::Locks;
-use crate::twopc::core::{Account, NodeId, Op, Part, Reads, TxnId};
+use crate::twopc::core::{Account, NodeId, Op, Part, Reads, Ready, TxnId};
+use crate::txn_core::locks::Locks;
+use crate::txn_core::{Shards, plan};
 
 /// An undecided transaction's volatile bookkeeping.
 #[derive(Debug)]
@@ -95,36 +95,30 @@ struct Attempt {
 #[derive(Debug)]
 pub struct Participant {
     config: ParticipantConfig,
-    owner: BTreeMap<Account, NodeId>,
+    shards: Shards,
     /// Committed balances.
     balances: BTreeMap<Account, i64>,
     locks: Locks,
     txns: BTreeMap<TxnId, TxnState>,
     open: BTreeMap<TxnId, Open>,
     refused_on_locks: u64,
-    log: Vec<ParticipantRecord>,
-    messages: Vec<Message>,
+    /// What the next [`ready`](Self::ready) hands the shell.
+    pending: Ready<ParticipantRecord, Message>,
 }
 
 impl Participant {
     /// Starts from the records persisted so far (none for a new participant). Transactions
     /// left undecided start the termination protocol at once.
     pub fn new(config: ParticipantConfig, restored: &[ParticipantRecord]) -> Participant {
-        let owner = config
-            .participants
-            .iter()
-            .flat_map(|(&p, accounts)| accounts.iter().map(move |&a| (a, p)))
-            .collect();
         let mut p = Participant {
             balances: config.accounts.clone(),
-            owner,
+            shards: Shards::new(&config.participants),
             config,
             locks: Locks::default(),
             txns: BTreeMap::new(),
             open: BTreeMap::new(),
             refused_on_locks: 0,
-            log: Vec::new(),
-            messages: Vec::new(),
+            pending: Ready::default(),
         };
         for record in restored {
             p.replay(record);
@@ -278,7 +272,7 @@ impl Participant {
             Some(TxnState::Aborted) => self.vote(txn, false, Vec::new()),
             Some(TxnState::Committed) => {}
             None => {
-                let Some(part) = self.plan(op) else {
+                let Some(part) = plan(&self.balances, self.config.allow_negative, op) else {
                     self.abort_unvoted(txn);
                     return self.vote(txn, false, Vec::new());
                 };
@@ -288,7 +282,7 @@ impl Participant {
                     return self.vote(txn, false, Vec::new());
                 }
                 let participants = self.participants_of(op);
-                self.log.push(ParticipantRecord::Prepared {
+                self.pending.log.push(ParticipantRecord::Prepared {
                     txn,
                     part: part.clone(),
                     participants: participants.clone(),
@@ -307,49 +301,12 @@ impl Participant {
         let set: BTreeSet<NodeId> = match *op {
             Op::Transfer { from, to, .. } => [from, to]
                 .iter()
-                .filter_map(|a| self.owner.get(a).copied())
+                .filter_map(|&a| self.shards.owner(a))
                 .chain([self.config.id])
                 .collect(),
             Op::ReadAll => self.config.participants.keys().copied().collect(),
         };
         set.into_iter().collect()
-    }
-
-    /// This participant's part of `op` — or `None` if it must vote no (it owns none of the
-    /// accounts, or the debit would overdraw and overdrafts are not allowed).
-    fn plan(&self, op: &Op) -> Option<Part> {
-        match *op {
-            Op::Transfer { from, to, amount } => {
-                let mut writes = Vec::new();
-                if let Some(&balance) = self.balances.get(&from) {
-                    if amount < 0 || (balance < amount && !self.config.allow_negative) {
-                        return None;
-                    }
-                    writes.push((from, balance - amount));
-                }
-                if let Some(&balance) = self.balances.get(&to) {
-                    // A transfer to the same account: the debit is the balance to credit.
-                    let base = writes.last().filter(|w| w.0 == to).map_or(balance, |w| w.1);
-                    writes.retain(|w| w.0 != to);
-                    writes.push((to, base + amount));
-                }
-                if writes.is_empty() {
-                    return None;
-                }
-                Some(Part {
-                    exclusive: writes.iter().map(|w| w.0).collect(),
-                    shared: Vec::new(),
-                    writes,
-                    reads: Vec::new(),
-                })
-            }
-            Op::ReadAll => Some(Part {
-                exclusive: Vec::new(),
-                shared: self.balances.keys().copied().collect(),
-                writes: Vec::new(),
-                reads: self.balances.iter().map(|(a, b)| (*a, *b)).collect(),
-            }),
-        }
     }
 
     fn on_pre_commit(&mut self, from: NodeId, txn: TxnId, round: Round) {
@@ -369,7 +326,9 @@ impl Participant {
         open.attempt = None;
         if self.txns[&txn] == TxnState::Prepared {
             self.txns.insert(txn, TxnState::PreCommitted);
-            self.log.push(ParticipantRecord::PreCommitted { txn });
+            self.pending
+                .log
+                .push(ParticipantRecord::PreCommitted { txn });
         }
         self.send(from, Body::PreCommitAck { txn, round });
     }
@@ -598,7 +557,9 @@ impl Participant {
         attempt.precommitting = Some(uncertain.clone());
         if own == TxnState::Prepared {
             self.txns.insert(txn, TxnState::PreCommitted);
-            self.log.push(ParticipantRecord::PreCommitted { txn });
+            self.pending
+                .log
+                .push(ParticipantRecord::PreCommitted { txn });
         }
         if uncertain.is_empty() {
             return self.decide_and_tell(txn, true);
@@ -648,17 +609,17 @@ impl Participant {
             .release(txn, part.exclusive.into_iter().chain(part.shared));
         if commit {
             self.txns.insert(txn, TxnState::Committed);
-            self.log.push(ParticipantRecord::Committed { txn });
+            self.pending.log.push(ParticipantRecord::Committed { txn });
             self.balances.extend(part.writes);
         } else {
             self.txns.insert(txn, TxnState::Aborted);
-            self.log.push(ParticipantRecord::Aborted { txn });
+            self.pending.log.push(ParticipantRecord::Aborted { txn });
         }
     }
 
     /// Aborts a transaction this participant has not voted yes on.
     fn abort_unvoted(&mut self, txn: TxnId) {
-        self.log.push(ParticipantRecord::Aborted { txn });
+        self.pending.log.push(ParticipantRecord::Aborted { txn });
         self.txns.insert(txn, TxnState::Aborted);
     }
 
@@ -668,20 +629,12 @@ impl Participant {
     }
 
     fn send(&mut self, to: NodeId, body: Body) {
-        self.messages.push(Message {
-            from: self.config.id,
-            to,
-            body,
-        });
+        self.pending.send(self.config.id, to, body);
     }
 
     /// Everything to persist and send since the last call.
     pub fn ready(&mut self) -> Ready<ParticipantRecord, Message> {
-        Ready {
-            log: mem::take(&mut self.log),
-            messages: mem::take(&mut self.messages),
-            outcomes: Vec::new(),
-        }
+        mem::take(&mut self.pending)
     }
 }
 

@@ -36,17 +36,12 @@
 //! the coordinator to come back.
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::process::ExitCode;
 
 use super::core::{
-    self, Account, Body, CoordinatorConfig, CoordinatorRecord, Message, Op, ParticipantConfig,
+    self, Account, Body, CoordinatorConfig, CoordinatorRecord, Message, ParticipantConfig,
     ParticipantRecord, TxnId,
 };
-use crate::peers::NodeId;
-use crate::shell::Listeners;
-pub use crate::shell::{ArgsError, Error};
-use crate::txn_node::{self, COORDINATOR, Entry, Protocol, TxnMessage};
+use crate::txn_node::{self, COORDINATOR, Entry, Protocol};
 
 /// Every timeout, in ticks (see the module documentation).
 pub const TICKS: core::Config = core::Config {
@@ -106,29 +101,13 @@ impl Protocol for ThreePc {
     }
 }
 
-impl TxnMessage for Message {
-    fn from(&self) -> NodeId {
-        self.from
-    }
-
-    fn is_vote(&self) -> bool {
-        matches!(self.body, Body::Vote { .. })
-    }
-
-    fn prepare(&self) -> Option<(TxnId, &Op)> {
-        match &self.body {
-            Body::CanCommit { txn, op } => Some((*txn, op)),
-            _ => None,
-        }
-    }
-}
-
-txn_node::forward_cores!(
+txn_node::impl_shell_traits!(
     core::Coordinator,
     core::Participant,
     CoordinatorRecord,
     ParticipantRecord,
     Message,
+    Body::CanCommit,
     entry
 );
 
@@ -140,22 +119,6 @@ fn entry(record: &ParticipantRecord) -> (TxnId, Entry) {
         ParticipantRecord::Committed { txn } => (*txn, Entry::Committed),
         ParticipantRecord::Aborted { txn } => (*txn, Entry::Aborted),
     }
-}
-
-/// Runs a node on sockets already bound, until `shutdown` completes (see
-/// [`txn_node::serve_on`]).
-pub async fn serve_on(
-    config: Config,
-    listeners: Listeners,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), Error> {
-    txn_node::serve_on(config, listeners, shutdown).await
-}
-
-/// `faultline node 3pc ARGS…`: runs a node until SIGTERM or SIGINT. `args` are the arguments
-/// after `3pc`. Exit code 0 after a clean stop, 3 on any error.
-pub fn main(args: Vec<String>) -> ExitCode {
-    txn_node::main::<ThreePc>(args)
 }
 
 #[cfg(test)]

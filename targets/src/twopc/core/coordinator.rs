@@ -16,6 +16,7 @@ use super::config::CoordinatorConfig;
 use super::log::CoordinatorRecord;
 use super::message::{Account, Body, Message, Op, Reads, TxnId};
 use super::ready::{Outcome, Ready};
+use crate::txn_core::{Shards, TxnIds, YesVotes};
 
 /// A definite refusal of [`Coordinator::begin`]: the transaction names an account no
 /// participant owns. Nothing was sent.
@@ -33,7 +34,7 @@ impl std::error::Error for UnknownAccount {}
 #[derive(Debug)]
 enum Phase {
     /// Phase one: the yes votes so far, with what each participant read.
-    Voting { yes: BTreeMap<NodeId, Reads> },
+    Voting { yes: YesVotes },
     /// Phase two of a logged commit: who acknowledged.
     Committing { acked: BTreeSet<NodeId> },
 }
@@ -51,24 +52,17 @@ struct Active {
 #[derive(Debug)]
 pub struct Coordinator {
     config: CoordinatorConfig,
-    owner: BTreeMap<Account, NodeId>,
-    incarnation: u64,
-    next_seq: u64,
+    shards: Shards,
+    ids: TxnIds,
     active: BTreeMap<TxnId, Active>,
-    log: Vec<CoordinatorRecord>,
-    messages: Vec<Message>,
-    outcomes: Vec<Outcome>,
+    /// What the next [`ready`](Self::ready) hands the shell.
+    pending: Ready<CoordinatorRecord, Message>,
 }
 
 impl Coordinator {
     /// Starts from the records persisted so far (none for a new coordinator): logs a new
     /// incarnation, and resends every commit not known to be acknowledged by all.
     pub fn new(config: CoordinatorConfig, restored: &[CoordinatorRecord]) -> Coordinator {
-        let owner = config
-            .shards
-            .iter()
-            .flat_map(|(&p, accounts)| accounts.iter().map(move |&a| (a, p)))
-            .collect();
         let mut incarnation = 0;
         let mut unfinished = BTreeMap::new();
         for record in restored {
@@ -82,17 +76,18 @@ impl Coordinator {
                 }
             }
         }
+        let ids = TxnIds::after(incarnation);
         let mut c = Coordinator {
+            shards: Shards::new(&config.shards),
             config,
-            owner,
-            incarnation: incarnation + 1,
-            next_seq: 0,
+            pending: Ready {
+                log: vec![CoordinatorRecord::Started {
+                    incarnation: ids.incarnation(),
+                }],
+                ..Ready::default()
+            },
+            ids,
             active: BTreeMap::new(),
-            log: vec![CoordinatorRecord::Started {
-                incarnation: incarnation + 1,
-            }],
-            messages: Vec::new(),
-            outcomes: Vec::new(),
         };
         for (txn, participants) in unfinished {
             c.active.insert(
@@ -129,18 +124,8 @@ impl Coordinator {
     /// Begins a transaction: prepares go to every participant it touches (every participant,
     /// for a read). Its outcome comes in a later [`Ready`].
     pub fn begin(&mut self, op: Op) -> Result<TxnId, UnknownAccount> {
-        let participants: BTreeSet<NodeId> = match op {
-            Op::Transfer { from, to, .. } => [from, to]
-                .into_iter()
-                .map(|a| self.owner.get(&a).copied().ok_or(UnknownAccount(a)))
-                .collect::<Result<_, _>>()?,
-            Op::ReadAll => self.config.shards.keys().copied().collect(),
-        };
-        self.next_seq += 1;
-        let txn = TxnId {
-            incarnation: self.incarnation,
-            seq: self.next_seq,
-        };
+        let participants = self.shards.route(&op)?;
+        let txn = self.ids.next();
         for &p in &participants {
             self.send(
                 p,
@@ -155,7 +140,7 @@ impl Coordinator {
             Active {
                 participants,
                 phase: Phase::Voting {
-                    yes: BTreeMap::new(),
+                    yes: YesVotes::default(),
                 },
                 elapsed: 0,
             },
@@ -221,20 +206,19 @@ impl Coordinator {
             self.abort(txn);
             return;
         }
-        votes.insert(from, reads);
-        if votes.len() < a.participants.len() {
+        let Some(reads) = votes.add(from, reads, &a.participants) else {
             return;
-        }
+        };
         // Every participant voted yes: the decision is logged before anyone hears it.
-        let reads: Reads = votes.values().flatten().copied().collect();
         a.phase = Phase::Committing {
             acked: BTreeSet::new(),
         };
         a.elapsed = 0;
         let participants = a.participants.iter().copied().collect();
-        self.log
+        self.pending
+            .log
             .push(CoordinatorRecord::Commit { txn, participants });
-        self.outcomes.push(Outcome {
+        self.pending.outcomes.push(Outcome {
             txn,
             committed: Some(reads),
         });
@@ -255,7 +239,7 @@ impl Coordinator {
         }
         if acked.len() == participants.len() {
             self.active.remove(&txn);
-            self.log.push(CoordinatorRecord::Ended { txn });
+            self.pending.log.push(CoordinatorRecord::Ended { txn });
         }
     }
 
@@ -277,7 +261,7 @@ impl Coordinator {
         for p in a.participants {
             self.send(p, Body::Decision { txn, commit: false });
         }
-        self.outcomes.push(Outcome {
+        self.pending.outcomes.push(Outcome {
             txn,
             committed: None,
         });
@@ -299,19 +283,11 @@ impl Coordinator {
     }
 
     fn send(&mut self, to: NodeId, body: Body) {
-        self.messages.push(Message {
-            from: self.config.id,
-            to,
-            body,
-        });
+        self.pending.send(self.config.id, to, body);
     }
 
     /// Everything to persist, send and answer since the last call.
     pub fn ready(&mut self) -> Ready<CoordinatorRecord, Message> {
-        Ready {
-            log: mem::take(&mut self.log),
-            messages: mem::take(&mut self.messages),
-            outcomes: mem::take(&mut self.outcomes),
-        }
+        mem::take(&mut self.pending)
     }
 }

@@ -44,13 +44,17 @@ pub enum Op {
 /// The balances a participant read for a transaction (empty for a transfer).
 pub type Reads = Vec<(Account, i64)>;
 
-/// One message between the coordinator and a participant.
+/// One message of a transaction protocol, addressed: `B` is what it says — 2PC's [`Body`],
+/// or 3PC's, whose messages travel in the same envelope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Message {
+pub struct Envelope<B> {
     pub from: NodeId,
     pub to: NodeId,
-    pub body: Body,
+    pub body: B,
 }
+
+/// One message between the coordinator and a participant.
+pub type Message = Envelope<Body>;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Body {

@@ -42,8 +42,8 @@
 //!
 //! # Design
 //!
-//! * **Locks** (`locks`): a transfer locks its accounts exclusively, a read-all locks every
-//!   account shared — so reads go through the protocol, see one atomic snapshot (the total is
+//! * **Locks** (the lock table of `txn_core`, shared with 3PC): a transfer locks its accounts
+//!   exclusively, a read-all locks every account shared — so reads go through the protocol, see one atomic snapshot (the total is
 //!   conserved in every committed read), and do not block one another. A prepare that
 //!   conflicts with a held lock votes no at once: no waiting, hence no deadlock and no waiter
 //!   stuck behind an in-doubt transaction; the client retries.
@@ -61,12 +61,10 @@
 //! # Modules
 //!
 //! * [`Coordinator`], [`Participant`]: the two state machines.
-//! * `locks`: a participant's lock table.
 //! * `message`, `log`, `ready`, `config`: the types crossing the boundary with the shell.
 
 mod config;
 mod coordinator;
-pub(crate) mod locks;
 mod log;
 mod message;
 mod participant;
@@ -78,7 +76,7 @@ mod tests;
 pub use config::{Bug, CoordinatorConfig, ParticipantConfig};
 pub use coordinator::{Coordinator, UnknownAccount};
 pub use log::{CoordinatorRecord, Part, ParticipantRecord};
-pub use message::{Account, Body, Message, Op, Reads, TxnId};
+pub use message::{Account, Body, Envelope, Message, Op, Reads, TxnId};
 pub use participant::{Participant, TxnState};
 pub use ready::{Outcome, Ready};
 

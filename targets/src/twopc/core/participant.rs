@@ -17,10 +17,11 @@ use std::mem;
 
 use super::NodeId;
 use super::config::{Bug, ParticipantConfig};
-use super::locks::Locks;
 use super::log::{Part, ParticipantRecord};
 use super::message::{Account, Body, Message, Op, Reads, TxnId};
 use super::ready::Ready;
+use crate::txn_core::locks::Locks;
+use crate::txn_core::plan;
 
 /// What a participant knows of one transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,8 +44,8 @@ pub struct Participant {
     balances: BTreeMap<Account, i64>,
     locks: Locks,
     txns: BTreeMap<TxnId, TxnState>,
-    log: Vec<ParticipantRecord>,
-    messages: Vec<Message>,
+    /// What the next [`ready`](Self::ready) hands the shell.
+    pending: Ready<ParticipantRecord, Message>,
     /// Prepares voted no on because a lock was held, since this start.
     refused_on_locks: u64,
 }
@@ -58,8 +59,7 @@ impl Participant {
             config,
             locks: Locks::default(),
             txns: BTreeMap::new(),
-            log: Vec::new(),
-            messages: Vec::new(),
+            pending: Ready::default(),
             refused_on_locks: 0,
         };
         for record in restored {
@@ -175,7 +175,7 @@ impl Participant {
             Some(TxnState::Aborted) => self.vote(txn, false, Vec::new()),
             // Decided commit: the coordinator has every vote already.
             Some(TxnState::Committed) => {}
-            None => match self.plan(op) {
+            None => match plan(&self.balances, self.config.allow_negative, op) {
                 Some(part) if !self.locks.acquire(txn, &part.exclusive, &part.shared) => {
                     self.refused_on_locks += 1;
                     self.refuse(txn);
@@ -186,7 +186,7 @@ impl Participant {
                         txn,
                         part: part.clone(),
                     };
-                    self.log.push(record);
+                    self.pending.log.push(record);
                     self.txns
                         .insert(txn, TxnState::Prepared { part, waited: 0 });
                     self.vote(txn, true, reads);
@@ -198,46 +198,9 @@ impl Participant {
 
     /// Votes no on `txn`, remembering it, so that a duplicate prepare is refused again.
     fn refuse(&mut self, txn: TxnId) {
-        self.log.push(ParticipantRecord::Aborted { txn });
+        self.pending.log.push(ParticipantRecord::Aborted { txn });
         self.txns.insert(txn, TxnState::Aborted);
         self.vote(txn, false, Vec::new());
-    }
-
-    /// This participant's part of `op` — or `None` if it must vote no (it owns none of the
-    /// accounts, or the debit would overdraw when that is not allowed).
-    fn plan(&self, op: &Op) -> Option<Part> {
-        match *op {
-            Op::Transfer { from, to, amount } => {
-                let mut writes = Vec::new();
-                if let Some(&balance) = self.balances.get(&from) {
-                    if amount < 0 || (balance < amount && !self.config.allow_negative) {
-                        return None;
-                    }
-                    writes.push((from, balance - amount));
-                }
-                if let Some(&balance) = self.balances.get(&to) {
-                    // A transfer to the same account: the debit is the balance to credit.
-                    let base = writes.last().filter(|w| w.0 == to).map_or(balance, |w| w.1);
-                    writes.retain(|w| w.0 != to);
-                    writes.push((to, base + amount));
-                }
-                if writes.is_empty() {
-                    return None;
-                }
-                Some(Part {
-                    exclusive: writes.iter().map(|w| w.0).collect(),
-                    shared: Vec::new(),
-                    writes,
-                    reads: Vec::new(),
-                })
-            }
-            Op::ReadAll => Some(Part {
-                exclusive: Vec::new(),
-                shared: self.balances.keys().copied().collect(),
-                writes: Vec::new(),
-                reads: self.balances.iter().map(|(a, b)| (*a, *b)).collect(),
-            }),
-        }
     }
 
     fn on_decision(&mut self, txn: TxnId, commit: bool) {
@@ -252,7 +215,7 @@ impl Participant {
             // still coming): remember it, so that the prepare is refused. A commit for one
             // never prepared cannot be genuine — this participant never voted — and is ignored.
             None if !commit => {
-                self.log.push(ParticipantRecord::Aborted { txn });
+                self.pending.log.push(ParticipantRecord::Aborted { txn });
                 self.txns.insert(txn, TxnState::Aborted);
             }
             None => {}
@@ -272,11 +235,11 @@ impl Participant {
         let locked = part.exclusive.into_iter().chain(part.shared);
         self.locks.release(txn, locked);
         if commit {
-            self.log.push(ParticipantRecord::Committed { txn });
+            self.pending.log.push(ParticipantRecord::Committed { txn });
             self.balances.extend(part.writes);
             self.send(Body::Ack { txn });
         } else {
-            self.log.push(ParticipantRecord::Aborted { txn });
+            self.pending.log.push(ParticipantRecord::Aborted { txn });
         }
     }
 
@@ -285,19 +248,12 @@ impl Participant {
     }
 
     fn send(&mut self, body: Body) {
-        self.messages.push(Message {
-            from: self.config.id,
-            to: self.config.coordinator,
-            body,
-        });
+        self.pending
+            .send(self.config.id, self.config.coordinator, body);
     }
 
     /// Everything to persist and send since the last call.
     pub fn ready(&mut self) -> Ready<ParticipantRecord, Message> {
-        Ready {
-            log: mem::take(&mut self.log),
-            messages: mem::take(&mut self.messages),
-            outcomes: Vec::new(),
-        }
+        mem::take(&mut self.pending)
     }
 }

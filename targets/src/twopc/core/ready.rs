@@ -4,7 +4,8 @@
 //! Generic over the message type so that the 3PC core, whose messages differ, shares it — and
 //! with it the node shell that handles it.
 
-use super::message::{Reads, TxnId};
+use super::NodeId;
+use super::message::{Envelope, Reads, TxnId};
 
 /// One batch of work for the shell. `R` is the side's log record, `M` the protocol's message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +27,13 @@ impl<R, M> Default for Ready<R, M> {
             messages: Vec::new(),
             outcomes: Vec::new(),
         }
+    }
+}
+
+impl<R, B> Ready<R, Envelope<B>> {
+    /// Adds a message to the batch: how a core, collecting its next `Ready`, sends.
+    pub(crate) fn send(&mut self, from: NodeId, to: NodeId, body: B) {
+        self.messages.push(Envelope { from, to, body });
     }
 }
 

@@ -7,9 +7,8 @@
 //! attempt, every retry included, would be a partition; at these rates and timeouts the seeds
 //! below never see it — nor did 300 seeds, run with `SEEDS=300` in the environment.)
 
-use super::network::{Bank, COORDINATOR, Stats, TICKS, accounts};
+use super::network::{Bank, Stats, TICKS};
 use crate::raft::rng::Rng;
-use crate::threepc::core::Op;
 
 const PARTICIPANTS: u64 = 3;
 
@@ -20,51 +19,26 @@ fn chaos(seed: u64, steps: u32, partitions: bool) -> Bank {
     // Captured, and shown with the failure: the seed to replay.
     eprintln!("seed {seed}");
     let mut b = Bank::new(PARTICIPANTS, seed);
-    b.split_allowed = partitions;
+    b.watch.split_allowed = partitions;
     b.reorder = true;
     b.loss_per_mille = 50;
     b.duplicate_per_mille = 30;
     let mut rng = Rng::new(seed ^ 0x3BC);
     let ids = b.ids();
     for _ in 0..steps {
-        let id = ids[rng.below(ids.len() as u64) as usize];
-        match rng.below(1000) {
-            0..550 => {
-                b.deliver_one();
-            }
-            550..830 => b.tick(id),
-            830..870 if b.is_up(COORDINATOR) => {
-                let from = accounts(1 + rng.below(PARTICIPANTS))[rng.below(2) as usize];
-                let to = accounts(1 + rng.below(PARTICIPANTS))[rng.below(2) as usize];
-                let op = if rng.below(5) == 0 {
-                    Op::ReadAll
-                } else {
-                    Op::Transfer {
-                        from,
-                        to,
-                        amount: rng.below(60) as i64,
-                    }
-                };
-                b.begin(op);
-            }
-            870..878 if b.is_up(id) => b.crash(id),
-            878..886 if partitions => {
+        match b.random_event(&mut rng, &ids) {
+            Some((id, 870..878)) if b.is_up(id) => b.crash(id),
+            Some((_, 878..886)) if partitions => {
                 // A random split of the nodes into two sides.
                 let (a, b_side): (Vec<u64>, Vec<u64>) = ids.iter().partition(|_| rng.below(2) == 0);
                 b.partition(&a, &b_side);
             }
-            886..888 if partitions => b.heal(),
-            888.. if !b.is_up(id) => b.restart(id),
+            Some((_, 886..888)) if partitions => b.heal(),
+            Some((id, 888..)) if !b.is_up(id) => b.restart(id),
             _ => {}
         }
     }
-    b.heal();
-    b.loss_per_mille = 0;
-    for id in ids {
-        if !b.is_up(id) {
-            b.restart(id);
-        }
-    }
+    b.recover();
     b.run(TICKS.timeout_ticks + 6 * TICKS.termination_ticks);
     b
 }
@@ -73,6 +47,7 @@ fn chaos(seed: u64, steps: u32, partitions: bool) -> Bank {
 fn random_crashes_loss_and_duplicates_keep_atomicity_and_never_block() {
     let mut committed = 0;
     let mut stats = Stats::default();
+    let mut backup_decisions = 0;
     let seeds: u64 = std::env::var("SEEDS").map_or(16, |s| s.parse().unwrap());
     for seed in 0..seeds {
         let b = chaos(seed, 3000, false);
@@ -106,14 +81,14 @@ fn random_crashes_loss_and_duplicates_keep_atomicity_and_never_block() {
         stats.crashes += b.stats.crashes;
         stats.in_doubt_restarts += b.stats.in_doubt_restarts;
         stats.resumes += b.stats.resumes;
-        stats.backup_decisions += b.stats.backup_decisions;
+        backup_decisions += b.watch.backup_decisions;
     }
-    eprintln!("{committed} commits, {stats:?}");
+    eprintln!("{committed} commits, {stats:?}, {backup_decisions} backup decisions");
     // The runs committed, crashed at the points that matter, and terminated transactions.
     assert!(committed > 150, "{committed} commits");
     assert!(
-        stats.in_doubt_restarts > 0 && stats.resumes > 0 && stats.backup_decisions > 0,
-        "{stats:?}"
+        stats.in_doubt_restarts > 0 && stats.resumes > 0 && backup_decisions > 0,
+        "{stats:?}, {backup_decisions} backup decisions"
     );
 }
 

@@ -1,18 +1,10 @@
 //! Scripted runs of the protocol: the happy path, crashes of the coordinator at each phase
 //! (which 3PC survives without blocking), restarts, and the partition that splits a decision.
 
-use super::network::{Bank, COORDINATOR, TICKS};
+use super::network::{Bank, COORDINATOR, TICKS, is_prepare, is_vote};
 use crate::threepc::core::{
     Body, CoordinatorRecord, Message, Op, ParticipantRecord, Round, TxnState,
 };
-
-fn is_can_commit(m: &Message) -> bool {
-    matches!(m.body, Body::CanCommit { .. })
-}
-
-fn is_vote(m: &Message) -> bool {
-    matches!(m.body, Body::Vote { .. })
-}
 
 fn is_pre_commit(m: &Message) -> bool {
     matches!(m.body, Body::PreCommit { .. })
@@ -29,7 +21,7 @@ const TERMINATION: u32 = TICKS.timeout_ticks + 3 * TICKS.termination_ticks;
 /// logged `PreCommit`; its `PreCommit`s are left in flight.
 fn up_to_pre_commit(b: &mut Bank, op: Op) -> crate::threepc::core::TxnId {
     let t = b.begin(op);
-    b.deliver_where(is_can_commit);
+    b.deliver_where(is_prepare);
     b.deliver_where(is_vote);
     assert!(
         b.coordinator
@@ -133,7 +125,7 @@ fn coordinator_crash_after_all_pre_committed_commits_by_termination() {
 fn coordinator_crash_while_all_uncertain_aborts_by_termination() {
     let mut b = Bank::new(3, 1);
     let t = b.begin(Op::ReadAll);
-    b.deliver_where(is_can_commit);
+    b.deliver_where(is_prepare);
     // Every yes vote is in flight; the coordinator dies before it hears them.
     b.crash(COORDINATOR);
     for p in 1..=3 {
@@ -182,7 +174,7 @@ fn pre_commit_reaching_only_some_commits_everywhere_by_termination() {
 #[test]
 fn partition_between_a_pre_committed_and_an_uncertain_participant_splits_the_decision() {
     let mut b = Bank::new(3, 1);
-    b.split_allowed = true;
+    b.watch.split_allowed = true;
     let t = up_to_pre_commit(
         &mut b,
         Op::Transfer {
@@ -232,7 +224,7 @@ fn coordinator_restart_after_pre_commit_resumes_instead_of_presuming_abort() {
     b.restart(COORDINATOR);
     assert_eq!(b.coordinator().active(), 1, "resumed, not presumed aborted");
     assert_eq!(
-        b.in_flight_matching(|m| matches!(m, Body::PreCommit { .. })),
+        b.in_flight_matching(|m| matches!(m.body, Body::PreCommit { .. })),
         2
     );
     b.settle();
@@ -290,7 +282,7 @@ fn participant_restart_in_doubt_retakes_locks_and_terminates() {
     assert_eq!(b.participant(1).in_doubt().collect::<Vec<_>>(), [t]);
     assert!(b.participant(1).holds_locks());
     assert!(
-        b.in_flight_matching(|m| matches!(m, Body::StateReq { .. })) > 0,
+        b.in_flight_matching(|m| matches!(m.body, Body::StateReq { .. })) > 0,
         "it asks its peers at once"
     );
     b.run(TICKS.termination_ticks);
@@ -388,7 +380,7 @@ fn a_participant_that_joined_a_backup_round_refuses_the_coordinators_pre_commit(
     });
     let state = TxnState::Prepared;
     assert_eq!(
-        b.in_flight_matching(|m| *m
+        b.in_flight_matching(|m| m.body
             == Body::StateReply {
                 txn: t,
                 round,
@@ -411,7 +403,7 @@ fn a_participant_that_joined_a_backup_round_refuses_the_coordinators_pre_commit(
     });
     assert_eq!(b.participant(2).txn(t), Some(&TxnState::PreCommitted));
     assert_eq!(
-        b.in_flight_matching(|m| *m == Body::PreCommitAck { txn: t, round }),
+        b.in_flight_matching(|m| m.body == Body::PreCommitAck { txn: t, round }),
         1
     );
 }

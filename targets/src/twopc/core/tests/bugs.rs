@@ -6,7 +6,7 @@ use crate::twopc::core::{Body, Bug, Message};
 #[test]
 fn heuristic_abort_splits_the_decision_and_is_caught() {
     let mut b = Bank::new(2, 1, Bug::HeuristicAbort);
-    b.strict = false;
+    b.watch.strict = false;
     let t = b.transfer(10, 20, 30);
     // Prepares, then votes: the coordinator logs the commit.
     for _ in 0..4 {
@@ -27,7 +27,7 @@ fn heuristic_abort_splits_the_decision_and_is_caught() {
         b.tick(2);
     }
     assert_eq!(b.decided(2, t), Some(false), "2 gave up waiting");
-    let v = &b.invariants.violations;
+    let v = &b.watch.violations;
     assert!(v.iter().any(|v| v.starts_with("atomicity")), "{v:?}");
     assert!(v.iter().any(|v| v.starts_with("total conserved")), "{v:?}");
 }

@@ -25,6 +25,9 @@ pub(super) struct Invariants {
     total: i64,
     /// The first decision seen at each participant.
     decisions: BTreeMap<(NodeId, TxnId), bool>,
+    /// Panic on the first violated property (the default), or only record it — for tests that
+    /// show the bug switch is caught.
+    pub(super) strict: bool,
     pub(super) violations: Vec<String>,
 }
 
@@ -51,6 +54,7 @@ impl Invariants {
         Invariants {
             total,
             decisions: BTreeMap::new(),
+            strict: true,
             violations: Vec::new(),
         }
     }

@@ -2,9 +2,9 @@
 //! network, with crashes and restarts of every node, and every property checked after every
 //! event. Each seed replays exactly.
 
-use super::network::{Bank, COORDINATOR, Stats, accounts};
+use super::network::{Bank, Stats};
 use crate::raft::rng::Rng;
-use crate::twopc::core::{Bug, Op};
+use crate::twopc::core::Bug;
 
 const PARTICIPANTS: u64 = 3;
 
@@ -15,47 +15,23 @@ fn chaos(seed: u64, steps: u32, bug: Bug) -> Bank {
     // Captured, and shown with the failure: the seed to replay.
     eprintln!("seed {seed}");
     let mut b = Bank::new(PARTICIPANTS, seed, bug);
-    b.strict = bug == Bug::None;
+    b.watch.strict = bug == Bug::None;
     b.reorder = true;
     b.loss_per_mille = 50;
     b.duplicate_per_mille = 30;
     let mut rng = Rng::new(seed ^ 0x2BC);
     let ids = b.ids();
     for _ in 0..steps {
-        if !b.invariants.violations.is_empty() {
+        if !b.watch.violations.is_empty() {
             return b;
         }
-        let id = ids[rng.below(ids.len() as u64) as usize];
-        match rng.below(1000) {
-            0..550 => {
-                b.deliver_one();
-            }
-            550..830 => b.tick(id),
-            830..870 if b.is_up(COORDINATOR) => {
-                let from = accounts(1 + rng.below(PARTICIPANTS))[rng.below(2) as usize];
-                let to = accounts(1 + rng.below(PARTICIPANTS))[rng.below(2) as usize];
-                let op = if rng.below(5) == 0 {
-                    Op::ReadAll
-                } else {
-                    Op::Transfer {
-                        from,
-                        to,
-                        amount: rng.below(60) as i64,
-                    }
-                };
-                b.begin(op);
-            }
-            870..880 if b.is_up(id) => b.crash(id),
-            880.. if !b.is_up(id) => b.restart(id),
+        match b.random_event(&mut rng, &ids) {
+            Some((id, 870..880)) if b.is_up(id) => b.crash(id),
+            Some((id, 880..)) if !b.is_up(id) => b.restart(id),
             _ => {}
         }
     }
-    b.loss_per_mille = 0;
-    for id in ids {
-        if !b.is_up(id) {
-            b.restart(id);
-        }
-    }
+    b.recover();
     for _ in 0..40 {
         b.run(1);
     }
@@ -68,7 +44,7 @@ fn random_schedules_keep_atomicity_validity_durability_and_the_total() {
     let mut stats = Stats::default();
     for seed in 0..16 {
         let b = chaos(seed, 3000, Bug::None);
-        assert!(b.invariants.violations.is_empty());
+        assert!(b.watch.violations.is_empty());
         // Healed: nothing blocked, nothing locked, the money all there.
         assert_eq!(b.coordinator().active(), 0, "seed {seed}");
         for &p in b.participants.keys() {
@@ -79,14 +55,14 @@ fn random_schedules_keep_atomicity_validity_durability_and_the_total() {
         committed += b.outcomes.iter().filter(|o| o.committed.is_some()).count();
         stats.crashes += b.stats.crashes;
         stats.in_doubt_restarts += b.stats.in_doubt_restarts;
-        stats.commit_resumes += b.stats.commit_resumes;
+        stats.resumes += b.stats.resumes;
     }
     // The runs did commit, not only abort.
     eprintln!("{committed} commits, {stats:?}");
     // The runs committed, and crashed at the points that matter.
     assert!(committed > 200, "{committed} commits");
     assert!(
-        stats.in_doubt_restarts > 0 && stats.commit_resumes > 0,
+        stats.in_doubt_restarts > 0 && stats.resumes > 0,
         "{stats:?}"
     );
 }
@@ -96,7 +72,7 @@ fn random_schedules_catch_heuristic_abort() {
     let caught = (0..16)
         .filter(|&seed| {
             let b = chaos(seed, 3000, Bug::HeuristicAbort);
-            b.invariants
+            b.watch
                 .violations
                 .iter()
                 .any(|v| v.starts_with("atomicity"))

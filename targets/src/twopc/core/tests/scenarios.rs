@@ -1,7 +1,7 @@
 //! Scripted runs of the protocol: the happy paths, conflicts, crashes at the points 2PC is
 //! known for, and lost and duplicated messages.
 
-use super::network::{Bank, COORDINATOR};
+use super::network::{Bank, COORDINATOR, is_prepare, is_vote};
 use crate::twopc::core::{
     Body, Bug, Coordinator, CoordinatorConfig, CoordinatorRecord, Message, Op, Participant,
     ParticipantConfig, ParticipantRecord,
@@ -9,23 +9,6 @@ use crate::twopc::core::{
 
 fn bank() -> Bank {
     Bank::new(3, 1, Bug::None)
-}
-
-/// Delivers the messages in flight that match, in order, leaving the others.
-fn deliver_where(b: &mut Bank, f: impl Fn(&Message) -> bool) {
-    let (now, later): (Vec<Message>, Vec<Message>) = b.in_flight.drain(..).partition(|m| f(m));
-    b.in_flight = later;
-    for m in now {
-        b.deliver(m);
-    }
-}
-
-fn is_prepare(m: &Message) -> bool {
-    matches!(m.body, Body::Prepare { .. })
-}
-
-fn is_vote(m: &Message) -> bool {
-    matches!(m.body, Body::Vote { .. })
 }
 
 fn is_decision(m: &Message) -> bool {
@@ -119,7 +102,7 @@ fn overdraft_votes_no_and_changes_nothing() {
 fn coordinator_crash_before_deciding_blocks_participants_until_presumed_abort() {
     let mut b = bank();
     let t = b.transfer(10, 20, 30);
-    deliver_where(&mut b, is_prepare);
+    b.deliver_where(is_prepare);
     // Both yes votes are in flight; the coordinator dies before it hears them.
     b.crash(COORDINATOR);
     b.run(30);
@@ -143,8 +126,8 @@ fn coordinator_crash_before_deciding_blocks_participants_until_presumed_abort() 
 fn coordinator_crash_after_logging_commit_blocks_participants_until_it_resends() {
     let mut b = bank();
     let t = b.transfer(10, 20, 30);
-    deliver_where(&mut b, is_prepare);
-    deliver_where(&mut b, is_vote);
+    b.deliver_where(is_prepare);
+    b.deliver_where(is_vote);
     assert!(b.coordinator().is_committing(t));
     assert_eq!(b.outcome(t), Some(true));
     // The decisions die with the coordinator.
@@ -167,7 +150,7 @@ fn coordinator_crash_after_logging_commit_blocks_participants_until_it_resends()
 fn participant_crash_after_voting_recovers_in_doubt_and_asks() {
     let mut b = bank();
     let t = b.transfer(10, 20, 30);
-    deliver_where(&mut b, is_prepare);
+    b.deliver_where(is_prepare);
     b.crash(1);
     b.restart(1);
     assert_eq!(b.participant(1).in_doubt().collect::<Vec<_>>(), [t]);
@@ -176,13 +159,13 @@ fn participant_crash_after_voting_recovers_in_doubt_and_asks() {
         "locks restored from the log"
     );
     assert_eq!(
-        b.in_flight_matching(|m| matches!(m, Body::Inquire { .. })),
+        b.in_flight_matching(|m| matches!(m.body, Body::Inquire { .. })),
         1
     );
     // The inquiry reaches the coordinator while it still waits for votes: no answer yet.
-    deliver_where(&mut b, |m| matches!(m.body, Body::Inquire { .. }));
+    b.deliver_where(|m| matches!(m.body, Body::Inquire { .. }));
     assert_eq!(
-        b.in_flight_matching(|m| matches!(m, Body::Decision { .. })),
+        b.in_flight_matching(|m| matches!(m.body, Body::Decision { .. })),
         0
     );
     b.settle();
@@ -210,8 +193,8 @@ fn lost_prepare_aborts_at_the_vote_timeout() {
 fn lost_commit_is_resent_until_acknowledged() {
     let mut b = bank();
     let t = b.transfer(10, 20, 30);
-    deliver_where(&mut b, is_prepare);
-    deliver_where(&mut b, is_vote);
+    b.deliver_where(is_prepare);
+    b.deliver_where(is_vote);
     b.drop_messages(is_decision);
     b.run(4);
     assert_eq!(b.decided(1, t), Some(true));
@@ -223,8 +206,8 @@ fn lost_commit_is_resent_until_acknowledged() {
 fn lost_abort_is_learnt_by_inquiry() {
     let mut b = bank();
     let t = b.transfer(10, 20, 101);
-    deliver_where(&mut b, is_prepare);
-    deliver_where(&mut b, is_vote);
+    b.deliver_where(is_prepare);
+    b.deliver_where(is_vote);
     b.drop_messages(is_decision);
     assert!(b.participant(2).in_doubt().any(|x| x == t), "2 voted yes");
     b.run(5);

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::message::{Account, TxnId};
+use crate::twopc::core::{Account, TxnId};
 
 #[derive(Debug)]
 enum Lock {
