@@ -55,6 +55,9 @@ pub struct RunStats {
     pub valid: Validity,
     pub dir: PathBuf,
     pub availability: f64,
+    /// Operations that completed `ok` per second of the workload (its time limit): what the
+    /// system got done, which availability alone hides when failures come back fast.
+    pub ok_per_s: f64,
     pub p50_ns: Option<u64>,
     pub p99_ns: Option<u64>,
     pub anomalies: String,
@@ -77,6 +80,7 @@ impl RunStats {
         RunStats {
             valid: r.valid,
             availability: r.history.stats.availability,
+            ok_per_s: r.history.stats.counts.ok as f64 / r.scenario.time_limit.max(1e-3),
             p50_ns: r.history.stats.latency.map(|l| l.p50),
             p99_ns: r.history.stats.latency.map(|l| l.p99),
             anomalies: suite::outcome::anomalies(&r.history),
@@ -150,6 +154,11 @@ impl Cell {
     pub fn availability(&self) -> Option<f64> {
         let n = self.checked().count();
         (n > 0).then(|| self.checked().map(|r| r.availability).sum::<f64>() / n as f64)
+    }
+
+    /// Mean `ok` operations per second over checked runs.
+    pub fn ok_per_s(&self) -> Option<f64> {
+        mean(self.checked().map(|r| r.ok_per_s))
     }
 
     /// The median of the runs' p50 latencies, in milliseconds.
@@ -264,7 +273,7 @@ pub fn render_table(s: &Sweep) -> String {
     let in_doubt = s.measures_in_doubt();
     let mut header: Vec<String> = s.params.iter().map(|p| p.name.clone()).collect();
     header.extend(
-        ["runs", "anomaly rate", "availability", "p50", "p99"]
+        ["runs", "anomaly rate", "availability", "ok/s", "p50", "p99"]
             .iter()
             .map(|h| h.to_string()),
     );
@@ -302,6 +311,7 @@ pub fn render_table(s: &Sweep) -> String {
             None => "—".into(),
         });
         row.push(percent(cell.availability()));
+        row.push(cell.ok_per_s().map_or("—".into(), |r| format!("{r:.1}")));
         row.push(ms(cell.p50_ms()));
         row.push(ms(cell.p99_ms()));
         if in_doubt {

@@ -1,6 +1,7 @@
 //! A sweep's folder: `sweep.csv` and `sweep.json` (one record per cell), the charts — each a
 //! measure against the first parameter, one line per combination of the others: `sweep.svg`
-//! (anomaly rate), `sweep-availability.svg`, and for transactions `sweep-in-doubt.svg` — and
+//! (anomaly rate), `sweep-availability.svg`, `sweep-ok-per-s.svg`, and for transactions
+//! `sweep-in-doubt.svg` — and
 //! `index.html` (the charts, the cells, and a link to every run's folder and its report).
 
 use std::fmt::Write;
@@ -48,6 +49,7 @@ pub fn csv(s: &Sweep) -> String {
             "errors",
             "anomaly_rate",
             "availability",
+            "ok_per_s",
             "latency_p50_ms",
             "latency_p99_ms",
             "longest_in_doubt_s",
@@ -71,6 +73,7 @@ pub fn csv(s: &Sweep) -> String {
         row.push(cell.errors().to_string());
         row.push(number(cell.anomaly_rate(), 4));
         row.push(number(cell.availability(), 4));
+        row.push(number(cell.ok_per_s(), 2));
         row.push(number(cell.p50_ms(), 3));
         row.push(number(cell.p99_ms(), 3));
         row.push(number(cell.longest_in_doubt_s(), 3));
@@ -115,6 +118,7 @@ pub fn json(s: &Sweep) -> Value {
                         "dir": x.dir,
                         "anomalies": x.anomalies,
                         "availability": x.availability,
+                        "ok_per_s": x.ok_per_s,
                         "latency_p50_ms": x.p50_ns.map(|ns| ns as f64 / 1e6),
                         "latency_p99_ms": x.p99_ns.map(|ns| ns as f64 / 1e6),
                         "duration_s": x.duration_s,
@@ -134,6 +138,7 @@ pub fn json(s: &Sweep) -> Value {
                 "errors": cell.errors(),
                 "anomaly_rate": cell.anomaly_rate(),
                 "availability": cell.availability(),
+                "ok_per_s": cell.ok_per_s(),
                 "latency_p50_ms": cell.p50_ms(),
                 "latency_p99_ms": cell.p99_ms(),
                 "longest_in_doubt_s": cell.longest_in_doubt_s(),
@@ -166,6 +171,8 @@ pub enum Chart {
     AnomalyRate,
     /// The mean of `ok / ops` (`sweep-availability.svg`).
     Availability,
+    /// The mean of `ok` operations per second (`sweep-ok-per-s.svg`).
+    OkPerSecond,
     /// The longest time a participant sat in doubt on one transaction (`sweep-in-doubt.svg`;
     /// transactions only).
     InDoubt,
@@ -174,7 +181,7 @@ pub enum Chart {
 impl Chart {
     /// The charts a sweep gets: time in doubt only where it was measured.
     pub fn all(s: &Sweep) -> Vec<Chart> {
-        let mut charts = vec![Chart::AnomalyRate, Chart::Availability];
+        let mut charts = vec![Chart::AnomalyRate, Chart::Availability, Chart::OkPerSecond];
         if s.measures_in_doubt() {
             charts.push(Chart::InDoubt);
         }
@@ -185,6 +192,7 @@ impl Chart {
         match self {
             Chart::AnomalyRate => "sweep.svg",
             Chart::Availability => "sweep-availability.svg",
+            Chart::OkPerSecond => "sweep-ok-per-s.svg",
             Chart::InDoubt => "sweep-in-doubt.svg",
         }
     }
@@ -193,6 +201,7 @@ impl Chart {
         match self {
             Chart::AnomalyRate => "anomaly rate",
             Chart::Availability => "availability",
+            Chart::OkPerSecond => "ok operations per second",
             Chart::InDoubt => "longest time in doubt",
         }
     }
@@ -201,6 +210,7 @@ impl Chart {
         match self {
             Chart::AnomalyRate => "anomaly rate (invalid / runs)",
             Chart::Availability => "availability (ok / ops)",
+            Chart::OkPerSecond => "ok operations per second",
             Chart::InDoubt => "longest in doubt on one transaction (s)",
         }
     }
@@ -209,12 +219,13 @@ impl Chart {
         match self {
             Chart::AnomalyRate => c.anomaly_rate(),
             Chart::Availability => c.availability(),
+            Chart::OkPerSecond => c.ok_per_s(),
             Chart::InDoubt => c.longest_in_doubt_s(),
         }
     }
 
-    /// The top of the y axis: 100 % for the rates, a whole number of seconds at or above every
-    /// value for time in doubt.
+    /// The top of the y axis: 100 % for the rates, a round number at or above every value
+    /// otherwise.
     fn top(self, s: &Sweep) -> f64 {
         match self {
             Chart::AnomalyRate | Chart::Availability => 1.0,
@@ -224,12 +235,22 @@ impl Chart {
                 .filter_map(Cell::longest_in_doubt_s)
                 .fold(1.0, f64::max)
                 .ceil(),
+            Chart::OkPerSecond => {
+                let top = s
+                    .cells
+                    .iter()
+                    .filter_map(Cell::ok_per_s)
+                    .fold(1.0, f64::max);
+                let step = 10f64.powf(top.log10().floor());
+                (top / step).ceil() * step
+            }
         }
     }
 
     fn tick(self, v: f64) -> String {
         match self {
             Chart::AnomalyRate | Chart::Availability => format!("{:.0}%", v * 100.0),
+            Chart::OkPerSecond => format!("{v:.0}"),
             Chart::InDoubt => format!("{v:.1} s"),
         }
     }
@@ -247,6 +268,9 @@ impl Chart {
                 s.label(c),
                 c.availability().unwrap_or(0.0) * 100.0
             ),
+            Chart::OkPerSecond => {
+                format!("{}: {:.1} ok/s", s.label(c), c.ok_per_s().unwrap_or(0.0))
+            }
             Chart::InDoubt => format!(
                 "{}: in doubt {:.2} s at the longest; coordinator down {:.2} s, in doubt {:.0}% of it",
                 s.label(c),
@@ -474,7 +498,9 @@ pub fn html(s: &Sweep) -> String {
     for p in &s.params {
         let _ = write!(o, "<th>{}</th>", escape(&p.name));
     }
-    o.push_str("<th>runs</th><th>anomaly rate</th><th>availability</th><th>p50</th><th>p99</th>");
+    o.push_str(
+        "<th>runs</th><th>anomaly rate</th><th>availability</th><th>ok/s</th><th>p50</th><th>p99</th>",
+    );
     if in_doubt {
         o.push_str(
             "<th>longest in doubt</th><th>coordinator down</th><th>in doubt while down</th>",
@@ -488,7 +514,7 @@ pub fn html(s: &Sweep) -> String {
         }
         let _ = write!(
             o,
-            "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+            "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
             cell.checked().count(),
             cell.anomaly_rate().map_or("—".into(), |r| format!(
                 "{:.0}% ({}/{})",
@@ -498,6 +524,7 @@ pub fn html(s: &Sweep) -> String {
             )),
             cell.availability()
                 .map_or("—".into(), |a| format!("{:.1}%", a * 100.0)),
+            number(cell.ok_per_s(), 1),
             number(cell.p50_ms(), 1) + " ms",
             number(cell.p99_ms(), 1) + " ms",
         );
@@ -562,6 +589,7 @@ mod tests {
             valid,
             dir: dir.into(),
             availability: 0.5,
+            ok_per_s: 12.5,
             p50_ns: Some(p50),
             p99_ns: Some(p50 * 10),
             anomalies: if valid == Validity::Invalid {
@@ -634,10 +662,16 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "clock.jump,lock-algorithm,runs,invalid,unknown,errors,anomaly_rate,availability,latency_p50_ms,latency_p99_ms,longest_in_doubt_s,coordinator_down_s,in_doubt_while_down"
+            "clock.jump,lock-algorithm,runs,invalid,unknown,errors,anomaly_rate,availability,ok_per_s,latency_p50_ms,latency_p99_ms,longest_in_doubt_s,coordinator_down_s,in_doubt_while_down"
         );
-        assert_eq!(lines[1], "0s,single,1,0,0,1,0.0000,0.5000,1.000,10.000,,,");
-        assert_eq!(lines[4], "2s,a<b,2,2,0,0,1.0000,0.5000,2.000,20.000,,,");
+        assert_eq!(
+            lines[1],
+            "0s,single,1,0,0,1,0.0000,0.5000,12.50,1.000,10.000,,,"
+        );
+        assert_eq!(
+            lines[4],
+            "2s,a<b,2,2,0,0,1.0000,0.5000,12.50,2.000,20.000,,,"
+        );
         assert_eq!(lines.len(), 5);
     }
 
@@ -653,7 +687,11 @@ mod tests {
             j["cells"][0]["run_results"][1]["error"],
             "node n1 never came up"
         );
-        assert_eq!(Chart::all(&s), [Chart::AnomalyRate, Chart::Availability]);
+        assert_eq!(
+            Chart::all(&s),
+            [Chart::AnomalyRate, Chart::Availability, Chart::OkPerSecond]
+        );
+        assert!(svg(&s, Chart::OkPerSecond).contains(">20<"));
         let svg = svg(&s, Chart::AnomalyRate);
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<polyline").count(), 2);
