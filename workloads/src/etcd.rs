@@ -75,9 +75,16 @@ impl Etcd {
         if status.is_success() && json.get("error").is_none() {
             return Ok(json);
         }
-        let code = json["code"].as_u64().unwrap_or(0);
-        let message = json["error"]
+        // A unary call's error: `{"error": "…", "code": N}`; a streaming call's (the lease
+        // keepalive): `{"error": {"grpc_code": N, "message": "…"}}`.
+        let error = &json["error"];
+        let code = json["code"]
+            .as_u64()
+            .or(error["grpc_code"].as_u64())
+            .unwrap_or(0);
+        let message = error
             .as_str()
+            .or(error["message"].as_str())
             .or(json["message"].as_str())
             .unwrap_or("no error message");
         Err(Failure {
