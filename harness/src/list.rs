@@ -22,6 +22,9 @@ pub fn render() -> String {
             d.faults.join(", "),
             d.protocol.name()
         );
+        if let Some(why) = d.clock.refusal() {
+            let _ = writeln!(out, "  {:<12} no clock faults: {why}", "");
+        }
         for (bug, _, what) in d.bugs {
             let _ = writeln!(out, "  {:<12} --bug {bug}: {what}", "");
         }

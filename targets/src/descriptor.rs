@@ -86,6 +86,9 @@ pub enum Protocol {
     /// Bank transactions over HTTP: transfers and read-alls at a coordinator, decisions at
     /// the participants (docs/protocols/txn-http.md).
     TxnHttp,
+    /// etcd's v3 API through its JSON gateway over HTTP (`/v3/kv/range`, `/v3/kv/txn`,
+    /// `/v3/lease/grant`, `/v3/lock/lock`, …; keys and values in base64).
+    Etcd,
 }
 
 impl Protocol {
@@ -96,6 +99,7 @@ impl Protocol {
             Protocol::Resp => "resp",
             Protocol::Zookeeper => "zookeeper",
             Protocol::TxnHttp => "txn-http",
+            Protocol::Etcd => "etcd-v3-json",
         }
     }
 }
@@ -126,6 +130,9 @@ pub enum Readiness {
         expect: &'static str,
         leader: &'static str,
     },
+    /// etcd's `POST /v3/maintenance/status` answers, naming a leader (a member that knows of
+    /// no leader answers `leader` 0). A node whose `header.member_id` is the leader leads.
+    EtcdStatus,
 }
 
 /// How a target's nodes can have their wall clocks moved.
@@ -138,6 +145,18 @@ pub enum Clock {
     /// An external program: the LD_PRELOAD shim gives it the offset (dynamically linked C
     /// programs; not Go programs, which read the clock without libc).
     Shim,
+    /// They cannot, for the reason given: a clock fault asked of the target is refused with it.
+    Unreachable(&'static str),
+}
+
+impl Clock {
+    /// Why a clock fault cannot be asked of the target, if it cannot.
+    pub fn refusal(self) -> Option<&'static str> {
+        match self {
+            Clock::Unreachable(why) => Some(why),
+            _ => None,
+        }
+    }
 }
 
 /// A cluster a target's nodes depend on (Leaf's segment servers keep their counter in a
@@ -552,6 +571,56 @@ client-pause-ms = 2500
 interval = 2
 "#;
 
+/// Debian's etcd 3.4: each member started by its launcher, which routes its peer connections
+/// through the harness's links (see [`crate::etcd`]).
+pub const ETCD: Descriptor = Descriptor {
+    name: "etcd",
+    summary: "Debian's etcd 3.4 (apt-get install etcd-server); a Go Raft cluster, v3 JSON API",
+    program: Program::Wrapped {
+        name: "etcd",
+        main: crate::etcd::main,
+        program: crate::etcd::PROGRAM,
+        package: "etcd-server",
+    },
+    args: &[
+        "--name",
+        "{node}",
+        "--client-port",
+        "{client_port}",
+        "--peer-port",
+        "{peer_port}",
+        "--peers",
+        "{peers}",
+        "--data-dir",
+        "{data_dir}",
+    ],
+    ready: Readiness::EtcdStatus,
+    protocol: Protocol::Etcd,
+    faults: &["partition", "kill", "pause", "restart", "client-pause"],
+    bugs: &[],
+    options: &[(
+        "serializable",
+        &[],
+        "register reads are serializable (`serializable: true`): served from the member's local state, without a read index",
+    )],
+    peer_ports: 1,
+    clock: Clock::Unreachable(
+        "etcd is a Go program: Go reads the clock through the vDSO, not libc, so the LD_PRELOAD clock shim cannot move it",
+    ),
+    defaults: ETCD_DEFAULTS,
+    store: None,
+    id_layout: IdLayout::Opaque,
+};
+
+/// Registers on etcd under partitions, kills and pauses.
+const ETCD_DEFAULTS: &str = r#"
+workload = "register"
+nodes = 3
+concurrency = 6
+nemesis = ["partition", "kill", "pause"]
+interval = 2
+"#;
+
 /// The bundled ZooKeeper-like system: ZAB and ZooKeeper's client protocol, so that the
 /// workloads' ZooKeeper clients run against it unchanged.
 pub const ZAB: Descriptor = Descriptor {
@@ -697,6 +766,7 @@ pub const ALL: &[Descriptor] = &[
     UUID,
     SEGMENT,
     ZOOKEEPER,
+    ETCD,
     ZAB,
     TWOPC,
     THREEPC,
@@ -800,6 +870,7 @@ mod tests {
                 "uuid",
                 "segment",
                 "zookeeper",
+                "etcd",
                 "zab",
                 "2pc",
                 "3pc"

@@ -22,6 +22,8 @@
 //!   client protocol (the `jute` crate).
 //! * [`zookeeper`]: the `zookeeper` target's launcher — writes a node's `zoo.cfg` and `myid`,
 //!   then becomes Debian's Apache ZooKeeper (`QuorumPeerMain`).
+//! * [`etcd`]: the `etcd` target's launcher — runs Debian's etcd with a canonical peer URL per
+//!   member and a SOCKS5 router that sends each peer connection through this node's link.
 //! * [`twopc`]: the `2pc` bank: the two-phase commit core (coordinator and participants),
 //!   its node process, and the client protocol the bank workload speaks.
 //! * [`threepc`]: the `3pc` bank: the three-phase commit core (Skeen, with its termination
@@ -40,6 +42,7 @@
 
 pub mod clock;
 pub mod descriptor;
+pub mod etcd;
 pub mod ids_http;
 pub mod kv;
 pub(crate) mod membership;

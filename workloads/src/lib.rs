@@ -16,10 +16,12 @@
 //!   data), [`lock`] (leases — single instance, watchdog, Redlock over RESP, ZooKeeper's
 //!   recipe — and a protected resource), [`ids`] (unique IDs from independent ID servers, over
 //!   `http-ids`), [`bank`] (Jepsen's bank over the transaction targets, `txn-http`);
-//! * [`zookeeper`]: sessions and failures, for the workloads' ZooKeeper clients.
+//! * [`zookeeper`]: sessions and failures, for the workloads' ZooKeeper clients;
+//! * [`etcd`]: calls to etcd's v3 JSON gateway and their failures, for the etcd clients.
 
 pub mod bank;
 pub mod client_pauses;
+pub mod etcd;
 pub mod history;
 pub mod ids;
 pub mod lock;

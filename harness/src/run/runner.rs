@@ -79,6 +79,14 @@ pub fn validate(s: &Scenario) -> Result<(&'static Descriptor, &'static dyn Workl
     }
     w.check(&s.settings, d.protocol)?;
     for fault in &s.nemesis {
+        if let (Some(FaultKind::Clock | FaultKind::ClockStrobe), Some(why)) =
+            (FaultKind::parse(fault), d.clock.refusal())
+        {
+            return Err(format!(
+                "target {} refuses the `{fault}` fault: {why}",
+                d.name
+            ));
+        }
         if FaultKind::parse(fault).is_none() || !d.faults.contains(&fault.as_str()) {
             return Err(format!(
                 "unknown nemesis `{fault}` for target {} (known: {})",

@@ -181,10 +181,11 @@ mod tests {
             assert_eq!(e.scenario.time_limit, ci, "{}", e.file.display());
         }
         // The budget keeps `.ci/run` well under 20 minutes: the suite's runs take about 1.4×
-        // their workload (start-up, healing, checking), the rest of CI about 11 minutes.
+        // their workload (start-up, healing, checking), the rest of CI about 11 minutes. 330 s
+        // before the etcd scenarios; raised by their 42 s (register 20 s, lock 22 s).
         let total: f64 = entries.iter().map(|e| e.scenario.time_limit).sum();
         assert!(
-            total <= 330.0,
+            total <= 372.0,
             "the CI suite's workload adds up to {total} s"
         );
     }

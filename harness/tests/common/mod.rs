@@ -153,6 +153,15 @@ pub fn run_scenario(name: &str, target: &str, seconds: &str) -> (Option<i32>, se
             "these tests run Apache ZooKeeper: apt-get install zookeeper (.ci/run does)"
         );
     }
+    if target == "etcd" {
+        assert!(
+            std::process::Command::new("etcd")
+                .arg("--version")
+                .output()
+                .is_ok(),
+            "these tests run etcd: apt-get install etcd-server (.ci/run does)"
+        );
+    }
     let results = results_dir(&format!("{name}-{target}"));
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../scenarios")

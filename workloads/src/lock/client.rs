@@ -26,6 +26,9 @@ pub enum Algorithm {
     /// ZooKeeper's recipe: ephemeral sequential znodes; the fencing token is the znode's
     /// czxid ([`super::zookeeper`]).
     Zookeeper,
+    /// etcd's lock service on a lease kept alive while held; the fencing token is the lock
+    /// key's create revision ([`super::etcd`]).
+    Etcd,
 }
 
 impl Algorithm {
@@ -35,6 +38,7 @@ impl Algorithm {
             "watchdog" => Algorithm::Watchdog,
             "redlock" => Algorithm::Redlock,
             "zookeeper" => Algorithm::Zookeeper,
+            "etcd" => Algorithm::Etcd,
             _ => return None,
         })
     }
@@ -45,6 +49,7 @@ impl Algorithm {
             Algorithm::Watchdog => "watchdog",
             Algorithm::Redlock => "redlock",
             Algorithm::Zookeeper => "zookeeper",
+            Algorithm::Etcd => "etcd",
         }
     }
 
@@ -52,6 +57,7 @@ impl Algorithm {
     pub fn protocol(self) -> Protocol {
         match self {
             Algorithm::Zookeeper => Protocol::Zookeeper,
+            Algorithm::Etcd => Protocol::Etcd,
             _ => Protocol::Resp,
         }
     }

@@ -6,10 +6,13 @@
 //! * [`client`]: the Redis algorithms — single instance, watchdog renewal, Redlock;
 //! * [`zookeeper`]: ZooKeeper's recipe — ephemeral sequential znodes, each client's session
 //!   on a thread of its own so that a client pause stops its pings;
+//! * [`etcd`]: etcd's lock service on a lease, kept alive by the holder's watchdog; the
+//!   fencing token is the lock key's create revision;
 //! * [`resource`]: the protected resource, fenced or not;
 //! * [`workload`]: each client's acquire → hold → release loop.
 
 pub mod client;
+pub mod etcd;
 pub mod resource;
 pub mod resp;
 mod workload;

@@ -21,6 +21,7 @@ use targets::descriptor::Protocol;
 use tokio::time::Instant;
 
 use super::client::{Algorithm, Config, Held, LockClient, Outcome};
+use super::etcd::EtcdLock;
 use super::resource::{Resource, Write};
 use super::zookeeper::ZkLock;
 use crate::history::value;
@@ -35,7 +36,7 @@ pub struct Lock;
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", default)]
 pub struct LockSettings {
-    /// `single`, `watchdog` or `redlock` (Redis), or `zookeeper`.
+    /// `single`, `watchdog` or `redlock` (Redis), `zookeeper` or `etcd`.
     pub lock_algorithm: String,
     /// The lease, in milliseconds (ZooKeeper: the session timeout asked for).
     pub lock_ttl_ms: u64,
@@ -66,7 +67,7 @@ impl Settings for LockSettings {
     fn check(&self, protocol: Protocol) -> Result<(), String> {
         let Some(algorithm) = Algorithm::parse(&self.lock_algorithm) else {
             return Err(format!(
-                "unknown lock algorithm `{}` (known: single, watchdog, redlock, zookeeper)",
+                "unknown lock algorithm `{}` (known: single, watchdog, redlock, zookeeper, etcd)",
                 self.lock_algorithm
             ));
         };
@@ -88,8 +89,8 @@ impl Settings for LockSettings {
 impl TypedWorkload for Lock {
     type Settings = LockSettings;
     const NAME: &'static str = "lock";
-    const SUMMARY: &'static str = "acquire, write to a protected resource, release (single, watchdog, redlock, zookeeper); lock safety";
-    const PROTOCOLS: &'static [Protocol] = &[Protocol::Resp, Protocol::Zookeeper];
+    const SUMMARY: &'static str = "acquire, write to a protected resource, release (single, watchdog, redlock, zookeeper, etcd); lock safety";
+    const PROTOCOLS: &'static [Protocol] = &[Protocol::Resp, Protocol::Zookeeper, Protocol::Etcd];
     const LINKS: Links = Links::PerClient;
     const CHECKERS: &'static [Checker] = super::CHECKERS;
     const FLAGS: &'static [&'static str] = &["lock-algorithm", "lock-ttl-ms", "fencing"];
@@ -125,6 +126,14 @@ impl TypedWorkload for Lock {
                             ),
                             ttl: config.ttl,
                         },
+                        Algorithm::Etcd => Locker::Etcd {
+                            lock: EtcdLock::new(
+                                nodes[index % nodes.len()].clone(),
+                                config.ttl,
+                                run.op_timeout,
+                            ),
+                            ttl: config.ttl,
+                        },
                         _ => Locker::Redis(LockClient::new(config.clone(), instances)),
                     },
                     resource: resource.clone(),
@@ -151,6 +160,8 @@ enum Locker {
     Redis(LockClient),
     /// A ZooKeeper ensemble, through the recipe; `ttl` is the session timeout asked for.
     Zookeeper { lock: ZkLock, ttl: Duration },
+    /// An etcd cluster, through its lock service; `ttl` is the lease asked for.
+    Etcd { lock: EtcdLock, ttl: Duration },
 }
 
 impl Locker {
@@ -158,6 +169,7 @@ impl Locker {
         match self {
             Locker::Redis(client) => client.acquire(id).await,
             Locker::Zookeeper { lock, .. } => lock.acquire(id).await,
+            Locker::Etcd { lock, .. } => lock.acquire().await,
         }
     }
 
@@ -165,6 +177,7 @@ impl Locker {
         match self {
             Locker::Redis(client) => client.renew(id).await,
             Locker::Zookeeper { lock, .. } => lock.renew().await,
+            Locker::Etcd { lock, .. } => lock.renew().await,
         }
     }
 
@@ -172,22 +185,25 @@ impl Locker {
         match self {
             Locker::Redis(client) => client.release(id).await,
             Locker::Zookeeper { lock, .. } => lock.release().await,
+            Locker::Etcd { lock, .. } => lock.release().await,
         }
     }
 
     /// Whether a holder renews its belief while it holds: Redisson's watchdog extends the
-    /// lease; a ZooKeeper client confirms its znode is still there.
+    /// lease; a ZooKeeper client confirms its znode is still there; an etcd holder keeps its
+    /// lease alive.
     fn renews(&self) -> bool {
         match self {
             Locker::Redis(client) => client.config().algorithm == Algorithm::Watchdog,
-            Locker::Zookeeper { .. } => true,
+            Locker::Zookeeper { .. } | Locker::Etcd { .. } => true,
         }
     }
 
     /// Stops the holder's world for `length` (a ZooKeeper client's session with it).
     async fn pause(&mut self, length: Duration) {
         match self {
-            Locker::Redis(_) => tokio::time::sleep(length).await,
+            // etcd's keepalives are the holder's own (its watchdog steps): the pause stops them.
+            Locker::Redis(_) | Locker::Etcd { .. } => tokio::time::sleep(length).await,
             Locker::Zookeeper { lock, .. } => lock.pause(length).await,
         }
     }
@@ -196,7 +212,7 @@ impl Locker {
     fn ttl(&self) -> Duration {
         match self {
             Locker::Redis(client) => client.config().ttl,
-            Locker::Zookeeper { ttl, .. } => *ttl,
+            Locker::Zookeeper { ttl, .. } | Locker::Etcd { ttl, .. } => *ttl,
         }
     }
 }

@@ -4,7 +4,8 @@
 //! leader hints it gets within one operation. Were workers to stay with the leader they found,
 //! they would all end up on one node, and a leader stranded in a minority would have every
 //! client to itself — nobody would be writing on the majority side, and nothing it did wrong
-//! could be seen; or over ZooKeeper, in a session with its home node.
+//! could be seen; or over ZooKeeper, in a session with its home node; or over etcd's JSON
+//! gateway, at its home member.
 //!
 //! After the faults are healed, every key used is read once more, by fresh processes.
 
@@ -18,6 +19,7 @@ use targets::descriptor::Protocol;
 use tokio::time::Instant;
 
 use super::client::{Client as HttpKv, Node};
+use super::etcd::{EtcdRegister, SERIALIZABLE};
 use super::generator::{self, Generator, Invocation, Op};
 use super::zookeeper::{FOLLOWER_READS, ZkRegister};
 use crate::history::value;
@@ -57,7 +59,7 @@ impl TypedWorkload for Register {
     const NAME: &'static str = "register";
     const SUMMARY: &'static str =
         "read/write/cas on rotating keys; checked linearizable as a cas-register per key";
-    const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpKv, Protocol::Zookeeper];
+    const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpKv, Protocol::Zookeeper, Protocol::Etcd];
     const LINKS: Links = Links::Shared;
     const CHECKERS: &'static [Checker] = super::CHECKERS;
 
@@ -73,6 +75,11 @@ impl TypedWorkload for Register {
                     nodes: run.shared_nodes(),
                     op_timeout: run.op_timeout,
                     sync_reads: !run.options.iter().any(|o| o == FOLLOWER_READS),
+                },
+                Protocol::Etcd => Store::Etcd {
+                    nodes: run.shared_nodes(),
+                    op_timeout: run.op_timeout,
+                    serializable: run.options.iter().any(|o| o == SERIALIZABLE),
                 },
                 _ => Store::Http(HttpKv::new(run.shared_nodes(), run.op_timeout)),
             },
@@ -112,6 +119,13 @@ enum Store {
         op_timeout: Duration,
         sync_reads: bool,
     },
+    /// etcd: every worker talks to its home member; reads are linearizable unless the
+    /// scenario asked for serializable ones.
+    Etcd {
+        nodes: Vec<Node>,
+        op_timeout: Duration,
+        serializable: bool,
+    },
 }
 
 impl Store {
@@ -131,6 +145,14 @@ impl Store {
                 let node = nodes[home % nodes.len().max(1)].clone();
                 Conn::Zookeeper(ZkRegister::new(node, *op_timeout, *sync_reads))
             }
+            Store::Etcd {
+                nodes,
+                op_timeout,
+                serializable,
+            } => {
+                let node = nodes[home % nodes.len().max(1)].clone();
+                Conn::Etcd(EtcdRegister::new(node, *op_timeout, *serializable))
+            }
         }
     }
 }
@@ -144,6 +166,7 @@ enum Conn {
         node: usize,
     },
     Zookeeper(ZkRegister),
+    Etcd(EtcdRegister),
 }
 
 impl Conn {
@@ -159,6 +182,7 @@ impl Conn {
         let out = match self {
             Conn::Http { http, node, .. } => http.invoke(process, seq, node, inv).await,
             Conn::Zookeeper(zk) => zk.invoke(inv).await,
+            Conn::Etcd(etcd) => etcd.invoke(inv).await,
         };
         Completion {
             kind: out.kind,

@@ -178,7 +178,8 @@ impl Cluster {
 
     /// The leader, straight from the running nodes: the one most name in their health
     /// answers (targets whose health answer names one: `{"leader": "n3"}`), or the one that
-    /// says it leads (ZooKeeper's `srvr`: `Mode: leader`).
+    /// says it leads (ZooKeeper's `srvr`: `Mode: leader`; etcd's status: its own member ID
+    /// as the leader's).
     pub async fn leader(&self) -> Option<String> {
         let running = || {
             self.endpoints.iter().zip(&self.kinds).filter(|(e, _)| {
@@ -199,7 +200,13 @@ impl Cluster {
                 _ => None,
             })
             .collect();
-        if health.is_empty() {
+        let etcd: Vec<(&str, SocketAddr)> = running()
+            .filter(|(_, kind)| kind.ready == Readiness::EtcdStatus)
+            .map(|(e, _)| (e.node.as_str(), e.client))
+            .collect();
+        if !etcd.is_empty() {
+            self.prober.etcd_leader(&etcd).await
+        } else if health.is_empty() {
             self.prober.claimed_leader(&claims).await
         } else {
             self.prober.leader(&health).await

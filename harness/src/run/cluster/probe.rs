@@ -1,7 +1,7 @@
 //! Asking nodes how they are, straight to their client ports (not through the fabric, whose
 //! faults are the test's, not the harness's): whether they are ready, as their descriptor
 //! says to check, and who they think leads — for targets whose health answer names one, and
-//! for those that answer `srvr` with their mode.
+//! for those that answer `srvr` with their mode, and for etcd, whose status names its leader.
 //!
 //! Starting a cluster waits here until every node is ready; the injector asks for the leader
 //! when it places a partition drawn around it.
@@ -55,7 +55,48 @@ impl Prober {
             Readiness::Answer { say, expect, .. } => ask(addr, say)
                 .await
                 .is_some_and(|answer| answer.contains(expect)),
+            Readiness::EtcdStatus => self
+                .etcd_status(addr)
+                .await
+                .is_some_and(|(_, leader)| leader != 0),
         }
+    }
+
+    /// An etcd member's `/v3/maintenance/status`: (its member ID, the leader's — 0 if it
+    /// knows of none). IDs are 64-bit numbers, which the JSON gateway writes as strings.
+    async fn etcd_status(&self, addr: SocketAddr) -> Option<(u64, u64)> {
+        let answer = self
+            .http
+            .post(format!("http://{addr}/v3/maintenance/status"))
+            .body("{}")
+            .send()
+            .await
+            .ok()?;
+        if answer.status() != StatusCode::OK {
+            return None;
+        }
+        let status: serde_json::Value = answer.json().await.ok()?;
+        let number = |v: &serde_json::Value| -> Option<u64> {
+            v.as_str()
+                .and_then(|s| s.parse().ok())
+                .or_else(|| v.as_u64())
+        };
+        let member = number(&status["header"]["member_id"])?;
+        let leader = status.get("leader").and_then(number).unwrap_or(0);
+        Some((member, leader))
+    }
+
+    /// The etcd member of `asked` (name, client address) that says it leads (its member ID
+    /// is the leader its status names); the first, if a deposed leader has not noticed yet.
+    pub async fn etcd_leader(&self, asked: &[(&str, SocketAddr)]) -> Option<String> {
+        for &(name, addr) in asked {
+            if let Some((member, leader)) = self.etcd_status(addr).await
+                && member == leader
+            {
+                return Some(name.to_string());
+            }
+        }
+        None
     }
 
     /// Waits until every node of `nodes` (name, client address, readiness) is ready; a node
