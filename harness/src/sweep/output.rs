@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use checkers::Validity;
 use serde_json::{Value, json};
 
-use super::{Cell, Sweep, params};
+use super::params::{self, Param};
+use super::{Cell, Sweep};
 use crate::suite::junit::escape;
 
 /// Writes the files into the sweep's folder.
@@ -227,31 +228,22 @@ impl Chart {
     /// The top of the y axis: 100 % for the rates, a round number at or above every value
     /// otherwise.
     fn top(self, s: &Sweep) -> f64 {
+        let most = |measure: fn(&Cell) -> Option<f64>| {
+            let most = s.cells.iter().filter_map(measure).fold(0.0, f64::max);
+            4.0 * round_step(most / 4.0)
+        };
         match self {
             Chart::AnomalyRate | Chart::Availability => 1.0,
-            Chart::InDoubt => s
-                .cells
-                .iter()
-                .filter_map(Cell::longest_in_doubt_s)
-                .fold(1.0, f64::max)
-                .ceil(),
-            Chart::OkPerSecond => {
-                let top = s
-                    .cells
-                    .iter()
-                    .filter_map(Cell::ok_per_s)
-                    .fold(1.0, f64::max);
-                let step = 10f64.powf(top.log10().floor());
-                (top / step).ceil() * step
-            }
+            Chart::InDoubt => most(Cell::longest_in_doubt_s),
+            Chart::OkPerSecond => most(Cell::ok_per_s),
         }
     }
 
     fn tick(self, v: f64) -> String {
         match self {
             Chart::AnomalyRate | Chart::Availability => format!("{:.0}%", v * 100.0),
-            Chart::OkPerSecond => format!("{v:.0}"),
-            Chart::InDoubt => format!("{v:.1} s"),
+            Chart::OkPerSecond => short(v),
+            Chart::InDoubt => format!("{} s", short(v)),
         }
     }
 
@@ -280,6 +272,24 @@ impl Chart {
             ),
         }
     }
+}
+
+/// A tick's number without trailing zeros: `2.5`, `5`, `0.75`.
+fn short(v: f64) -> String {
+    let text = format!("{v:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The smallest of 1, 2, 2.5 and 5 times a power of ten at or above `x` (at least 0.25): a
+/// grid step that reads well.
+fn round_step(x: f64) -> f64 {
+    let x = x.max(0.25);
+    let power = 10f64.powf(x.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|step| *step >= x - 1e-9)
+        .unwrap_or(10.0 * power)
 }
 
 /// One measure against the first parameter's values, one line per combination of the others.
@@ -401,10 +411,17 @@ pub fn svg(s: &Sweep, chart: Chart) -> String {
                 escape(&chart.point(s, c))
             );
         }
-        let legend = if s.params.len() == 1 {
+        // Only the parameters that vary tell the lines apart.
+        let (varying, values): (Vec<Param>, Vec<usize>) = s.params[1..]
+            .iter()
+            .zip(rest)
+            .filter(|(p, _)| p.values.len() > 1)
+            .map(|(p, &i)| (p.clone(), i))
+            .unzip();
+        let legend = if varying.is_empty() {
             chart.title().to_string()
         } else {
-            params::label(&s.params[1..], rest)
+            params::label(&varying, &values)
         };
         let ly = top + 10.0 + k as f64 * 20.0;
         let lx = left + pw + 20.0;
@@ -657,6 +674,15 @@ mod tests {
     }
 
     #[test]
+    fn grid_steps_read_well() {
+        let steps: Vec<f64> = [0.0, 0.3, 1.0, 1.1, 2.1, 2.125, 3.0, 7.0, 12.5]
+            .iter()
+            .map(|x| round_step(*x))
+            .collect();
+        assert_eq!(steps, [0.25, 0.5, 1.0, 2.0, 2.5, 2.5, 5.0, 10.0, 20.0]);
+    }
+
+    #[test]
     fn csv_has_a_line_per_cell() {
         let csv = csv(&sweep());
         let lines: Vec<&str> = csv.lines().collect();
@@ -727,7 +753,7 @@ mod tests {
         let svg = svg(&s, Chart::InDoubt);
         // A line per series; the axis up to the largest value, 4 s.
         assert_eq!(svg.matches("<polyline").count(), 2);
-        assert!(svg.contains(">4.0 s<"), "{svg}");
+        assert!(svg.contains(">4 s<"), "{svg}");
         let html = html(&s);
         assert!(html.contains("<th>longest in doubt</th>") && html.contains("sweep-in-doubt.svg"));
         assert!(html.contains("<td class=\"num\">50%</td>"), "{html}");
