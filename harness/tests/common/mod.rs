@@ -191,6 +191,30 @@ pub fn run_scenario(name: &str, target: &str, seconds: &str) -> (Option<i32>, se
     (code, r)
 }
 
+/// A lock holder paused past its lease or session, on `target`: without fencing
+/// (`scenarios/<unfenced>.toml`) the resource takes both holders' writes — invalid, with an
+/// interleaving or a fencing anomaly; with the token checked (`<fenced>.toml`) it rejects the
+/// paused one's — valid, with writes rejected and the lock still changing hands.
+pub fn assert_only_fencing_saves_a_paused_holder(unfenced: &str, fenced: &str, target: &str) {
+    let (code, r) = run_scenario(unfenced, target, "8");
+    assert_eq!(code, Some(1), "{r}");
+    let kinds: Vec<&str> = analysis(&r, "lock-safety")["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.iter().any(|k| *k == "interleaved" || *k == "fencing"),
+        "{kinds:?}"
+    );
+    let (code, r) = run_scenario(fenced, target, "8");
+    assert_eq!(code, Some(0), "{r}");
+    let counts = &analysis(&r, "lock-safety")["counts"];
+    assert!(counts["writes"]["rejected"].as_u64().unwrap() > 0, "{r}");
+    assert!(counts["acquires"]["ok"].as_u64().unwrap() >= 3, "{r}");
+}
+
 /// 12,000 simulated register operations over four keys, as JSON Lines: a history whose
 /// timeline takes three pages.
 pub fn long_register_history() -> Vec<u8> {
