@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use targets::descriptor::{self, Descriptor};
+use targets::descriptor::Descriptor;
 use workloads::lock::client::Outcome;
 use workloads::lock::zookeeper::ZkLock;
 
@@ -100,23 +100,10 @@ async fn measure(d: &'static Descriptor) -> Figures {
 }
 
 fn main() {
-    let names: Vec<&str> = ["zookeeper", "zab"]
-        .into_iter()
-        .filter(|n| match descriptor::find(n).map(|d| d.program.missing()) {
-            Some(None) => true,
-            Some(Some(why)) => {
-                println!("{n}: skipped: {why}");
-                false
-            }
-            None => {
-                println!("{n}: skipped: no such target in this build");
-                false
-            }
-        })
-        .collect();
+    let targets = support::installed(&["zookeeper", "zab"]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    for name in &names {
-        let d = descriptor::find(name).unwrap();
+    for d in &targets {
+        let name = d.name;
         let (cluster, root, ready) = runtime.block_on(support::start(d, 5, &[]));
         support::shut(cluster, root);
         println!(
@@ -128,8 +115,8 @@ fn main() {
         "lock acquire/release cycles, {NODES} nodes, {CLIENTS} clients on one lock, {SECONDS} s"
     );
     let mut first: Option<(&str, f64)> = None;
-    for name in names {
-        let d = descriptor::find(name).unwrap();
+    for d in targets {
+        let name = d.name;
         let f = runtime.block_on(measure(d));
         let rate = f.rate();
         let ratio = first.map_or(String::new(), |(base, base_rate)| {

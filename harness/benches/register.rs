@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use checkers::history::EventType;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use targets::descriptor::{self, Descriptor};
+use targets::descriptor::Descriptor;
 use workloads::register::client::{Client, Node, Outcome};
 use workloads::register::etcd::EtcdRegister;
 use workloads::register::generator::{Invocation, Op};
@@ -215,28 +215,15 @@ async fn warm_up(d: &Descriptor, nodes: &[Node]) -> bool {
 }
 
 fn main() {
-    let names: Vec<&str> = ["etcd", "raft-kv"]
-        .into_iter()
-        .filter(|n| match descriptor::find(n).map(|d| d.program.missing()) {
-            Some(None) => true,
-            Some(Some(why)) => {
-                println!("{n}: skipped: {why}");
-                false
-            }
-            None => {
-                println!("{n}: skipped: no such target in this build");
-                false
-            }
-        })
-        .collect();
+    let targets = support::installed(&["etcd", "raft-kv"]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     println!(
         "register operations (read:write:cas {}:{}:{}, {KEYS} keys), {NODES} nodes, fsync on, {SECONDS} s per client count",
         MIX[0], MIX[1], MIX[2]
     );
     let mut rates: Vec<(&str, Vec<f64>)> = Vec::new();
-    for name in names {
-        let d = descriptor::find(name).unwrap();
+    for d in targets {
+        let name = d.name;
         let (ready, all) = runtime.block_on(run(d));
         println!("{name:>8}: 3 nodes ready in {:.2} s", ready.as_secs_f64());
         for (f, clients) in all.iter().zip(CLIENTS) {

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use targets::descriptor::{self, Descriptor};
 use targets::twopc::api::Answer;
 
 const NODES: usize = 4;
@@ -107,11 +106,7 @@ fn main() {
         "committed transfers, {NODES} nodes (a coordinator, {} participants), {ACCOUNTS} accounts, {SECONDS} s each, fsync on",
         NODES - 1
     );
-    let targets: Vec<&'static Descriptor> = ["2pc", "3pc"]
-        .iter()
-        .filter_map(|n| descriptor::find(n))
-        .collect();
-    for d in targets {
+    for d in support::installed(&["2pc", "3pc"]) {
         let (cluster, root, ready) = runtime.block_on(support::start(d, NODES, &args));
         let coordinator = cluster.client_addr("n1").unwrap();
         let mut one = None;

@@ -1,6 +1,6 @@
 //! What the cluster benchmarks share: starting a target's cluster as a run would (processes,
 //! durable), straight to the nodes (no proxies: the servers are measured, not the harness),
-//! stopping it, and latency percentiles. A benchmark includes it with `mod support;`.
+//! stopping it, latency percentiles, and which of the targets asked for can run here. A benchmark includes it with `mod support;`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -8,7 +8,28 @@ use std::time::{Duration, Instant};
 use faultline::net::{CLIENT, LinkState, Mode};
 use faultline::run::cluster::{Cluster, Setup};
 use faultline::run::store::RunDir;
-use targets::descriptor::Descriptor;
+use targets::descriptor::{self, Descriptor};
+
+/// The targets of `names` that this build has and whose program is installed; a line for each
+/// one skipped, saying why.
+pub fn installed(names: &[&str]) -> Vec<&'static Descriptor> {
+    names
+        .iter()
+        .filter_map(|n| match descriptor::find(n) {
+            Some(d) => match d.program.missing() {
+                None => Some(d),
+                Some(why) => {
+                    println!("{n}: skipped: {why}");
+                    None
+                }
+            },
+            None => {
+                println!("{n}: skipped: no such target in this build");
+                None
+            }
+        })
+        .collect()
+}
 
 /// A cluster of `nodes` of `d` (with the workload's `workload_args`) in a folder under the
 /// build's own temporary directory — on disk, so that fsyncs cost what they cost — and how
