@@ -4,12 +4,14 @@
 //! histories; `faultline node` runs one node of a bundled system (the runner starts nodes as
 //! `faultline node <system> …`). DESIGN.md describes the whole flow.
 
+pub mod agent;
 pub mod bytes;
 pub mod check;
 pub mod civil;
 pub mod cli;
 pub mod clock_shim;
 pub mod exit;
+pub mod hosts;
 pub mod list;
 pub mod net;
 pub mod report;
