@@ -110,6 +110,7 @@ async fn start(nodes: usize, proxied: bool, dir: &RunDir) -> Cluster {
         ready_timeout: Duration::from_secs(15),
         proxied,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
+        hosts: None,
     })
     .await
     .expect("the cluster starts")
@@ -168,6 +169,7 @@ async fn ops_per_second(proxied: bool, clients: usize, secs: u64) -> Throughput 
         .map(|n| Node {
             name: n.clone(),
             addr: cluster.client_addr(n).unwrap(),
+            from: None,
         })
         .collect();
     let client = Arc::new(Client::new(nodes, Duration::from_secs(1)));
@@ -175,7 +177,7 @@ async fn ops_per_second(proxied: bool, clients: usize, secs: u64) -> Throughput 
     let pids: Vec<u32> = cluster
         .nodes
         .iter()
-        .filter_map(|n| cluster.supervisor.pid(n))
+        .filter_map(|n| cluster.processes.pid(n))
         .collect();
     let me = std::process::id();
     let nodes_cpu = || pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>();

@@ -57,6 +57,7 @@ async fn measure(case: &Case) -> (usize, Vec<Sample>, f64) {
         ready_timeout: Duration::from_secs(15),
         proxied: true,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
+        hosts: None,
     })
     .await
     .expect("the cluster starts");
@@ -66,6 +67,7 @@ async fn measure(case: &Case) -> (usize, Vec<Sample>, f64) {
         .map(|n| Node {
             name: n.clone(),
             addr: cluster.client_addr(n).unwrap(),
+            from: None,
         })
         .collect();
     let client = Arc::new(IdClient::new(targets, Duration::from_secs(2)));

@@ -178,6 +178,7 @@ async fn run(d: &'static Descriptor) -> (Duration, Vec<Figures>) {
         .map(|n| Node {
             name: n.clone(),
             addr: cluster.client_addr(n).unwrap(),
+            from: None,
         })
         .collect();
     // A short warm-up: the leader settled, connections open, the keys written once.

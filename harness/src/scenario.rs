@@ -58,6 +58,9 @@ pub struct Common {
     pub client_pause_ms: Option<u64>,
     /// Target settings to switch on (e.g. `aof-always`).
     pub options: Option<Vec<String>>,
+    /// An inventory (`hosts.toml`): run each node on a host of its own, over SSH, instead of
+    /// on this machine (docs/hosts.md). A relative path is read from the working directory.
+    pub hosts: Option<String>,
     /// The verdict this scenario must give in the regression suite.
     pub expect: Option<String>,
     /// Seconds of workload under `faultline suite --ci` (instead of `time-limit`): long enough
@@ -101,6 +104,8 @@ pub struct Scenario {
     pub clock_ms: i64,
     pub client_pause_ms: u64,
     pub options: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -267,6 +272,7 @@ impl Common {
             clock_ms,
             client_pause_ms,
             options,
+            hosts,
             expect,
             ci_time_limit
         )
@@ -308,6 +314,7 @@ impl Common {
             clock_ms: self.clock_ms.unwrap_or(10_000),
             client_pause_ms: self.client_pause_ms.unwrap_or(2_000),
             options: self.options.unwrap_or_default(),
+            hosts: self.hosts,
             expect: self.expect,
             ci_time_limit: self.ci_time_limit,
             settings,
@@ -364,6 +371,9 @@ impl Scenario {
         }
         for option in &self.options {
             c.push_str(&format!(" --option {option}"));
+        }
+        if let Some(hosts) = &self.hosts {
+            c.push_str(&format!(" --hosts {hosts}"));
         }
         // The workload's fields that have flags, as flags.
         let flags = registry::find(&self.workload).map_or(&[][..], |w| w.flags());

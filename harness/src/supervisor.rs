@@ -7,15 +7,16 @@
 //! down ([`kill_all`]). Every child is reaped: killed ones at once, ones that exit on their own
 //! when [`Supervisor::exits`] looks.
 //!
-//! Processes are spawned from one long-lived thread: Linux sends the parent-death signal when
-//! the *thread* that forked the child ends, and a runtime's helper threads come and go.
+//! Processes are spawned from one long-lived thread ([`spawn_tied`]): Linux sends the
+//! parent-death signal when the *thread* that forked the child ends, and a runtime's helper
+//! threads come and go.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::OpenOptions;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Mutex, OnceLock, mpsc};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -50,11 +51,8 @@ struct Running {
     paused: bool,
 }
 
-type SpawnRequest = (NodeSpec, mpsc::Sender<std::io::Result<Child>>);
-
 /// Starts, kills, pauses, resumes and restarts a cluster's nodes.
 pub struct Supervisor {
-    spawner: Mutex<mpsc::Sender<SpawnRequest>>,
     specs: Mutex<BTreeMap<String, NodeSpec>>,
     running: Mutex<BTreeMap<String, Running>>,
 }
@@ -83,7 +81,7 @@ fn die_with_parent(command: &mut Command) {
     }
 }
 
-fn spawn(spec: &NodeSpec) -> std::io::Result<Child> {
+fn command(spec: &NodeSpec) -> std::io::Result<Command> {
     let log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -96,23 +94,45 @@ fn spawn(spec: &NodeSpec) -> std::io::Result<Child> {
         .stdout(log.try_clone()?)
         .stderr(log)
         .process_group(0);
-    die_with_parent(&mut command);
-    command.spawn()
+    Ok(command)
 }
 
-impl Supervisor {
-    pub fn new() -> Supervisor {
+type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// Starts `command` as a child that dies with the harness (SIGKILL when it ends, however it
+/// ends): the nodes, and the SSH connections that carry remote nodes' agents.
+///
+/// Every such child is forked by one long-lived thread, because Linux delivers the
+/// parent-death signal when the *thread* that forked the child ends, and a runtime's helper
+/// threads come and go.
+pub fn spawn_tied(mut command: Command) -> std::io::Result<Child> {
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<SpawnRequest>();
         std::thread::Builder::new()
             .name("faultline-spawner".into())
             .spawn(move || {
-                for (spec, reply) in rx {
-                    let _ = reply.send(spawn(&spec));
+                for (mut command, reply) in rx {
+                    die_with_parent(&mut command);
+                    let _ = reply.send(command.spawn());
                 }
             })
-            .expect("a thread for spawning nodes");
+            .expect("a thread for spawning children");
+        Mutex::new(tx)
+    });
+    let (reply, answer) = mpsc::channel();
+    let gone = || std::io::Error::other("the spawner thread is gone");
+    spawner
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send((std::mem::replace(&mut command, Command::new("")), reply))
+        .map_err(|_| gone())?;
+    answer.recv().map_err(|_| gone())?
+}
+
+impl Supervisor {
+    pub fn new() -> Supervisor {
         Supervisor {
-            spawner: Mutex::new(tx),
             specs: Mutex::new(BTreeMap::new()),
             running: Mutex::new(BTreeMap::new()),
         }
@@ -124,15 +144,7 @@ impl Supervisor {
 
     /// Starts a node; its spec is remembered for restarts.
     pub fn start(&self, spec: NodeSpec) -> std::io::Result<u32> {
-        let (reply, answer) = mpsc::channel();
-        self.spawner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .send((spec.clone(), reply))
-            .map_err(|_| std::io::Error::other("the spawner thread is gone"))?;
-        let child = answer
-            .recv()
-            .map_err(|_| std::io::Error::other("the spawner thread is gone"))??;
+        let child = spawn_tied(command(&spec)?)?;
         let pid = child.id();
         groups().insert(pid as i32);
         self.specs

@@ -44,6 +44,7 @@ async fn a_port_already_in_use_names_the_node_and_quotes_its_log() {
         ready_timeout: Duration::from_secs(10),
         proxied: true,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
+        hosts: None,
     })
     .await
     .unwrap_err();

@@ -5,7 +5,9 @@
 //! to [`ALL`] (and, for a new protocol, a client in a workload). `faultline node`, `list` and
 //! the runner all read this one table.
 //!
-//! Templates name their holes in braces: `{node}` (n1, n2, …), `{index}` (1, 2, …),
+//! Templates name their holes in braces: `{node}` (n1, n2, …), `{index}` (1, 2, …), `{host}`
+//! (the address the node listens on: 127.0.0.1, or its host's on `--hosts` runs; a target
+//! whose template has no `{host}` listens on loopback only and cannot run on hosts),
 //! `{client_port}`, `{peer_port}` and `{peer_port_2}` (free loopback ports the harness picked;
 //! the second peer port only for targets with two, such as ZooKeeper's quorum and election
 //! ports), `{peers}` (`n2=127.0.0.1:4711,…`: the addresses of this node's links to each peer;
@@ -213,9 +215,9 @@ pub const RAFT_KV: Descriptor = Descriptor {
         "--id",
         "{node}",
         "--client",
-        "127.0.0.1:{client_port}",
+        "{host}:{client_port}",
         "--peer",
-        "127.0.0.1:{peer_port}",
+        "{host}:{peer_port}",
         "--peers",
         "{peers}",
         "--data-dir",
@@ -259,6 +261,8 @@ pub const REDIS_LOCK: Descriptor = Descriptor {
     args: &[
         "--id",
         "{node}",
+        "--bind",
+        "{host}",
         "--port",
         "{client_port}",
         "--data-dir",
@@ -326,7 +330,7 @@ pub const REDIS_SERVER: Descriptor = Descriptor {
         "--port",
         "{client_port}",
         "--bind",
-        "127.0.0.1",
+        "{host}",
         "--save",
         "",
         "--appendonly",
@@ -809,6 +813,11 @@ impl Descriptor {
                 })
             })
             .collect()
+    }
+
+    /// Whether its nodes can listen on an address other than loopback (run on hosts).
+    pub fn placeable(&self) -> bool {
+        self.args.iter().any(|a| a.contains("{host}"))
     }
 
     /// The extra arguments that switch on `bug`.

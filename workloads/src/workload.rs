@@ -7,7 +7,7 @@
 //! blanket implementation turns it into the object-safe [`Workload`] the registry lists.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -23,6 +23,10 @@ use crate::worker::Context;
 pub struct Node {
     pub name: String,
     pub addr: SocketAddr,
+    /// The local address to connect from, when the client's traffic must be told apart from
+    /// other clients' by its source (runs on hosts, where a host's firewall cuts a client
+    /// off by its address); the system's choice otherwise.
+    pub from: Option<IpAddr>,
 }
 
 /// How a workload's clients reach the nodes.

@@ -48,6 +48,7 @@ fn client(nodes: &[(&str, SocketAddr)]) -> Client {
             .map(|(n, a)| Node {
                 name: n.to_string(),
                 addr: *a,
+                from: None,
             })
             .collect(),
         Duration::from_millis(500),

@@ -59,6 +59,7 @@ pub async fn start(
         ready_timeout: Duration::from_secs(30),
         proxied: false,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
+        hosts: None,
     })
     .await
     .expect("the cluster starts");

@@ -2,4 +2,5 @@
 //!
 //! * [`protocol`]: the JSON lines the control machine and the agent exchange.
 
+pub mod link;
 pub mod protocol;

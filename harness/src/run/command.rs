@@ -60,6 +60,10 @@ pub struct RunArgs {
     /// Lock workload: the resource rejects tokens older than one it accepted.
     #[arg(long)]
     pub fencing: bool,
+    /// Run each node on a host of its own, listed in this inventory (docs/hosts.md; `faultline
+    /// hosts up N` makes a local one).
+    #[arg(long, value_name = "HOSTS.toml")]
+    pub hosts: Option<PathBuf>,
     /// Run the scenario this many times (seeds seed, seed+1, …).
     #[arg(long, default_value_t = 1)]
     pub runs: u32,
@@ -103,6 +107,7 @@ impl RunArgs {
                 interval: self.interval,
                 bugs: (!self.bugs.is_empty()).then(|| self.bugs.clone()),
                 options: (!self.options.is_empty()).then(|| self.options.clone()),
+                hosts: self.hosts.as_ref().map(|p| p.display().to_string()),
                 ..Common::default()
             },
             settings,

@@ -2,8 +2,9 @@
 //! history as the nemesis process (an invocation, then an `info` completion, as Jepsen does), so
 //! that reports can shade the faults.
 //!
-//! Actions on nodes, links and clocks become the cluster's primitive operations (a kill is the
-//! supervisor's SIGKILL, a partition the fabric's cut links, …); healing asks the cluster what
+//! Actions on nodes, links and clocks become the cluster's primitive operations (a kill is a
+//! SIGKILL to the node's process group, a partition the fabric's cut links or the hosts'
+//! firewall rules, …); healing asks the cluster what
 //! is still hurt and undoes it the same way. A client pause goes to the workload's clients, the
 //! next of which to reach a pause point takes it (and records it, when it happens).
 
@@ -22,7 +23,6 @@ use workloads::history::{Record, Tally, nemesis};
 use super::cluster::Cluster;
 use super::recorder::Recorder;
 use super::store::RunDir;
-use crate::net::Mode;
 
 /// Applies one action to the cluster and records it.
 pub fn inject(cluster: &Cluster, recorder: &Recorder, dir: &RunDir, action: &Action) {
@@ -65,33 +65,27 @@ pub fn heal(cluster: &Cluster, recorder: &Recorder, dir: &RunDir) {
 
 /// Applies one action to the cluster; returns a note on anything that did not go as planned.
 fn apply(cluster: &Cluster, action: &Action) -> Option<String> {
-    let supervisor = &cluster.supervisor;
+    let processes = cluster.processes.as_ref();
     let each = |nodes: &[String], f: &dyn Fn(&str) -> bool, verb: &str| {
         let missed: Vec<&str> = nodes.iter().map(String::as_str).filter(|n| !f(n)).collect();
         (!missed.is_empty()).then(|| format!("could not {verb} {}", missed.join(", ")))
     };
     match action {
-        Action::StartPartition { grudge, .. } => {
-            cluster.partition(grudge);
-            None
-        }
-        Action::StopPartition => {
-            cluster.fabric.heal();
-            None
-        }
-        Action::Kill { nodes } => each(nodes, &|n| supervisor.kill(n), "kill"),
+        Action::StartPartition { grudge, .. } => cluster.partition(grudge).err(),
+        Action::StopPartition => cluster.heal().err(),
+        Action::Kill { nodes } => each(nodes, &|n| processes.kill(n), "kill"),
         Action::Start { nodes } => each(
             nodes,
-            &|n| supervisor.is_running(n) || supervisor.restart(n).is_ok(),
+            &|n| processes.is_running(n) || processes.restart(n).is_ok(),
             "restart",
         ),
-        Action::Pause { nodes } => each(nodes, &|n| supervisor.pause(n), "pause"),
-        Action::Resume { nodes } => each(nodes, &|n| supervisor.resume(n), "resume"),
+        Action::Pause { nodes } => each(nodes, &|n| processes.pause(n), "pause"),
+        Action::Resume { nodes } => each(nodes, &|n| processes.resume(n), "resume"),
         Action::Restart { nodes } => each(
             nodes,
             &|n| {
-                supervisor.kill(n);
-                supervisor.restart(n).is_ok()
+                processes.kill(n);
+                processes.restart(n).is_ok()
             },
             "restart",
         ),
@@ -125,17 +119,17 @@ fn apply(cluster: &Cluster, action: &Action) -> Option<String> {
 /// restart killed ones, reset skewed clocks.
 fn healing(cluster: &Cluster) -> Vec<Action> {
     let mut out = Vec::new();
-    if cluster.fabric.modes().any(|(_, _, m)| m != Mode::Open) {
+    if cluster.is_partitioned() {
         out.push(Action::StopPartition);
     }
     let nodes_that = |f: &dyn Fn(&str) -> bool| -> Vec<String> {
         cluster.nodes.iter().filter(|n| f(n)).cloned().collect()
     };
-    let paused = nodes_that(&|n| cluster.supervisor.is_paused(n));
+    let paused = nodes_that(&|n| cluster.processes.is_paused(n));
     if !paused.is_empty() {
         out.push(Action::Resume { nodes: paused });
     }
-    let dead = nodes_that(&|n| !cluster.supervisor.is_running(n));
+    let dead = nodes_that(&|n| !cluster.processes.is_running(n));
     if !dead.is_empty() {
         out.push(Action::Start { nodes: dead });
     }

@@ -31,6 +31,8 @@ use workloads::history::Tally;
 use workloads::worker::Context;
 use workloads::{Links, Node, Run, Workload, registry};
 
+use crate::hosts::inventory::Inventory;
+
 use super::cluster::{Cluster, Setup};
 use super::injector;
 use super::recorder::Recorder;
@@ -227,6 +229,14 @@ pub async fn run(
     ));
     let started = Instant::now();
     let clients = client_names(workload, scenario.concurrency);
+    let inventory = match &scenario.hosts {
+        Some(path) => {
+            let inventory = Inventory::load(Path::new(path))?;
+            crate::hosts::fits(&inventory, d, &scenario, &clients)?;
+            Some(inventory)
+        }
+        None => None,
+    };
     let workload_args = workload.node_args(&scenario.settings, d.protocol)?;
 
     let cluster = Cluster::start(Setup {
@@ -251,6 +261,7 @@ pub async fn run(
         proxied: true,
         faultline: std::env::current_exe()
             .map_err(|e| format!("cannot find the faultline binary: {e}"))?,
+        hosts: inventory.as_ref(),
     })
     .await?;
     let ready_s = started.elapsed().as_secs_f64();
@@ -354,7 +365,7 @@ pub async fn run(
     dir.log("time limit reached: healing");
     // Nodes the nemesis killed were reaped when it killed them: any exit seen here is the node's
     // own doing, and worth knowing about (the healing restarts it).
-    for (node, status) in cluster.supervisor.exits() {
+    for (node, status) in cluster.processes.exits() {
         dir.log(&format!(
             "node {node} exited by itself ({status}); see nodes/{node}.log"
         ));
@@ -415,12 +426,7 @@ fn client_nodes(cluster: &Cluster, clients: &[String], concurrency: usize) -> Ve
             cluster
                 .serving
                 .iter()
-                .filter_map(|n| {
-                    Some(Node {
-                        name: n.clone(),
-                        addr: cluster.fabric.addr(link, n)?,
-                    })
-                })
+                .filter_map(|n| cluster.client_node(link, n))
                 .collect()
         })
         .collect()

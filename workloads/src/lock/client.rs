@@ -129,13 +129,18 @@ fn drift(ttl: Duration) -> Duration {
 }
 
 impl LockClient {
-    /// A client of `instances` (name, address); `single` and `watchdog` use the first.
-    pub fn new(config: Config, instances: Vec<(String, std::net::SocketAddr)>) -> LockClient {
+    /// A client of `instances` (name, address), connecting from `from` if given; `single`
+    /// and `watchdog` use the first.
+    pub fn new(
+        config: Config,
+        instances: Vec<(String, std::net::SocketAddr)>,
+        from: Option<std::net::IpAddr>,
+    ) -> LockClient {
         LockClient {
             config,
             instances: instances
                 .into_iter()
-                .map(|(name, addr)| (name, Conn::new(addr)))
+                .map(|(name, addr)| (name, Conn::new(addr).from(from)))
                 .collect(),
         }
     }

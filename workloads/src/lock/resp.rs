@@ -12,12 +12,12 @@
 //! dropped with its buffer: what it would read next might be the late answer to the old
 //! command.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use resp::Frame;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// Why a command has no reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +39,8 @@ const READ_CHUNK: usize = 4096;
 #[derive(Debug)]
 pub struct Conn {
     addr: SocketAddr,
+    /// The local address to connect from (the system's choice if none).
+    from: Option<IpAddr>,
     open: Option<Open>,
 }
 
@@ -51,7 +53,16 @@ struct Open {
 
 impl Conn {
     pub fn new(addr: SocketAddr) -> Conn {
-        Conn { addr, open: None }
+        Conn {
+            addr,
+            from: None,
+            open: None,
+        }
+    }
+
+    /// The same connection, made from `from`'s address.
+    pub fn from(self, from: Option<IpAddr>) -> Conn {
+        Conn { from, ..self }
     }
 
     /// Sends `args` as one command and waits at most `timeout` for the reply.
@@ -71,7 +82,7 @@ impl Conn {
 
     async fn exchange(&mut self, args: &[&[u8]]) -> Result<Frame, Failure> {
         if self.open.is_none() {
-            let stream = TcpStream::connect(self.addr)
+            let stream = connect(self.addr, self.from)
                 .await
                 .map_err(|_| Failure::Refused)?;
             let _ = stream.set_nodelay(true);
@@ -90,6 +101,20 @@ impl Conn {
             .map_err(|e| Failure::Unknown(e.to_string()))?;
         open.read_reply().await.map_err(Failure::Unknown)
     }
+}
+
+/// Connects to `addr`, from `from`'s address if given.
+async fn connect(addr: SocketAddr, from: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(from) = from else {
+        return TcpStream::connect(addr).await;
+    };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.bind(SocketAddr::new(from, 0))?;
+    socket.connect(addr).await
 }
 
 impl Open {

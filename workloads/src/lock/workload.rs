@@ -134,7 +134,11 @@ impl TypedWorkload for Lock {
                             ),
                             ttl: config.ttl,
                         },
-                        _ => Locker::Redis(LockClient::new(config.clone(), instances)),
+                        _ => Locker::Redis(LockClient::new(
+                            config.clone(),
+                            instances,
+                            nodes.first().and_then(|n| n.from),
+                        )),
                     },
                     resource: resource.clone(),
                     rng: ChaCha8Rng::seed_from_u64(

@@ -1,39 +1,58 @@
 //! The nodes' wall clocks, as the harness moves them: one offset file per node (the bundled
 //! nodes are told theirs on the command line, external programs read it through the clock
-//! shim), written by clock bumps, resets and the clock strobe.
+//! shim), written by clock bumps, resets and the clock strobe — here, or on a node's host
+//! through its agent (the [`Writer`] decides).
 //!
 //! Each file's last offset is also kept here, so that the injector can tell which clocks are
 //! still skewed when it heals the cluster.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
+
+/// Writes `node`'s offset file (`ns`): true if it was written.
+pub type Writer = Arc<dyn Fn(&str, &Path, i64) -> bool + Send + Sync>;
 
 /// Every node's clock offset file.
 pub struct Clocks {
     /// Each node's offset file, and the offset last written there (ms).
     files: BTreeMap<String, (PathBuf, Mutex<i64>)>,
+    write: Writer,
     /// The task flipping clocks during a clock strobe.
     strobe: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Clocks {
-    /// Creates an offset file of 0 for each of `nodes` in `dir`.
+    /// Creates an offset file of 0 for each of `nodes` in `dir`, on this machine.
     pub(super) fn create(dir: &Path, nodes: &[String]) -> Result<Clocks, String> {
         std::fs::create_dir_all(dir)
             .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
-        let mut files = BTreeMap::new();
-        for node in nodes {
-            let file = dir.join(node);
-            targets::clock::write_offset(&file, 0)
-                .map_err(|err| format!("cannot write {}: {err}", file.display()))?;
-            files.insert(node.clone(), (file, Mutex::new(0)));
+        let files = nodes.iter().map(|n| (n.clone(), dir.join(n))).collect();
+        Clocks::with(
+            files,
+            Arc::new(|_, file, ns| targets::clock::write_offset(file, ns).is_ok()),
+        )
+    }
+
+    /// Offset files at `files` (node → path), written by `write`, each set to 0 now.
+    pub(super) fn with(files: BTreeMap<String, PathBuf>, write: Writer) -> Result<Clocks, String> {
+        for (node, file) in &files {
+            if !write(node, file, 0) {
+                return Err(format!(
+                    "cannot write the clock file of node {node} ({})",
+                    file.display()
+                ));
+            }
         }
         Ok(Clocks {
-            files,
+            files: files
+                .into_iter()
+                .map(|(n, f)| (n, (f, Mutex::new(0))))
+                .collect(),
+            write,
             strobe: Mutex::new(None),
         })
     }
@@ -48,7 +67,7 @@ impl Clocks {
         let Some((file, current)) = self.files.get(node) else {
             return false;
         };
-        let ok = targets::clock::write_offset(file, ms.saturating_mul(1_000_000)).is_ok();
+        let ok = (self.write)(node, file, ms.saturating_mul(1_000_000));
         if ok {
             *current.lock().unwrap_or_else(|e| e.into_inner()) = ms;
         }
@@ -59,15 +78,19 @@ impl Clocks {
     /// Needs a Tokio runtime: the flipping is a task of its own.
     pub fn start_strobe(&self, nodes: &[String], ms: i64, period_ms: u64) {
         self.stop_strobe();
-        let files: Vec<PathBuf> = nodes
+        let files: Vec<(String, PathBuf)> = nodes
             .iter()
-            .filter_map(|n| self.file(n).map(Path::to_path_buf))
+            .filter_map(|n| Some((n.clone(), self.file(n)?.to_path_buf())))
             .collect();
+        let write = self.write.clone();
         let task = tokio::spawn(async move {
             let mut up = true;
             loop {
-                for f in &files {
-                    let _ = targets::clock::write_offset(f, if up { ms * 1_000_000 } else { 0 });
+                for (node, file) in &files {
+                    // An agent's write is a blocking round trip: off the runtime's threads.
+                    let (write, node, file) = (write.clone(), node.clone(), file.clone());
+                    let ns = if up { ms * 1_000_000 } else { 0 };
+                    let _ = tokio::task::spawn_blocking(move || write(&node, &file, ns)).await;
                 }
                 up = !up;
                 tokio::time::sleep(Duration::from_millis(period_ms.max(1))).await;

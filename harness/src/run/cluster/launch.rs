@@ -1,17 +1,17 @@
-//! Starting a cluster's nodes: each node's command line is its descriptor's, holes filled with
-//! its ports, its links to its peers and its store, its data folder and clock file, then the
-//! target's bugs and options and the workload's arguments (the bank's accounts) appended; external programs that read the clock get the clock
-//! shim in their environment. The supervisor starts the result and logs its output to the
-//! node's log.
+//! How a cluster's nodes are started: each node's command line is its descriptor's, holes
+//! filled with its address and ports, its links to its peers and its store, its data folder
+//! and clock file, then the target's bugs and options and the workload's arguments (the
+//! bank's accounts) appended; external programs that read the clock get the clock shim in
+//! their environment. The result is a [`NodeSpec`], which the cluster's processes (here or on
+//! a host) start, logging its output to the node's log.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use targets::descriptor::{Clock, Descriptor, Program};
 
 use crate::net::Endpoint;
-use crate::run::store::RunDir;
-use crate::supervisor::{NodeSpec, Supervisor};
+use crate::supervisor::NodeSpec;
 
 /// One node to start: what it is, and where it reaches the others.
 pub(super) struct Node<'a> {
@@ -21,7 +21,22 @@ pub(super) struct Node<'a> {
     pub peers: Vec<(&'a str, Vec<SocketAddr>)>,
     /// Where it reaches each node of its store, as a client: (name, its client link).
     pub store: Vec<(&'a str, Vec<SocketAddr>)>,
-    pub clock_file: &'a Path,
+    pub files: &'a NodeFiles,
+}
+
+/// Where one node's files are, on the machine it runs on.
+#[derive(Clone, Debug)]
+pub struct NodeFiles {
+    /// Its data folder (created before it starts).
+    pub data_dir: PathBuf,
+    /// Its clock offset file.
+    pub clock_file: PathBuf,
+    /// Its log (stdout and stderr).
+    pub log: PathBuf,
+    /// The faultline binary, for bundled targets (`faultline node …`).
+    pub faultline: PathBuf,
+    /// The clock shim, for external programs that read their clock through the C library.
+    pub shim: Option<PathBuf>,
 }
 
 /// What every node of a run is started with.
@@ -32,65 +47,38 @@ pub(super) struct Launcher<'a> {
     options: &'a [String],
     /// What the workload adds to the target's nodes' command lines.
     workload_args: &'a [String],
-    dir: &'a RunDir,
-    /// The faultline binary, for bundled targets.
-    faultline: &'a Path,
-    /// The clock shim, installed when some node is an external program that reads its clock.
-    shim: Option<PathBuf>,
 }
 
 impl<'a> Launcher<'a> {
-    /// A launcher for a run in `dir` of `target` (with `bugs` and `options`) whose nodes are
-    /// of `kinds`.
+    /// A launcher for a run of `target` (with `bugs` and `options`).
     pub fn new(
         target: &'static Descriptor,
         bugs: &'a [String],
         options: &'a [String],
         workload_args: &'a [String],
-        dir: &'a RunDir,
-        faultline: &'a Path,
-        kinds: &[&'static Descriptor],
-    ) -> Result<Launcher<'a>, String> {
-        let shim = if kinds.iter().any(|k| k.clock == Clock::Shim) {
-            Some(
-                crate::clock_shim::install(&dir.path)
-                    .map_err(|err| format!("cannot write the clock shim: {err}"))?,
-            )
-        } else {
-            None
-        };
-        Ok(Launcher {
+    ) -> Launcher<'a> {
+        Launcher {
             target,
             bugs,
             options,
             workload_args,
-            dir,
-            faultline,
-            shim,
-        })
+        }
     }
 
-    /// Starts `node` under `supervisor`.
-    pub fn start(&self, supervisor: &Supervisor, node: &Node<'_>) -> Result<(), String> {
-        let name = &node.endpoint.node;
-        let data = self.data_dir(name);
-        std::fs::create_dir_all(&data)
-            .map_err(|err| format!("cannot create {}: {err}", data.display()))?;
+    /// How to start `node`.
+    pub fn spec(&self, node: &Node<'_>) -> Result<NodeSpec, String> {
         let (program, args) = self.command_line(node)?;
-        let env = match (&self.shim, node.kind.clock) {
-            (Some(shim), Clock::Shim) => crate::clock_shim::env(shim, node.clock_file),
+        let env = match (&node.files.shim, node.kind.clock) {
+            (Some(shim), Clock::Shim) => crate::clock_shim::env(shim, &node.files.clock_file),
             _ => Default::default(),
         };
-        supervisor
-            .start(NodeSpec {
-                name: name.clone(),
-                program: program.clone(),
-                args,
-                env,
-                log: self.dir.node_log(name),
-            })
-            .map_err(|err| format!("cannot start node {name} ({}): {err}", program.display()))?;
-        Ok(())
+        Ok(NodeSpec {
+            name: node.endpoint.node.clone(),
+            program,
+            args,
+            env,
+            log: node.files.log.clone(),
+        })
     }
 
     /// The program `node` runs and its arguments.
@@ -100,7 +88,7 @@ impl<'a> Launcher<'a> {
         let (program, mut args) = match node.kind.program {
             Program::External { program, .. } => (PathBuf::from(program), Vec::new()),
             bundled => (
-                self.faultline.to_path_buf(),
+                node.files.faultline.clone(),
                 vec![
                     "node".to_string(),
                     bundled.node().map_or("", |n| n.0).to_string(),
@@ -109,6 +97,8 @@ impl<'a> Launcher<'a> {
         };
         args.extend(node.kind.args_for(&[
             ("node", e.node.clone()),
+            // The address the node listens on: loopback here, the host's address on hosts.
+            ("host", e.client.ip().to_string()),
             // n3 → 3, s2 → 2.
             ("index", e.node[1..].to_string()),
             ("client_port", e.client.port().to_string()),
@@ -116,8 +106,8 @@ impl<'a> Launcher<'a> {
             ("peer_port_2", port(&e.peer, 1)),
             ("peers", listed(&node.peers)),
             ("store", listed(&node.store)),
-            ("data_dir", self.data_dir(&e.node).display().to_string()),
-            ("clock_file", node.clock_file.display().to_string()),
+            ("data_dir", node.files.data_dir.display().to_string()),
+            ("clock_file", node.files.clock_file.display().to_string()),
         ]));
         if std::ptr::eq(node.kind, self.target) {
             let d = self.target;
@@ -137,10 +127,6 @@ impl<'a> Launcher<'a> {
         }
         Ok((program, args))
     }
-
-    fn data_dir(&self, node: &str) -> PathBuf {
-        self.dir.path.join("data").join(node)
-    }
 }
 
 /// The `k`-th of `ports`, for a hole (0 when there is none).
@@ -148,9 +134,9 @@ fn port(ports: &[SocketAddr], k: usize) -> String {
     ports.get(k).map_or(0, SocketAddr::port).to_string()
 }
 
-/// `n2=127.0.0.1:4711,n3=…`, as the descriptors' `{peers}` and `{store}` holes take them; a node with two
-/// peer ports is `n2=127.0.0.1:4711:4712` (every link listens on loopback), as ZooKeeper's
-/// `server.N=host:quorumPort:electionPort` lines take them.
+/// `n2=127.0.0.1:4711,n3=…`, as the descriptors' `{peers}` and `{store}` holes take them; a
+/// node with two peer ports is `n2=127.0.0.1:4711:4712` (a link's ports share one address),
+/// as ZooKeeper's `server.N=host:quorumPort:electionPort` lines take them.
 fn listed(links: &[(&str, Vec<SocketAddr>)]) -> String {
     links
         .iter()
@@ -173,32 +159,32 @@ mod tests {
     }
 
     /// The command line of n1 of a raft-kv cluster, with `bugs` switched on.
-    fn raft_n1(tag: &str, bugs: &[String]) -> Result<(PathBuf, Vec<String>), String> {
-        let root = std::env::temp_dir().join(format!("launch-{tag}-{}", std::process::id()));
-        let dir = RunDir::create(&root, "t").unwrap();
+    fn raft_n1(bugs: &[String]) -> Result<(PathBuf, Vec<String>), String> {
         let endpoint = Endpoint {
             node: "n1".into(),
             client: addr(4001),
             peer: vec![addr(4002)],
         };
-        let faultline = Path::new("/bin/faultline");
-        let launcher =
-            Launcher::new(&RAFT_KV, bugs, &[], &[], &dir, faultline, &[&RAFT_KV]).unwrap();
-        let line = launcher.command_line(&Node {
+        let files = NodeFiles {
+            data_dir: "/tmp/n1".into(),
+            clock_file: "/tmp/n1.clock".into(),
+            log: "/tmp/n1.log".into(),
+            faultline: "/bin/faultline".into(),
+            shim: None,
+        };
+        Launcher::new(&RAFT_KV, bugs, &[], &[]).command_line(&Node {
             endpoint: &endpoint,
             kind: &RAFT_KV,
             peers: vec![("n2", vec![addr(5002)]), ("n3", vec![addr(5003)])],
             store: Vec::new(),
-            clock_file: Path::new("/tmp/n1.clock"),
-        });
-        std::fs::remove_dir_all(root).unwrap();
-        line
+            files: &files,
+        })
     }
 
     #[test]
     fn holes_are_filled_and_bugs_appended() {
-        let (program, args) = raft_n1("bug", &["stale-reads".to_string()]).unwrap();
-        assert_eq!(program, Path::new("/bin/faultline"));
+        let (program, args) = raft_n1(&["stale-reads".to_string()]).unwrap();
+        assert_eq!(program, std::path::Path::new("/bin/faultline"));
         let line = args.join(" ");
         assert!(
             line.starts_with("node raft-kv --id n1 --client 127.0.0.1:4001"),
@@ -214,7 +200,7 @@ mod tests {
 
     #[test]
     fn an_unknown_bug_is_refused() {
-        let err = raft_n1("unknown", &["nope".to_string()]).unwrap_err();
+        let err = raft_n1(&["nope".to_string()]).unwrap_err();
         assert_eq!(err, "target raft-kv has no bug called `nope`");
     }
 }

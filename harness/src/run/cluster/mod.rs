@@ -1,40 +1,66 @@
-//! A running cluster: its nodes as processes, its network as proxies, and the primitive
-//! operations the injector hurts them with.
+//! A running cluster: its nodes as processes, its network, and the primitive operations the
+//! injector hurts them with.
 //!
-//! Starting one: draw free loopback ports for every node ([`ports`]), start the fabric's
-//! proxies in front of them, give every node a clock offset file ([`clocks`]), start each node
-//! from its target descriptor, told its peers' *link* addresses so that all traffic crosses
-//! the fabric ([`launch`]), and wait until every node answers its readiness probe ([`probe`]).
-//! A node that exits during startup, or is not ready in time, is a setup error that names it
-//! and quotes the end of its log; everything started so far is torn down when the cluster is
-//! dropped.
+//! A cluster runs in one of two places:
+//! * **here** (the default): draw free loopback ports for every node ([`ports`]), start the
+//!   fabric's proxies in front of them, give every node a clock offset file ([`clocks`]), and
+//!   start each node under the [`Supervisor`], told its peers' *link* addresses so that all
+//!   traffic crosses the fabric;
+//! * **on hosts** (`--hosts hosts.toml`): each node on a host of its own, reached over SSH
+//!   and run by that host's agent ([`crate::hosts::Remote`]); traffic flows straight between
+//!   the hosts' addresses, and partitions are the hosts' firewall rules.
 //!
-//! Once it runs, the injector turns nemesis actions into the operations here: the supervisor's
-//! kill, pause, resume and restart of a node, [`Cluster::partition`] and the fabric's heal,
-//! and the clocks' bumps and strobe.
+//! Either way each node's command line comes from its target descriptor ([`launch`]), and
+//! the cluster waits until every node answers its readiness probe ([`probe`]). A node that
+//! exits during startup, or is not ready in time, is a setup error that names it and quotes
+//! the end of its log; everything started so far is torn down when the cluster is dropped.
+//!
+//! Once it runs, the injector turns nemesis actions into the operations here: the
+//! [`Processes`]' kill, pause, resume and restart of a node, [`Cluster::partition`] and
+//! [`Cluster::heal`], and the clocks' bumps and strobe.
 
 mod clocks;
 mod launch;
 mod ports;
 mod probe;
+mod processes;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use nemesis::Grudge;
-use targets::descriptor::{Descriptor, Readiness};
+use targets::descriptor::{Clock, Descriptor, Readiness};
+use workloads::Node;
 
-pub use clocks::Clocks;
+pub use clocks::{Clocks, Writer};
 use launch::Launcher;
+pub use launch::NodeFiles;
 use probe::Prober;
+pub use processes::Processes;
 
 use super::store::RunDir;
+use crate::hosts::Remote;
+use crate::hosts::inventory::Inventory;
 use crate::net::{CLIENT, Endpoint, Fabric, LinkState, Mode};
 use crate::supervisor::Supervisor;
 
 /// How long a node may take to become ready.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How a cluster's traffic flows, and how a partition cuts it.
+enum Network {
+    /// Through the fabric's proxies on this machine: a partition cuts links (`cut`).
+    /// Benchmarks start the proxies and go past them (`proxied` false).
+    Fabric {
+        fabric: Fabric,
+        cut: Mode,
+        proxied: bool,
+    },
+    /// Straight between hosts: a partition is firewall rules on them.
+    Hosts(Arc<Remote>),
+}
 
 /// A cluster under test.
 pub struct Cluster {
@@ -42,15 +68,12 @@ pub struct Cluster {
     pub nodes: Vec<String>,
     /// The target's own nodes, which the workload's clients talk to.
     pub serving: Vec<String>,
-    pub fabric: Fabric,
-    pub supervisor: Supervisor,
+    pub processes: Arc<dyn Processes>,
     pub clocks: Clocks,
+    network: Network,
     endpoints: Vec<Endpoint>,
     /// Each node's descriptor, in the order of `nodes`.
     kinds: Vec<&'static Descriptor>,
-    /// How a partition cuts links.
-    cut: Mode,
-    proxied: bool,
     prober: Prober,
 }
 
@@ -83,6 +106,8 @@ pub struct Setup<'a> {
     pub proxied: bool,
     /// The faultline binary, for bundled targets (`faultline node …`).
     pub faultline: PathBuf,
+    /// Run the nodes on these hosts instead of here.
+    pub hosts: Option<&'a Inventory>,
 }
 
 impl Cluster {
@@ -96,10 +121,36 @@ impl Cluster {
             nodes.extend((1..=store.nodes).map(|i| format!("s{i}")));
             kinds.extend(std::iter::repeat_n(store.descriptor, store.nodes));
         }
+        let cluster = match setup.hosts {
+            None => Cluster::here(&setup, nodes, serving, kinds).await?,
+            Some(inventory) => {
+                let dir = setup.dir.clone();
+                let (clients, link) = (setup.clients.to_vec(), setup.link);
+                let (n, k) = (nodes.clone(), kinds.clone());
+                let inventory = inventory.clone();
+                let remote = tokio::task::spawn_blocking(move || {
+                    Remote::deploy(&inventory, &n, &k, &dir, &clients, link)
+                })
+                .await
+                .map_err(|e| format!("deploying to the hosts: {e}"))??;
+                Cluster::on_hosts(Arc::new(remote), nodes, serving, kinds)?
+            }
+        };
+        cluster.launch(&setup).await?;
+        Ok(cluster)
+    }
+
+    /// The cluster on this machine, behind the fabric.
+    async fn here(
+        setup: &Setup<'_>,
+        nodes: Vec<String>,
+        serving: Vec<String>,
+        kinds: Vec<&'static Descriptor>,
+    ) -> Result<Cluster, String> {
         let endpoints = ports::endpoints(&nodes, &kinds)?;
         // Nodes that use a store reach it as its clients, each through links of their own.
         let mut clients = setup.clients.to_vec();
-        if d.store.is_some() {
+        if setup.descriptor.store.is_some() {
             clients.extend(serving.iter().cloned());
         }
         let fabric = Fabric::start(&endpoints, &clients)
@@ -107,65 +158,122 @@ impl Cluster {
             .map_err(|e| format!("cannot start the network proxies: {e}"))?;
         fabric.shape(setup.link.latency, setup.link.loss);
         let clocks = Clocks::create(&setup.dir.path.join("clocks"), &nodes)?;
-        let cluster = Cluster {
+        Ok(Cluster {
             nodes,
             serving,
-            fabric,
-            supervisor: Supervisor::new(),
+            processes: Arc::new(Supervisor::new()),
             clocks,
+            network: Network::Fabric {
+                fabric,
+                cut: setup.cut,
+                proxied: setup.proxied,
+            },
             endpoints,
             kinds,
-            cut: setup.cut,
-            proxied: setup.proxied,
             prober: Prober::new()?,
+        })
+    }
+
+    /// The cluster on the hosts `remote` has deployed to.
+    fn on_hosts(
+        remote: Arc<Remote>,
+        nodes: Vec<String>,
+        serving: Vec<String>,
+        kinds: Vec<&'static Descriptor>,
+    ) -> Result<Cluster, String> {
+        let files = nodes
+            .iter()
+            .map(|n| Some((n.clone(), remote.files(n)?.clock_file)))
+            .collect::<Option<_>>()
+            .ok_or("a node has no host")?;
+        let clocks = Clocks::with(files, remote.clock_writer())?;
+        Ok(Cluster {
+            endpoints: remote.endpoints(),
+            nodes,
+            serving,
+            processes: remote.clone(),
+            clocks,
+            network: Network::Hosts(remote),
+            kinds,
+            prober: Prober::new()?,
+        })
+    }
+
+    /// Where `node`'s files are, on the machine it runs on.
+    fn files(&self, setup: &Setup<'_>, node: &str, shim: &Option<PathBuf>) -> Option<NodeFiles> {
+        match &self.network {
+            Network::Hosts(remote) => remote.files(node),
+            Network::Fabric { .. } => Some(NodeFiles {
+                data_dir: setup.dir.path.join("data").join(node),
+                clock_file: self.clocks.file(node)?.to_path_buf(),
+                log: setup.dir.node_log(node),
+                faultline: setup.faultline.clone(),
+                shim: shim.clone(),
+            }),
+        }
+    }
+
+    /// Starts every node and waits until all are ready.
+    async fn launch(&self, setup: &Setup<'_>) -> Result<(), String> {
+        // The clock shim, written here when some node is an external program that reads its
+        // clock (on hosts, the agent writes its own).
+        let shim = match &self.network {
+            Network::Fabric { .. } if self.kinds.iter().any(|k| k.clock == Clock::Shim) => Some(
+                crate::clock_shim::install(&setup.dir.path)
+                    .map_err(|err| format!("cannot write the clock shim: {err}"))?,
+            ),
+            _ => None,
         };
         let launcher = Launcher::new(
-            d,
+            setup.descriptor,
             setup.bugs,
             setup.options,
             setup.workload_args,
-            setup.dir,
-            &setup.faultline,
-            &cluster.kinds,
-        )?;
-        for (e, &kind) in cluster.endpoints.iter().zip(&cluster.kinds) {
-            let others = || cluster.nodes.iter().filter(|n| **n != e.node);
+        );
+        for (e, &kind) in self.endpoints.iter().zip(&self.kinds) {
+            let others = || self.nodes.iter().filter(|n| **n != e.node);
             let peers = others()
-                .map(|n| (n.as_str(), cluster.peer_addrs(&e.node, n)))
+                .map(|n| (n.as_str(), self.peer_addrs(&e.node, n)))
                 .filter(|(_, addrs)| !addrs.is_empty())
                 .collect();
-            let store = if cluster.serving.contains(&e.node) {
+            let store = if self.serving.contains(&e.node) {
                 others()
-                    .filter(|n| !cluster.serving.contains(n))
-                    .filter_map(|n| Some((n.as_str(), vec![cluster.link_addr(&e.node, n)?])))
+                    .filter(|n| !self.serving.contains(n))
+                    .filter_map(|n| Some((n.as_str(), vec![self.link_addr(&e.node, n)?])))
                     .collect()
             } else {
                 Vec::new()
             };
-            let clock_file = cluster
-                .clocks
-                .file(&e.node)
+            let files = self
+                .files(setup, &e.node, &shim)
                 .ok_or_else(|| format!("node {} has no clock file", e.node))?;
-            let node = launch::Node {
+            if matches!(self.network, Network::Fabric { .. }) {
+                std::fs::create_dir_all(&files.data_dir)
+                    .map_err(|err| format!("cannot create {}: {err}", files.data_dir.display()))?;
+            }
+            let spec = launcher.spec(&launch::Node {
                 endpoint: e,
                 kind,
                 peers,
                 store,
-                clock_file,
-            };
-            launcher.start(&cluster.supervisor, &node)?;
+                files: &files,
+            })?;
+            self.processes.start(spec)?;
         }
-        let probes: Vec<(&str, SocketAddr, Readiness)> = cluster
+        let probes: Vec<(&str, SocketAddr, Readiness)> = self
             .endpoints
             .iter()
-            .zip(&cluster.kinds)
+            .zip(&self.kinds)
             .map(|(e, k)| (e.node.as_str(), e.client, k.ready))
             .collect();
-        cluster
-            .prober
-            .await_ready(&probes, &cluster.supervisor, setup.dir, setup.ready_timeout)
-            .await?;
-        Ok(cluster)
+        self.prober
+            .await_ready(
+                &probes,
+                self.processes.as_ref(),
+                setup.dir,
+                setup.ready_timeout,
+            )
+            .await
     }
 
     /// The descriptor's readiness probe, straight to the node (not through the fabric).
@@ -183,7 +291,7 @@ impl Cluster {
     pub async fn leader(&self) -> Option<String> {
         let running = || {
             self.endpoints.iter().zip(&self.kinds).filter(|(e, _)| {
-                self.supervisor.is_running(&e.node) && !self.supervisor.is_paused(&e.node)
+                self.processes.is_running(&e.node) && !self.processes.is_paused(&e.node)
             })
         };
         let health: Vec<(SocketAddr, &str)> = running()
@@ -214,36 +322,77 @@ impl Cluster {
     }
 
     /// Cuts the links `grudge` names, the way the run's scenario cuts them.
-    pub fn partition(&self, grudge: &Grudge) {
-        self.fabric.apply(grudge, self.cut);
+    pub fn partition(&self, grudge: &Grudge) -> Result<(), String> {
+        match &self.network {
+            Network::Fabric { fabric, cut, .. } => {
+                fabric.apply(grudge, *cut);
+                Ok(())
+            }
+            Network::Hosts(remote) => remote.partition(grudge),
+        }
     }
 
-    /// Where clients reach `node` (through its client link).
-    pub fn client_addr(&self, node: &str) -> Option<SocketAddr> {
-        if self.proxied {
-            self.fabric.addr(CLIENT, node)
-        } else {
-            self.endpoint(node).map(|e| e.client)
+    /// Lets all traffic through again.
+    pub fn heal(&self) -> Result<(), String> {
+        match &self.network {
+            Network::Fabric { fabric, .. } => {
+                fabric.heal();
+                Ok(())
+            }
+            Network::Hosts(remote) => remote.partition(&Grudge::default()),
         }
+    }
+
+    /// Whether some traffic is cut now.
+    pub fn is_partitioned(&self) -> bool {
+        match &self.network {
+            Network::Fabric { fabric, .. } => fabric.modes().any(|(_, _, m)| m != Mode::Open),
+            Network::Hosts(remote) => remote.is_partitioned(),
+        }
+    }
+
+    /// `node` as the client `link` (a client's name, or [`CLIENT`] when they share links)
+    /// reaches it.
+    pub fn client_node(&self, link: &str, node: &str) -> Option<Node> {
+        let (addr, from) = match &self.network {
+            Network::Fabric {
+                fabric, proxied, ..
+            } if *proxied => (fabric.addr(link, node)?, None),
+            Network::Fabric { .. } => (self.endpoint(node)?.client, None),
+            Network::Hosts(remote) => (self.endpoint(node)?.client, remote.source(link)),
+        };
+        Some(Node {
+            name: node.to_string(),
+            addr,
+            from,
+        })
+    }
+
+    /// Where clients reach `node` (through their shared link).
+    pub fn client_addr(&self, node: &str) -> Option<SocketAddr> {
+        self.client_node(CLIENT, node).map(|n| n.addr)
     }
 
     /// Where `from` reaches each peer port of `to` (through their link).
     fn peer_addrs(&self, from: &str, to: &str) -> Vec<SocketAddr> {
-        if self.proxied {
-            self.fabric.addrs(from, to)
-        } else {
-            self.endpoint(to)
+        match &self.network {
+            Network::Fabric {
+                fabric, proxied, ..
+            } if *proxied => fabric.addrs(from, to),
+            _ => self
+                .endpoint(to)
                 .map(|e| e.peer.clone())
-                .unwrap_or_default()
+                .unwrap_or_default(),
         }
     }
 
     /// Where `from`, a node using the store, reaches the store's node `to` as a client.
     fn link_addr(&self, from: &str, to: &str) -> Option<SocketAddr> {
-        if self.proxied {
-            self.fabric.addr(from, to)
-        } else {
-            self.endpoint(to).map(|e| e.client)
+        match &self.network {
+            Network::Fabric {
+                fabric, proxied, ..
+            } if *proxied => fabric.addr(from, to),
+            _ => self.endpoint(to).map(|e| e.client),
         }
     }
 
@@ -259,10 +408,11 @@ impl Cluster {
             .map(|(e, k)| (e, *k))
     }
 
-    /// Kills every node (the fabric goes when the cluster is dropped).
+    /// Kills every node (the fabric goes when the cluster is dropped; hosts' logs come back
+    /// into the run folder).
     pub fn shutdown(&self) {
         self.clocks.stop_strobe();
-        self.supervisor.shutdown();
+        self.processes.shutdown();
     }
 }
 
@@ -318,6 +468,7 @@ mod tests {
             ready_timeout: Duration::from_millis(600),
             proxied: true,
             faultline: PathBuf::from("/nonexistent"),
+            hosts: None,
         }
     }
 

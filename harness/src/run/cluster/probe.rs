@@ -16,8 +16,8 @@ use targets::descriptor::Readiness;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use super::Processes;
 use crate::run::store::RunDir;
-use crate::supervisor::Supervisor;
 
 /// How long one probe may take: a node that is up answers within milliseconds, and one that
 /// does not (paused, wedged, still loading) must not hold up the probes of the others.
@@ -105,14 +105,15 @@ impl Prober {
     pub async fn await_ready(
         &self,
         nodes: &[(&str, SocketAddr, Readiness)],
-        supervisor: &Supervisor,
+        processes: &dyn Processes,
         dir: &RunDir,
         timeout: Duration,
     ) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         let mut waiting: BTreeSet<usize> = (0..nodes.len()).collect();
         while !waiting.is_empty() {
-            if let Some((node, status)) = supervisor.exits().into_iter().next() {
+            if let Some((node, status)) = processes.exits().into_iter().next() {
+                processes.fetch_logs();
                 return Err(format!(
                     "node {node} exited while starting ({status}){}",
                     log_tail(&dir.node_log(&node))
@@ -133,6 +134,7 @@ impl Prober {
             }
             if Instant::now() >= deadline {
                 let node = waiting.first().map_or("?", |&i| nodes[i].0);
+                processes.fetch_logs();
                 return Err(format!(
                     "node {node} was not ready within {:.0} s{}",
                     timeout.as_secs_f64(),
