@@ -247,3 +247,38 @@ fn a_hand_written_hosts_toml_is_never_overwritten() {
         "[[host]]\n"
     );
 }
+
+#[test]
+fn an_up_that_fails_midway_removes_what_it_made_and_nothing_else() {
+    require_root_and_sshd();
+    let dir = BedDir::new("midway");
+    // Someone else's interface holds the name host 2's veth would take.
+    let tag = bed::tag(&dir.0);
+    let squatter = format!("fl{tag}h2");
+    let made = Command::new("ip")
+        .args(["link", "add", &squatter, "type", "bridge"])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = hosts(&dir.0, &["up", "3"]);
+    let still_there = Command::new("ip")
+        .args(["link", "show", &squatter])
+        .output()
+        .unwrap();
+    let _ = Command::new("ip").args(["link", "del", &squatter]).status();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&squatter), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        still_there.status.success(),
+        "the bed removed a link it did not make"
+    );
+    let partial = bed::State {
+        tag: tag.clone(),
+        bridge: Some(format!("fl-{tag}")),
+        veths: vec![format!("fl{tag}h1"), format!("fl{tag}h3")],
+        ..bed::State::default()
+    };
+    assert_gone(&dir.0, &partial);
+}

@@ -16,6 +16,10 @@
 //! `hosts.toml` (written to the current directory for the rest of the harness) lets ssh keep
 //! `StrictHostKeyChecking=yes`.
 //!
+//! Where `br_netfilter` passes bridged frames through iptables, a FORWARD policy of DROP
+//! (Docker sets one) would cut hosts off from each other, so `up` inserts one rule accepting
+//! traffic from the bridge to itself, records it, and `down` deletes it.
+//!
 //! Names and subnets derive from a tag, a short hash of the bed directory's absolute path: two
 //! beds in two directories get different names, and (checked against the routing table)
 //! different subnets. See [`tag`] and [`subnet_candidates`].
@@ -292,8 +296,11 @@ pub fn up(dir: &Path, n: usize) -> Result<Inventory, String> {
             ));
         }
     }
-    std::fs::create_dir_all(dir.join(STATE_DIR))
-        .map_err(|e| format!("{}: {e}", dir.join(STATE_DIR).display()))?;
+    // A state folder without a state file holds nothing `down` could name (a bed that died
+    // before creating anything): start it afresh, or ssh-keygen would refuse to overwrite.
+    let bed = dir.join(STATE_DIR);
+    let _ = std::fs::remove_dir_all(&bed);
+    std::fs::create_dir_all(&bed).map_err(|e| format!("{}: {e}", bed.display()))?;
     let tag = tag(&dir);
     let routes = ip(&["-o", "-4", "route", "show", "table", "all"])?;
     let net = subnet_candidates(&tag)
