@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::check::{self, CheckArgs};
 use crate::exit::Exit;
+use crate::hosts::command::{self as hosts, HostsArgs};
 use crate::report::{self, ReportArgs};
 use crate::run::command::{self as run, RunArgs};
 use crate::serve::{self, ServeArgs};
@@ -35,6 +36,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Browse the results folder over HTTP on 127.0.0.1: runs, reports, logs.
     Serve(ServeArgs),
+    /// A local test bed: `hosts up N` builds N hosts (namespaces running sshd), `hosts down`.
+    Hosts(HostsArgs),
     /// List the targets, workloads and nemeses.
     List,
     /// Run one node of a bundled system (the runner starts nodes this way).
@@ -76,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(args).into(),
         Command::Report(args) => report::run(args).into(),
         Command::Serve(args) => serve::run(args).into(),
+        Command::Hosts(args) => hosts::run(args).into(),
         Command::List => {
             print!("{}", crate::list::render());
             Exit::Valid.into()

@@ -7,7 +7,11 @@
 //! * [`inventory`]: `hosts.toml`, the machines a run may use.
 //! * [`ssh`]: the transport, OpenSSH with one multiplexed connection per host.
 //! * [`remote`]: a cluster's nodes on their hosts, each driven through its agent.
+//! * [`bed`]: the local test bed, namespaces running sshd that stand in for machines.
+//! * [`command`]: `faultline hosts up N` and `faultline hosts down`.
 
+pub mod bed;
+pub mod command;
 pub mod inventory;
 pub mod remote;
 pub mod ssh;

@@ -1,0 +1,236 @@
+//! Runs on hosts over SSH (issue 13), on a local bed: `faultline hosts up N` makes N network
+//! namespaces, each with its own sshd, and the scenarios of `scenarios/` run on them with
+//! `--hosts hosts.toml` and nothing else changed.
+//!
+//! Needs root, Debian's openssh-server and iptables (`.ci/run` installs them): without them
+//! these tests fail, naming what is missing.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{assert_exit, faultline, results_dir, survivors};
+
+/// A bed of `n` hosts in a folder of its own, taken down when dropped. Its hosts keep their
+/// runs under the bed's folder (`dir` in hosts.toml), so that what a run leaves on them can
+/// be told from other tests' runs.
+struct Bed {
+    dir: PathBuf,
+}
+
+impl Bed {
+    fn up(tag: &str, n: usize) -> Bed {
+        assert!(
+            Path::new("/usr/sbin/sshd").exists(),
+            "these tests need Debian's openssh-server (/usr/sbin/sshd)"
+        );
+        let dir = results_dir(&format!("bed-{tag}"));
+        let out = faultline()
+            .args(["hosts", "up", &n.to_string()])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0);
+        let bed = Bed { dir };
+        let inventory = bed.dir.join("hosts.toml");
+        let text = std::fs::read_to_string(&inventory).unwrap();
+        let default = format!("dir = \"{}\"", faultline::hosts::inventory::DEFAULT_DIR);
+        assert!(text.contains(&default), "{text}");
+        let text = text.replace(&default, &format!("dir = \"{}\"", bed.host_dir().display()));
+        std::fs::write(&inventory, text).unwrap();
+        bed
+    }
+
+    fn inventory(&self) -> PathBuf {
+        self.dir.join("hosts.toml")
+    }
+
+    /// Where the hosts keep runs.
+    fn host_dir(&self) -> PathBuf {
+        self.dir.join("on-hosts")
+    }
+
+    /// Runs `scenario` (a file of `scenarios/`) on the bed, with `extra` flags.
+    fn run(&self, scenario: &str, extra: &[&str]) -> Output {
+        faultline()
+            .arg("run")
+            .arg(scenario_file(scenario))
+            .arg("--hosts")
+            .arg(self.inventory())
+            .args(extra)
+            .args(["--quiet", "--results"])
+            .arg(self.dir.join("results"))
+            .output()
+            .unwrap()
+    }
+
+    /// Every host's firewall rules that faultline added.
+    fn rules(&self) -> Vec<String> {
+        let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
+        let text = String::from_utf8_lossy(&list.stdout).into_owned();
+        let mut rules = Vec::new();
+        for ns in text.lines().filter_map(|l| l.split_whitespace().next()) {
+            if !self.namespaces().contains(&ns.to_string()) {
+                continue;
+            }
+            let out = Command::new("ip")
+                .args(["netns", "exec", ns, "iptables", "-w", "-S"])
+                .output()
+                .unwrap();
+            rules.extend(
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter(|l| l.contains("FAULTLINE") || l.contains("faultline"))
+                    .map(|l| format!("{ns}: {l}")),
+            );
+        }
+        rules
+    }
+
+    /// The namespaces of this bed (by the hosts' addresses in hosts.toml).
+    fn namespaces(&self) -> Vec<String> {
+        let inventory = faultline::hosts::inventory::Inventory::load(&self.inventory()).unwrap();
+        let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
+        let text = String::from_utf8_lossy(&list.stdout).into_owned();
+        text.lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|ns| {
+                let out = Command::new("ip")
+                    .args(["netns", "exec", ns, "ip", "-o", "addr"])
+                    .output()
+                    .unwrap();
+                let addrs = String::from_utf8_lossy(&out.stdout).into_owned();
+                inventory
+                    .hosts
+                    .iter()
+                    .any(|h| addrs.contains(&format!(" {}/", h.address)))
+            })
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        let _ = faultline()
+            .args(["hosts", "down"])
+            .current_dir(&self.dir)
+            .output();
+    }
+}
+
+fn scenario_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios")
+        .join(format!("{name}.toml"))
+}
+
+#[test]
+fn the_scenarios_run_unchanged_on_hosts_and_give_their_verdicts() {
+    let bed = Bed::up("verdicts", 5);
+    // The correct Raft under partitions, kills and pauses: valid.
+    let out = bed.run("raft-kv-partition", &["--time-limit", "10"]);
+    let summary = assert_exit(&out, 0);
+    assert!(summary.contains("valid"), "{summary}");
+    // etcd#741's stale reads, with partitions as firewall rules: found.
+    let out = bed.run("raft-kv-stale-reads", &["--time-limit", "12"]);
+    let summary = assert_exit(&out, 1);
+    assert!(summary.contains("stale") || summary.contains("linearizab"), "{summary}");
+    // Kleppmann's Redlock clock jump, the clients split by their source addresses.
+    let out = bed.run("redlock-clock-jump", &["--time-limit", "14"]);
+    let summary = assert_exit(&out, 1);
+    assert!(summary.contains("both wrote as holders"), "{summary}");
+    // The node logs came back, and nothing is left on the hosts.
+    let logs: Vec<PathBuf> = walk(&bed.dir.join("results"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .filter(|p| p.parent().is_some_and(|d| d.ends_with("nodes")))
+        .collect();
+    assert!(logs.iter().any(|p| p.ends_with("n5.log")), "{logs:?}");
+    assert!(bed.rules().is_empty(), "{:?}", bed.rules());
+    assert!(survivors(&bed.host_dir()).is_empty(), "{:?}", survivors(&bed.host_dir()));
+}
+
+#[test]
+fn a_harness_killed_mid_run_leaves_no_node_and_no_rule() {
+    let bed = Bed::up("sigkill", 3);
+    let results = bed.dir.join("results");
+    // A long run with a partition in place from the start.
+    let mut harness = faultline()
+        .arg("run")
+        .args(["--target", "raft-kv", "--nodes", "3", "--nemesis", "partition"])
+        .args(["--interval", "1", "--time-limit", "60", "--hosts"])
+        .arg(bed.inventory())
+        .args(["--quiet", "--results"])
+        .arg(&results)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = results.join("latest").join("faultline.log");
+    let cut = wait_for(Duration::from_secs(40), || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("nemesis start-partition"))
+    });
+    assert!(cut, "no partition within 40 s: {:?}", std::fs::read_to_string(&log));
+    assert!(!survivors(&bed.host_dir()).is_empty(), "the nodes run on the hosts");
+    harness.kill().unwrap();
+    harness.wait().unwrap();
+    // The agents see their sessions end and take their nodes and rules with them.
+    let clean = wait_for(Duration::from_secs(20), || {
+        survivors(&bed.host_dir()).is_empty() && bed.rules().is_empty()
+    });
+    assert!(
+        clean,
+        "left behind: {:?} {:?}",
+        survivors(&bed.host_dir()),
+        bed.rules()
+    );
+    // And the next run on the same hosts starts clean and ends clean.
+    let out = bed.run("raft-kv-partition", &["--nodes", "3", "--time-limit", "4"]);
+    assert_exit(&out, 0);
+    assert!(bed.rules().is_empty(), "{:?}", bed.rules());
+    assert!(survivors(&bed.host_dir()).is_empty());
+}
+
+#[test]
+fn a_run_that_does_not_fit_its_hosts_is_refused_in_one_line() {
+    let bed = Bed::up("refusals", 2);
+    for (scenario, extra, says) in [
+        ("raft-kv-partition", vec![], "the run has 5 nodes and the inventory lists 2 hosts"),
+        ("zab-register-partition-kill", vec!["--nodes", "2"], "listens on 127.0.0.1 only"),
+    ] {
+        let out = bed.run(scenario, &extra);
+        assert_exit(&out, 3);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(err.contains(says), "{scenario}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
+fn wait_for(limit: Duration, mut what: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if what() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.is_symlink() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
