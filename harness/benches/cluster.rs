@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use checkers::history::EventType;
 use faultline::net::{CLIENT, LinkState, Mode, Proxy};
-use faultline::run::cluster::{Cluster, Setup};
+use faultline::run::cluster::{Cluster, Place, Setup};
 use faultline::run::store::RunDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -110,7 +110,7 @@ async fn start(nodes: usize, proxied: bool, dir: &RunDir) -> Cluster {
         ready_timeout: Duration::from_secs(15),
         proxied,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
-        hosts: None,
+        place: Place::Here,
     })
     .await
     .expect("the cluster starts")

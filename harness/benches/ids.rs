@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use checkers::history::EventType;
 use faultline::net::{CLIENT, LinkState, Mode};
-use faultline::run::cluster::{Cluster, Setup};
+use faultline::run::cluster::{Cluster, Place, Setup};
 use faultline::run::store::RunDir;
 use targets::descriptor::Descriptor;
 use workloads::ids::client::IdClient;
@@ -57,7 +57,7 @@ async fn measure(case: &Case) -> (usize, Vec<Sample>, f64) {
         ready_timeout: Duration::from_secs(15),
         proxied: true,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
-        hosts: None,
+        place: Place::Here,
     })
     .await
     .expect("the cluster starts");

@@ -61,6 +61,10 @@ pub struct Common {
     /// An inventory (`hosts.toml`): run each node on a host of its own, over SSH, instead of
     /// on this machine (docs/hosts.md). A relative path is read from the working directory.
     pub hosts: Option<String>,
+    /// How the nodes of a run on this machine are networked: `proxy` (the default: through
+    /// the harness's proxies) or `netns` (each in a network namespace of its own, partitions
+    /// as firewall rules, no proxy).
+    pub net: Option<String>,
     /// The verdict this scenario must give in the regression suite.
     pub expect: Option<String>,
     /// Seconds of workload under `faultline suite --ci` (instead of `time-limit`): long enough
@@ -106,6 +110,8 @@ pub struct Scenario {
     pub options: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hosts: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -273,6 +279,7 @@ impl Common {
             client_pause_ms,
             options,
             hosts,
+            net,
             expect,
             ci_time_limit
         )
@@ -315,6 +322,7 @@ impl Common {
             client_pause_ms: self.client_pause_ms.unwrap_or(2_000),
             options: self.options.unwrap_or_default(),
             hosts: self.hosts,
+            net: self.net,
             expect: self.expect,
             ci_time_limit: self.ci_time_limit,
             settings,
@@ -374,6 +382,9 @@ impl Scenario {
         }
         if let Some(hosts) = &self.hosts {
             c.push_str(&format!(" --hosts {hosts}"));
+        }
+        if let Some(net) = &self.net {
+            c.push_str(&format!(" --net {net}"));
         }
         // The workload's fields that have flags, as flags.
         let flags = registry::find(&self.workload).map_or(&[][..], |w| w.flags());

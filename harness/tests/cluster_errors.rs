@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use faultline::net::{CLIENT, LinkState, Mode};
-use faultline::run::cluster::{Cluster, Setup};
+use faultline::run::cluster::{Cluster, Place, Setup};
 use faultline::run::store::RunDir;
 use targets::descriptor::{Descriptor, RAFT_KV};
 
@@ -44,7 +44,7 @@ async fn a_port_already_in_use_names_the_node_and_quotes_its_log() {
         ready_timeout: Duration::from_secs(10),
         proxied: true,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
-        hosts: None,
+        place: Place::Here,
     })
     .await
     .unwrap_err();

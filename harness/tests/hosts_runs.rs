@@ -137,7 +137,10 @@ fn the_scenarios_run_unchanged_on_hosts_and_give_their_verdicts() {
     // etcd#741's stale reads, with partitions as firewall rules: found.
     let out = bed.run("raft-kv-stale-reads", &["--time-limit", "12"]);
     let summary = assert_exit(&out, 1);
-    assert!(summary.contains("stale") || summary.contains("linearizab"), "{summary}");
+    assert!(
+        summary.contains("stale") || summary.contains("linearizab"),
+        "{summary}"
+    );
     // Kleppmann's Redlock clock jump, the clients split by their source addresses.
     let out = bed.run("redlock-clock-jump", &["--time-limit", "14"]);
     let summary = assert_exit(&out, 1);
@@ -150,7 +153,11 @@ fn the_scenarios_run_unchanged_on_hosts_and_give_their_verdicts() {
         .collect();
     assert!(logs.iter().any(|p| p.ends_with("n5.log")), "{logs:?}");
     assert!(bed.rules().is_empty(), "{:?}", bed.rules());
-    assert!(survivors(&bed.host_dir()).is_empty(), "{:?}", survivors(&bed.host_dir()));
+    assert!(
+        survivors(&bed.host_dir()).is_empty(),
+        "{:?}",
+        survivors(&bed.host_dir())
+    );
 }
 
 #[test]
@@ -160,7 +167,14 @@ fn a_harness_killed_mid_run_leaves_no_node_and_no_rule() {
     // A long run with a partition in place from the start.
     let mut harness = faultline()
         .arg("run")
-        .args(["--target", "raft-kv", "--nodes", "3", "--nemesis", "partition"])
+        .args([
+            "--target",
+            "raft-kv",
+            "--nodes",
+            "3",
+            "--nemesis",
+            "partition",
+        ])
         .args(["--interval", "1", "--time-limit", "60", "--hosts"])
         .arg(bed.inventory())
         .args(["--quiet", "--results"])
@@ -173,8 +187,15 @@ fn a_harness_killed_mid_run_leaves_no_node_and_no_rule() {
     let cut = wait_for(Duration::from_secs(40), || {
         std::fs::read_to_string(&log).is_ok_and(|l| l.contains("nemesis start-partition"))
     });
-    assert!(cut, "no partition within 40 s: {:?}", std::fs::read_to_string(&log));
-    assert!(!survivors(&bed.host_dir()).is_empty(), "the nodes run on the hosts");
+    assert!(
+        cut,
+        "no partition within 40 s: {:?}",
+        std::fs::read_to_string(&log)
+    );
+    assert!(
+        !survivors(&bed.host_dir()).is_empty(),
+        "the nodes run on the hosts"
+    );
     harness.kill().unwrap();
     harness.wait().unwrap();
     // The agents see their sessions end and take their nodes and rules with them.
@@ -198,8 +219,16 @@ fn a_harness_killed_mid_run_leaves_no_node_and_no_rule() {
 fn a_run_that_does_not_fit_its_hosts_is_refused_in_one_line() {
     let bed = Bed::up("refusals", 2);
     for (scenario, extra, says) in [
-        ("raft-kv-partition", vec![], "the run has 5 nodes and the inventory lists 2 hosts"),
-        ("zab-register-partition-kill", vec!["--nodes", "2"], "listens on 127.0.0.1 only"),
+        (
+            "raft-kv-partition",
+            vec![],
+            "the run has 5 nodes and the inventory lists 2 hosts",
+        ),
+        (
+            "zab-register-partition-kill",
+            vec!["--nodes", "2"],
+            "listens on 127.0.0.1 only",
+        ),
     ] {
         let out = bed.run(scenario, &extra);
         assert_exit(&out, 3);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use faultline::net::{CLIENT, LinkState, Mode};
-use faultline::run::cluster::{Cluster, Setup};
+use faultline::run::cluster::{Cluster, Place, Setup};
 use faultline::run::store::RunDir;
 use targets::descriptor::{self, Descriptor};
 
@@ -59,7 +59,7 @@ pub async fn start(
         ready_timeout: Duration::from_secs(30),
         proxied: false,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
-        hosts: None,
+        place: Place::Here,
     })
     .await
     .expect("the cluster starts");

@@ -276,6 +276,17 @@ pub fn prerequisites() -> Result<(), String> {
 /// Refuses if a bed is already up in `dir`. If any step fails, removes what it created (as
 /// [`down`] does) and returns the failure.
 pub fn up(dir: &Path, n: usize) -> Result<Inventory, String> {
+    build_bed(dir, n, true)
+}
+
+/// The namespaces, bridge and addresses of a bed of `n` hosts in `dir`, without sshd: for
+/// `faultline run --net netns`, which starts each host's agent with `ip netns exec`.
+pub fn network(dir: &Path, n: usize) -> Result<Inventory, String> {
+    build_bed(dir, n, false)
+}
+
+/// [`up`], with or without sshd in the namespaces.
+fn build_bed(dir: &Path, n: usize, sshd: bool) -> Result<Inventory, String> {
     if n == 0 || n > MAX_HOSTS {
         return Err(format!("a bed holds 1 to {MAX_HOSTS} hosts, not {n}"));
     }
@@ -313,7 +324,7 @@ pub fn up(dir: &Path, n: usize) -> Result<Inventory, String> {
         ..State::default()
     };
     save(&dir, &state)?;
-    match build(&dir, &mut state, net) {
+    match build(&dir, &mut state, net, sshd) {
         Ok(inventory) => Ok(inventory),
         Err(e) => match down(&dir) {
             Ok(_) => Err(e),
@@ -323,17 +334,18 @@ pub fn up(dir: &Path, n: usize) -> Result<Inventory, String> {
 }
 
 /// The creating half of [`up`]: every piece is recorded in `state` the moment it exists.
-fn build(dir: &Path, state: &mut State, net: [u8; 3]) -> Result<Inventory, String> {
+fn build(dir: &Path, state: &mut State, net: [u8; 3], sshd: bool) -> Result<Inventory, String> {
     let n = state.hosts;
     let names = names(&state.tag, n);
     let bed = dir.join(STATE_DIR);
-    let bed_str = |name: &str| bed.join(name).to_string_lossy().into_owned();
 
     // Keys first: nothing to undo if ssh-keygen fails.
     let client_key = bed.join("id_ed25519");
-    keygen(&client_key, &format!("faultline-bed-{}", state.tag))?;
-    for k in 1..=n {
-        keygen(&bed.join(format!("h{k}_host_ed25519")), &format!("h{k}"))?;
+    if sshd {
+        keygen(&client_key, &format!("faultline-bed-{}", state.tag))?;
+        for k in 1..=n {
+            keygen(&bed.join(format!("h{k}_host_ed25519")), &format!("h{k}"))?;
+        }
     }
 
     // The bridge: the control machine's side of the subnet.
@@ -377,7 +389,46 @@ fn build(dir: &Path, state: &mut State, net: [u8; 3]) -> Result<Inventory, Strin
         ip_batch_in(ns, &inside)?;
     }
 
-    // sshd in each namespace, and the known_hosts that vouches for them.
+    let known_hosts_path = bed.join("known_hosts");
+    if sshd {
+        start_sshd(dir, state, net, &names)?;
+    }
+    let (key, known_hosts) = match sshd {
+        true => (Some(client_key), Some(known_hosts_path)),
+        false => (None, None),
+    };
+    let inventory = Inventory {
+        control: Control {
+            client_addresses: (0..CLIENT_ADDRESSES)
+                .map(|c| IpAddr::V4(addr(net, 101 + c)))
+                .collect(),
+        },
+        hosts: (1..=n)
+            .map(|h| Host {
+                name: format!("h{h}"),
+                address: IpAddr::V4(addr(net, h as u8 + 1)),
+                user: Some("root".into()),
+                port: 22,
+                key: key.clone(),
+                known_hosts: known_hosts.clone(),
+                dir: PathBuf::from(DEFAULT_DIR),
+            })
+            .collect(),
+    };
+    let text = format!(
+        "{HEADER}\n# `faultline hosts down`, run from this directory, removes it and the bed.\n\n{}",
+        inventory.to_toml()
+    );
+    let hosts_file = dir.join(HOSTS_FILE);
+    std::fs::write(&hosts_file, text).map_err(|e| format!("{}: {e}", hosts_file.display()))?;
+    Ok(inventory)
+}
+
+/// Starts sshd in each namespace, writes the known_hosts that vouches for them, and waits
+/// until every one accepts connections.
+fn start_sshd(dir: &Path, state: &mut State, net: [u8; 3], names: &Names) -> Result<(), String> {
+    let bed = dir.join(STATE_DIR);
+    let bed_str = |name: &str| bed.join(name).to_string_lossy().into_owned();
     std::fs::create_dir_all("/run/sshd").map_err(|e| format!("/run/sshd: {e}"))?;
     let mut known_hosts = String::new();
     let mut pid_files = Vec::new();
@@ -437,31 +488,7 @@ fn build(dir: &Path, state: &mut State, net: [u8; 3]) -> Result<Inventory, Strin
         }
     }
 
-    let inventory = Inventory {
-        control: Control {
-            client_addresses: (0..CLIENT_ADDRESSES)
-                .map(|c| IpAddr::V4(addr(net, 101 + c)))
-                .collect(),
-        },
-        hosts: (1..=n)
-            .map(|h| Host {
-                name: format!("h{h}"),
-                address: IpAddr::V4(addr(net, h as u8 + 1)),
-                user: Some("root".into()),
-                port: 22,
-                key: Some(client_key.clone()),
-                known_hosts: Some(known_hosts_path.clone()),
-                dir: PathBuf::from(DEFAULT_DIR),
-            })
-            .collect(),
-    };
-    let text = format!(
-        "{HEADER}\n# `faultline hosts down`, run from this directory, removes it and the bed.\n\n{}",
-        inventory.to_toml()
-    );
-    let hosts_file = dir.join(HOSTS_FILE);
-    std::fs::write(&hosts_file, text).map_err(|e| format!("{}: {e}", hosts_file.display()))?;
-    Ok(inventory)
+    Ok(())
 }
 
 fn keygen(path: &Path, comment: &str) -> Result<(), String> {

@@ -9,10 +9,12 @@
 //! * [`remote`]: a cluster's nodes on their hosts, each driven through its agent.
 //! * [`bed`]: the local test bed, namespaces running sshd that stand in for machines.
 //! * [`command`]: `faultline hosts up N` and `faultline hosts down`.
+//! * [`netns`]: `--net netns`, the nodes in local namespaces reached without SSH.
 
 pub mod bed;
 pub mod command;
 pub mod inventory;
+pub mod netns;
 pub mod remote;
 pub mod ssh;
 
@@ -25,14 +27,14 @@ use crate::scenario::Scenario;
 use inventory::Inventory;
 
 /// Whether `scenario` (of target `d`, with client links `clients`) can run on `inventory`'s
-/// hosts; if not, one line that says why.
+/// hosts (on local namespaces, without one); if not, one line that says why.
 pub fn fits(
-    inventory: &Inventory,
+    inventory: Option<&Inventory>,
     d: &Descriptor,
     scenario: &Scenario,
     clients: &[String],
 ) -> Result<(), String> {
-    let hosts = inventory.hosts.len();
+    let hosts = inventory.map_or(usize::MAX, |i| i.hosts.len());
     let mut kinds = vec![d];
     let mut nodes = scenario.nodes;
     if let Some(store) = d.store {
@@ -59,11 +61,13 @@ pub fn fits(
     let own_links: Vec<&String> = clients.iter().filter(|c| c.as_str() != CLIENT).collect();
     let cuts_clients =
         scenario.standing_partition.is_some() || scenario.nemesis.iter().any(|f| f == "partition");
-    let addresses = inventory.control.client_addresses.len();
+    let addresses = inventory.map_or(usize::from(bed::CLIENT_ADDRESSES), |i| {
+        i.control.client_addresses.len()
+    });
     if cuts_clients && own_links.len() > addresses {
         return Err(format!(
             "the {} workload's partitions cut single clients off, which on hosts needs one source address per client: \
-             the run has {} clients and hosts.toml's [control] client-addresses lists {addresses}",
+             the run has {} clients and there are {addresses} (hosts.toml's [control] client-addresses)",
             scenario.workload,
             own_links.len()
         ));

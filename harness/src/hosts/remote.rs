@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -25,18 +26,80 @@ use nemesis::Grudge;
 use targets::descriptor::{Clock, Descriptor, Program};
 
 use super::inventory::{Host, Inventory};
+use super::netns::LocalNet;
 use super::ssh::{Ssh, quote};
 use crate::agent::link::AgentLink;
 use crate::agent::protocol::{Answer, Request};
 use crate::net::{CLIENT, Endpoint, LinkState};
 use crate::run::cluster::{NodeFiles, Processes, Writer};
 use crate::run::store::RunDir;
-use crate::supervisor::NodeSpec;
+use crate::supervisor::{NodeSpec, spawn_tied};
+
+/// How the harness reaches the hosts of a deployment.
+#[derive(Clone, Debug)]
+pub enum Reach {
+    /// Over SSH: the inventory's machines.
+    Ssh,
+    /// Into local network namespaces, one per host in inventory order (`--net netns`): the
+    /// same machine and file system, so nothing is copied and nothing goes through SSH.
+    Netns(Vec<String>),
+}
+
+/// How the harness reaches one host.
+enum Way {
+    Ssh(Ssh),
+    Netns(String),
+}
+
+impl Way {
+    /// Starts `argv` on the host with piped stdin and stdout, its stderr appended to `log`.
+    fn session(&self, argv: &[String], log: &Path) -> Result<Child, String> {
+        match self {
+            Way::Ssh(ssh) => ssh.session(
+                &argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "),
+                log,
+            ),
+            Way::Netns(ns) => {
+                let err = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .map_err(|e| format!("cannot write {}: {e}", log.display()))?;
+                let mut command = Command::new("ip");
+                command
+                    .args(["netns", "exec", ns])
+                    .args(argv)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(err);
+                spawn_tied(command).map_err(|e| format!("cannot run ip netns exec {ns}: {e}"))
+            }
+        }
+    }
+
+    /// Copies the host's file `from` to the local `to`.
+    fn fetch(&self, from: &str, to: &Path) -> Result<(), String> {
+        match self {
+            Way::Ssh(ssh) => ssh.download(from, to),
+            Way::Netns(_) => std::fs::copy(from, to)
+                .map(|_| ())
+                .map_err(|e| format!("cannot copy {from}: {e}")),
+        }
+    }
+
+    /// Removes a run's directory from the host (a namespace's stays in the run folder).
+    fn clean(&self, dir: &str) -> Result<(), String> {
+        match self {
+            Way::Ssh(ssh) => ssh.run(&format!("rm -rf {}", quote(dir))).map(|_| ()),
+            Way::Netns(_) => Ok(()),
+        }
+    }
+}
 
 /// One node's host, and what runs there for it.
 struct Placed {
     host: Host,
-    ssh: Ssh,
+    way: Way,
     agent: AgentLink,
     /// The per-run directory on the host.
     run_dir: String,
@@ -56,6 +119,8 @@ pub struct Remote {
     stopped: AtomicBool,
     /// The local run folder (node logs come back into it).
     dir: RunDir,
+    /// The namespaces of a `--net netns` run: last, so that they go after the agents.
+    net: Option<LocalNet>,
 }
 
 impl std::fmt::Debug for Remote {
@@ -103,6 +168,7 @@ impl Remote {
     /// own get the control machine's client addresses, in order.
     pub fn deploy(
         inventory: &Inventory,
+        reach: &Reach,
         nodes: &[String],
         kinds: &[&'static Descriptor],
         dir: &RunDir,
@@ -143,9 +209,14 @@ impl Remote {
                 .iter()
                 .zip(kinds)
                 .zip(&inventory.hosts)
-                .map(|((node, kind), host)| {
+                .enumerate()
+                .map(|(i, ((node, kind), host))| {
                     let plan = &plan;
-                    s.spawn(move || place(plan, node, kind, host).map(|p| (node.clone(), p)))
+                    let netns = match reach {
+                        Reach::Ssh => None,
+                        Reach::Netns(spaces) => Some(spaces.get(i).cloned().unwrap_or_default()),
+                    };
+                    s.spawn(move || place(plan, netns, node, kind, host).map(|p| (node.clone(), p)))
                 })
                 .collect();
             tasks
@@ -178,6 +249,7 @@ impl Remote {
             partitioned: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
             dir: dir.clone(),
+            net: None,
         };
         if let Some(first) = errors.into_iter().next() {
             remote.shutdown();
@@ -185,6 +257,12 @@ impl Remote {
         }
         dir.log("every host is ready: agents started");
         Ok(remote)
+    }
+
+    /// The same nodes, with the namespaces they run in, removed after them.
+    pub fn keeping(mut self, net: LocalNet) -> Remote {
+        self.net = Some(net);
+        self
     }
 
     /// Where each node listens, in node order.
@@ -273,44 +351,36 @@ impl Remote {
     }
 }
 
-/// Deploys `node` to `host`: checks it, copies the binary, starts the agent, and asks for
-/// what the node needs.
-fn place(plan: &Plan<'_>, node: &str, kind: &Descriptor, host: &Host) -> Result<Placed, String> {
-    let ssh = Ssh::connect(host)?;
-    let system = ssh.run("uname -sm")?;
-    let want = format!("{} {}", std::env::consts::OS, std::env::consts::ARCH);
-    if system.trim().to_lowercase() != want {
-        return Err(format!(
-            "host {} is {}, and this faultline is built for {want}",
-            host.name,
-            system.trim()
-        ));
-    }
-    let base = host.dir.display().to_string();
-    let bin = format!("{base}/bin/faultline-{}", plan.tag);
-    let run_dir = format!("{base}/{}/{node}", plan.run);
-    let cached = ssh.run(&format!(
-        "mkdir -p {bin_dir} {data} && if test -x {bin}; then echo cached; fi",
-        bin_dir = quote(&format!("{base}/bin")),
-        data = quote(&format!("{run_dir}/data")),
-        bin = quote(&bin)
-    ))?;
-    if cached.trim() != "cached" {
-        ssh.upload(&plan.binary, &bin, "755")?;
-    }
-    let faultline = format!("{run_dir}/faultline");
-    ssh.run(&format!(
-        "ln -f {bin} {f} 2>/dev/null || cp {bin} {f}",
-        bin = quote(&bin),
-        f = quote(&faultline)
-    ))?;
+/// Deploys `node` to `host` (a local namespace when `netns` names one): checks it, copies
+/// the binary, starts the agent, and asks for what the node needs.
+fn place(
+    plan: &Plan<'_>,
+    netns: Option<String>,
+    node: &str,
+    kind: &Descriptor,
+    host: &Host,
+) -> Result<Placed, String> {
+    let (way, run_dir, faultline) = match netns {
+        Some(ns) => {
+            let run_dir = plan.dir.path.join("hosts").join(node);
+            std::fs::create_dir_all(run_dir.join("data"))
+                .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
+            let faultline = plan.binary.display().to_string();
+            (Way::Netns(ns), run_dir.display().to_string(), faultline)
+        }
+        None => {
+            let ssh = Ssh::connect(host)?;
+            let (run_dir, faultline) = copy_binary(plan, &ssh, node, host)?;
+            (Way::Ssh(ssh), run_dir, faultline)
+        }
+    };
     let agent_log = plan
         .dir
         .path
         .join("nodes")
         .join(format!("{node}.agent.log"));
-    let session = ssh.session(
-        &format!("{} agent --dir {}", quote(&faultline), quote(&run_dir)),
+    let session = way.session(
+        &[faultline, "agent".into(), "--dir".into(), run_dir.clone()],
         &agent_log,
     )?;
     let agent = AgentLink::new(session, &host.name);
@@ -367,12 +437,50 @@ fn place(plan: &Plan<'_>, node: &str, kind: &Descriptor, host: &Host) -> Result<
         control: control_address(host.address)
             .map_err(|e| format!("cannot find a route to host {}: {e}", host.name))?,
         host: host.clone(),
-        ssh,
+        way,
         agent,
         run_dir,
         endpoint,
         shim,
     })
+}
+
+/// Checks that `host` can run this binary and copies it into the run's directory there:
+/// (that directory, the binary's path in it).
+fn copy_binary(
+    plan: &Plan<'_>,
+    ssh: &Ssh,
+    node: &str,
+    host: &Host,
+) -> Result<(String, String), String> {
+    let system = ssh.run("uname -sm")?;
+    let want = format!("{} {}", std::env::consts::OS, std::env::consts::ARCH);
+    if system.trim().to_lowercase() != want {
+        return Err(format!(
+            "host {} is {}, and this faultline is built for {want}",
+            host.name,
+            system.trim()
+        ));
+    }
+    let base = host.dir.display().to_string();
+    let bin = format!("{base}/bin/faultline-{}", plan.tag);
+    let run_dir = format!("{base}/{}/{node}", plan.run);
+    let cached = ssh.run(&format!(
+        "mkdir -p {bin_dir} {data} && if test -x {bin}; then echo cached; fi",
+        bin_dir = quote(&format!("{base}/bin")),
+        data = quote(&format!("{run_dir}/data")),
+        bin = quote(&bin)
+    ))?;
+    if cached.trim() != "cached" {
+        ssh.upload(&plan.binary, &bin, "755")?;
+    }
+    let faultline = format!("{run_dir}/faultline");
+    ssh.run(&format!(
+        "ln -f {bin} {f} 2>/dev/null || cp {bin} {f}",
+        bin = quote(&bin),
+        f = quote(&faultline)
+    ))?;
+    Ok((run_dir, faultline))
 }
 
 /// This machine's address on the route to `host` (what the host sees connections come from).
@@ -489,7 +597,7 @@ impl Processes for Remote {
                 self.dir
                     .log(&format!("host {} (node {node}): {e}", p.host.name));
             }
-            if let Err(e) = p.ssh.run(&format!("rm -rf {}", quote(&p.run_dir))) {
+            if let Err(e) = p.way.clean(&p.run_dir) {
                 self.dir.log(&e);
             }
         }
@@ -498,7 +606,7 @@ impl Processes for Remote {
 
     fn fetch_logs(&self) {
         for (node, p) in &self.placed {
-            if let Err(e) = p.ssh.download(
+            if let Err(e) = p.way.fetch(
                 &format!("{}/{node}.log", p.run_dir),
                 &self.dir.node_log(node),
             ) {

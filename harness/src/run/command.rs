@@ -64,6 +64,11 @@ pub struct RunArgs {
     /// hosts up N` makes a local one).
     #[arg(long, value_name = "HOSTS.toml")]
     pub hosts: Option<PathBuf>,
+    /// How nodes on this machine are networked: `proxy` (through the harness's proxies) or
+    /// `netns` (a network namespace each, partitions as firewall rules; needs root)
+    /// [default: proxy].
+    #[arg(long, value_name = "proxy|netns")]
+    pub net: Option<String>,
     /// Run the scenario this many times (seeds seed, seed+1, …).
     #[arg(long, default_value_t = 1)]
     pub runs: u32,
@@ -108,6 +113,7 @@ impl RunArgs {
                 bugs: (!self.bugs.is_empty()).then(|| self.bugs.clone()),
                 options: (!self.options.is_empty()).then(|| self.options.clone()),
                 hosts: self.hosts.as_ref().map(|p| p.display().to_string()),
+                net: self.net.clone(),
                 ..Common::default()
             },
             settings,

@@ -33,7 +33,7 @@ use workloads::{Links, Node, Run, Workload, registry};
 
 use crate::hosts::inventory::Inventory;
 
-use super::cluster::{Cluster, Setup};
+use super::cluster::{Cluster, Place, Setup};
 use super::injector;
 use super::recorder::Recorder;
 use super::store::RunDir;
@@ -80,6 +80,16 @@ pub fn validate(s: &Scenario) -> Result<(&'static Descriptor, &'static dyn Workl
         ));
     }
     w.check(&s.settings, d.protocol)?;
+    match s.net.as_deref() {
+        None | Some("proxy") => {}
+        Some("netns") if s.hosts.is_some() => {
+            return Err(
+                "--net netns runs nodes on this machine, --hosts on other ones: pick one".into(),
+            );
+        }
+        Some("netns") => {}
+        Some(other) => return Err(format!("unknown net `{other}` (known: proxy, netns)")),
+    }
     for fault in &s.nemesis {
         if let (Some(FaultKind::Clock | FaultKind::ClockStrobe), Some(why)) =
             (FaultKind::parse(fault), d.clock.refusal())
@@ -230,13 +240,13 @@ pub async fn run(
     let started = Instant::now();
     let clients = client_names(workload, scenario.concurrency);
     let inventory = match &scenario.hosts {
-        Some(path) => {
-            let inventory = Inventory::load(Path::new(path))?;
-            crate::hosts::fits(&inventory, d, &scenario, &clients)?;
-            Some(inventory)
-        }
+        Some(path) => Some(Inventory::load(Path::new(path))?),
         None => None,
     };
+    let netns = scenario.net.as_deref() == Some("netns");
+    if inventory.is_some() || netns {
+        crate::hosts::fits(inventory.as_ref(), d, &scenario, &clients)?;
+    }
     let workload_args = workload.node_args(&scenario.settings, d.protocol)?;
 
     let cluster = Cluster::start(Setup {
@@ -261,7 +271,11 @@ pub async fn run(
         proxied: true,
         faultline: std::env::current_exe()
             .map_err(|e| format!("cannot find the faultline binary: {e}"))?,
-        hosts: inventory.as_ref(),
+        place: match &inventory {
+            Some(inventory) => Place::Hosts(inventory),
+            None if netns => Place::Netns,
+            None => Place::Here,
+        },
     })
     .await?;
     let ready_s = started.elapsed().as_secs_f64();

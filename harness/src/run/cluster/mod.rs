@@ -41,8 +41,9 @@ use probe::Prober;
 pub use processes::Processes;
 
 use super::store::RunDir;
-use crate::hosts::Remote;
 use crate::hosts::inventory::Inventory;
+use crate::hosts::netns::LocalNet;
+use crate::hosts::remote::{Reach, Remote};
 use crate::net::{CLIENT, Endpoint, Fabric, LinkState, Mode};
 use crate::supervisor::Supervisor;
 
@@ -106,8 +107,19 @@ pub struct Setup<'a> {
     pub proxied: bool,
     /// The faultline binary, for bundled targets (`faultline node …`).
     pub faultline: PathBuf,
-    /// Run the nodes on these hosts instead of here.
-    pub hosts: Option<&'a Inventory>,
+    /// Where the nodes run.
+    pub place: Place<'a>,
+}
+
+/// Where a cluster's nodes run.
+#[derive(Clone, Copy, Debug)]
+pub enum Place<'a> {
+    /// On this machine, behind the fabric's proxies.
+    Here,
+    /// On this machine, each in a network namespace of its own (`--net netns`).
+    Netns,
+    /// Each on a host of the inventory, over SSH (`--hosts`).
+    Hosts(&'a Inventory),
 }
 
 impl Cluster {
@@ -121,15 +133,28 @@ impl Cluster {
             nodes.extend((1..=store.nodes).map(|i| format!("s{i}")));
             kinds.extend(std::iter::repeat_n(store.descriptor, store.nodes));
         }
-        let cluster = match setup.hosts {
+        let inventory = match setup.place {
+            Place::Here => None,
+            Place::Netns => Some(None),
+            Place::Hosts(inventory) => Some(Some(inventory.clone())),
+        };
+        let cluster = match inventory {
             None => Cluster::here(&setup, nodes, serving, kinds).await?,
             Some(inventory) => {
                 let dir = setup.dir.clone();
                 let (clients, link) = (setup.clients.to_vec(), setup.link);
                 let (n, k) = (nodes.clone(), kinds.clone());
-                let inventory = inventory.clone();
-                let remote = tokio::task::spawn_blocking(move || {
-                    Remote::deploy(&inventory, &n, &k, &dir, &clients, link)
+                let remote = tokio::task::spawn_blocking(move || match inventory {
+                    Some(inventory) => {
+                        Remote::deploy(&inventory, &Reach::Ssh, &n, &k, &dir, &clients, link)
+                    }
+                    None => {
+                        let (net, inventory) = LocalNet::up(&dir.path.join("net"), n.len())?;
+                        let reach = Reach::Netns(net.namespaces.clone());
+                        let remote =
+                            Remote::deploy(&inventory, &reach, &n, &k, &dir, &clients, link)?;
+                        Ok(remote.keeping(net))
+                    }
                 })
                 .await
                 .map_err(|e| format!("deploying to the hosts: {e}"))??;
@@ -468,7 +493,7 @@ mod tests {
             ready_timeout: Duration::from_millis(600),
             proxied: true,
             faultline: PathBuf::from("/nonexistent"),
-            hosts: None,
+            place: Place::Here,
         }
     }
 
