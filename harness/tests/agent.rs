@@ -331,11 +331,10 @@ fn partitions_are_tagged_rules_in_a_chain_of_our_own() {
     let ns = Netns::new();
     let dir = tmp("fw");
     let start = || {
-        AgentLink::spawn(
-            "netns",
-            agent_command(&["ip", "netns", "exec", &ns.0], &dir),
-        )
-        .unwrap()
+        let mut command = agent_command(&["ip", "netns", "exec", &ns.0], &dir);
+        // As if started by sshd listening on port 2222: that port must stay reachable.
+        command.env("SSH_CONNECTION", "10.99.0.1 50000 10.99.0.2 2222");
+        AgentLink::spawn("netns", command).unwrap()
     };
     let jump = "-A INPUT -m comment --comment faultline -j FAULTLINE";
 
@@ -353,6 +352,11 @@ fn partitions_are_tagged_rules_in_a_chain_of_our_own() {
         assert!(chain.contains(&rule), "{rule} in:\n{chain}");
     }
     assert!(ns.rules(None).1.contains(jump), "{}", ns.rules(None).1);
+    let spare = "-A FAULTLINE -p tcp -m tcp --dport 2222 -m comment --comment faultline -j RETURN";
+    assert!(
+        chain.lines().nth(1) == Some(spare),
+        "the SSH port is spared first:\n{chain}"
+    );
 
     // A heal empties the chain.
     agent.call(Request::Drop { from: Vec::new() }).unwrap();

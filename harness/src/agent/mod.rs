@@ -130,11 +130,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Agent {
-    /// An agent working in `dir` (created). Clears whatever rules a killed run left behind.
+    /// An agent working in `dir` (created). Clears whatever rules and qdiscs a killed run left
+    /// behind.
     pub fn new(dir: &Path) -> Result<Agent, String> {
         let agent = Agent::without_clearing(dir)?;
         // Leftovers of a killed run; a host without iptables has none, and says so in Hello.
         let _ = lock(&agent.firewall).clear();
+        lock(&agent.netem).clear_leftovers();
         Ok(agent)
     }
 

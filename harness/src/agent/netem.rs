@@ -4,6 +4,9 @@
 //! agent finds the interface holding it (`ip -o addr show`), then puts a netem qdisc at its
 //! root (`tc qdisc replace … netem delay Xms loss Y%`), or removes it for zero delay and loss.
 //! Every interface shaped is remembered, so [`Netem::clear`] can take them all off at exit.
+//! Every qdisc faultline adds carries the handle [`HANDLE`] (its tag, as the comment is the
+//! firewall rules'), so an agent starting after a killed run finds and removes the leftovers
+//! ([`Netem::clear_leftovers`]) without touching qdiscs anyone else set.
 //!
 //! Kernels without the `sch_netem` module are common in containers and minimal VMs; there the
 //! shape is refused with a message saying so, instead of tc's bare "Specified qdisc kind is
@@ -13,6 +16,25 @@ use std::net::IpAddr;
 use std::process::Command;
 
 use super::firewall::one_line;
+
+/// The handle of every qdisc faultline adds: its tag.
+pub const HANDLE: &str = "fa17:";
+
+/// The interfaces whose root qdisc is one of faultline's, from the output of `tc qdisc show`
+/// (`qdisc netem fa17: dev eth0 root refcnt 2 limit 1000 delay 50ms`).
+pub fn tagged_interfaces(tc_qdisc_show: &str) -> Vec<String> {
+    tc_qdisc_show
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let ours = fields.get(1) == Some(&"netem")
+                && fields.get(2) == Some(&HANDLE)
+                && fields.get(3) == Some(&"dev")
+                && fields.contains(&"root");
+            ours.then(|| fields.get(4).map(|d| d.to_string()))?
+        })
+        .collect()
+}
 
 /// The interface holding `address`, from the output of `ip -o addr show`
 /// (`4: eth0    inet 192.0.2.2/24 brd … scope global eth0\ …`).
@@ -34,7 +56,12 @@ pub fn shape_args(interface: &str, latency_ms: f64, loss: f64) -> Vec<String> {
         args.extend(["del", "dev", interface, "root"].map(String::from));
         return args;
     }
-    args.extend(["replace", "dev", interface, "root", "netem"].map(String::from));
+    args.extend(
+        [
+            "replace", "dev", interface, "root", "handle", HANDLE, "netem",
+        ]
+        .map(String::from),
+    );
     args.push("delay".into());
     args.push(format!("{}ms", latency_ms.max(0.0)));
     args.push("loss".into());
@@ -117,6 +144,15 @@ impl Netem {
         Ok(())
     }
 
+    /// Removes faultline's qdiscs left by a run that was killed (quiet where there is no tc).
+    pub fn clear_leftovers(&mut self) {
+        if let Ok(shown) = run("tc", &["qdisc".into(), "show".into()]) {
+            for interface in tagged_interfaces(&shown) {
+                let _ = run("tc", &shape_args(&interface, 0.0, 0.0));
+            }
+        }
+    }
+
     /// Removes every qdisc this agent added.
     pub fn clear(&mut self) {
         for interface in std::mem::take(&mut self.shaped) {
@@ -154,12 +190,20 @@ mod tests {
     fn shapes_are_netem_and_zero_removes() {
         assert_eq!(
             shape_args("eth0", 50.0, 0.05).join(" "),
-            "qdisc replace dev eth0 root netem delay 50ms loss 5%"
+            "qdisc replace dev eth0 root handle fa17: netem delay 50ms loss 5%"
         );
         assert_eq!(
             shape_args("eth0", 0.0, 0.0).join(" "),
             "qdisc del dev eth0 root"
         );
+    }
+
+    #[test]
+    fn leftovers_are_found_by_their_handle() {
+        let shown = "qdisc noqueue 0: dev lo root refcnt 2\n\
+qdisc netem fa17: dev eth0 root refcnt 2 limit 1000 delay 50ms\n\
+qdisc netem 8001: dev eth1 root refcnt 2 limit 1000 delay 5ms\n";
+        assert_eq!(tagged_interfaces(shown), vec!["eth0".to_string()]);
     }
 
     #[test]
