@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::agent::{self, AgentArgs};
 use crate::check::{self, CheckArgs};
 use crate::exit::Exit;
 use crate::hosts::command::{self as hosts, HostsArgs};
@@ -48,6 +49,9 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Supervise a host's nodes for a run (the harness starts it over SSH).
+    #[command(hide = true)]
+    Agent(AgentArgs),
 }
 
 /// Parses the arguments and runs the command. Usage errors exit 3, as bad input does.
@@ -80,6 +84,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::run(args).into(),
         Command::Serve(args) => serve::run(args).into(),
         Command::Hosts(args) => hosts::run(args).into(),
+        Command::Agent(args) => agent::run(args).into(),
         Command::List => {
             print!("{}", crate::list::render());
             Exit::Valid.into()

@@ -383,7 +383,7 @@ fn place(
         &[faultline, "agent".into(), "--dir".into(), run_dir.clone()],
         &agent_log,
     )?;
-    let agent = AgentLink::new(session, &host.name);
+    let agent = AgentLink::from_child(host.name.clone(), session)?;
     let hello = match agent.call(Request::Hello)? {
         Answer::Hello(hello) => hello,
         other => return Err(format!("host {}: the agent said {other:?}", host.name)),
