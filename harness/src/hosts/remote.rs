@@ -103,6 +103,8 @@ struct Placed {
     agent: AgentLink,
     /// The per-run directory on the host.
     run_dir: String,
+    /// The faultline binary there.
+    faultline: String,
     endpoint: Endpoint,
     /// The clock shim on the host, for a target that reads its clock through the C library.
     shim: Option<String>,
@@ -143,13 +145,16 @@ fn external(kind: &Descriptor) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// A name for the running binary's contents, so that a host keeps one copy per build.
+/// A name for the running binary, so that a host keeps one copy per build: its size and
+/// the identity and time of its last write, which every build changes (reading all of a
+/// 200-MB debug build to hash it would cost more than the rest of a deployment).
 fn content_tag(binary: &Path) -> Result<String, String> {
-    let bytes =
-        std::fs::read(binary).map_err(|e| format!("cannot read {}: {e}", binary.display()))?;
+    use std::os::unix::fs::MetadataExt;
+    let m =
+        std::fs::metadata(binary).map_err(|e| format!("cannot read {}: {e}", binary.display()))?;
     let mut hasher = std::hash::DefaultHasher::new();
-    bytes.hash(&mut hasher);
-    Ok(format!("{:016x}-{}", hasher.finish(), bytes.len()))
+    (m.dev(), m.ino(), m.mtime(), m.mtime_nsec()).hash(&mut hasher);
+    Ok(format!("{:016x}-{}", hasher.finish(), m.len()))
 }
 
 /// What every host's deployment shares.
@@ -278,7 +283,7 @@ impl Remote {
             data_dir: at("data"),
             clock_file: at("clock"),
             log: at(&format!("{node}.log")),
-            faultline: at("faultline"),
+            faultline: PathBuf::from(&p.faultline),
             shim: p.shim.as_ref().map(PathBuf::from),
         })
     }
@@ -380,7 +385,12 @@ fn place(
         .join("nodes")
         .join(format!("{node}.agent.log"));
     let session = way.session(
-        &[faultline, "agent".into(), "--dir".into(), run_dir.clone()],
+        &[
+            faultline.clone(),
+            "agent".into(),
+            "--dir".into(),
+            run_dir.clone(),
+        ],
         &agent_log,
     )?;
     let agent = AgentLink::from_child(host.name.clone(), session)?;
@@ -440,6 +450,7 @@ fn place(
         way,
         agent,
         run_dir,
+        faultline,
         endpoint,
         shim,
     })

@@ -129,7 +129,8 @@ impl Ssh {
     pub fn upload(&self, from: &Path, to: &str, mode: &str) -> Result<(), String> {
         let file = std::fs::File::open(from)
             .map_err(|e| format!("cannot read {}: {e}", from.display()))?;
-        let tmp = format!("{to}.{}.part", std::process::id());
+        // The host name too: hosts may share a file system (the local bed does).
+        let tmp = format!("{to}.{}.{}.part", self.host.name, std::process::id());
         let script = format!(
             "cat > {t} && chmod {mode} {t} && mv -f {t} {to}",
             t = quote(&tmp),
