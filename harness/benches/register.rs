@@ -13,6 +13,10 @@
 //! An operation counts when the system answered it: `ok`, or a cas that compared false
 //! (`cas-mismatch`, a definite answer). Anything else (timeouts, refusals) is counted apart.
 //!
+//! Then raft-kv alone by where its nodes run: straight to processes here (the baseline),
+//! through the harness's proxies, in network namespaces (`--net netns`) and on a local bed of
+//! SSH hosts (`--hosts`, docs/hosts.md), each against the baseline in the same run.
+//!
 //! Prints figures; asserts nothing (the machine is shared and noisy).
 
 mod support;
@@ -22,6 +26,9 @@ use std::time::{Duration, Instant};
 use checkers::history::EventType;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::path::PathBuf;
+
+use faultline::run::cluster::Place;
 use targets::descriptor::Descriptor;
 use workloads::register::client::{Client, Node, Outcome};
 use workloads::register::etcd::EtcdRegister;
@@ -215,9 +222,93 @@ async fn warm_up(d: &Descriptor, nodes: &[Node]) -> bool {
     true
 }
 
+/// Rounds of the placement comparison: each round measures every placement once, in turn,
+/// so that the machine's drift over the run hits them alike; the median round is reported.
+const ROUNDS: usize = 5;
+/// Clients in the placement comparison.
+const PLACEMENT_CLIENTS: usize = 32;
+
+/// raft-kv's figures wherever its nodes can run here: straight to processes on this machine
+/// (the baseline), through the proxies (a default run), in namespaces (`--net netns`), and
+/// on the local bed's hosts over SSH (`--hosts`); each against the baseline, in one run.
+fn placements(runtime: &tokio::runtime::Runtime) {
+    let d = &targets::descriptor::RAFT_KV;
+    let bed = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("bench-bed-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&bed);
+    let inventory = match faultline::hosts::bed::up(&bed, NODES) {
+        // The hosts keep their runs beside the other clusters' (a disk's fsyncs cost differ
+        // from folder to folder, and raft-kv fsyncs every write).
+        Ok(mut inventory) => {
+            for host in &mut inventory.hosts {
+                host.dir = bed.join("on-hosts");
+            }
+            Some(inventory)
+        }
+        Err(e) => {
+            println!("netns and ssh hosts: skipped: {e}");
+            None
+        }
+    };
+    let mut places = vec![("direct", Place::Here, false), ("proxy", Place::Here, true)];
+    if let Some(inventory) = &inventory {
+        places.push(("netns", Place::Netns, false));
+        places.push(("ssh hosts", Place::Hosts(inventory), false));
+    }
+    // Every cluster up at once (idle Raft nodes cost little), then measured in turn.
+    let mut clusters = Vec::new();
+    for &(name, place, proxied) in &places {
+        let (cluster, root, ready) =
+            runtime.block_on(support::start_at(d, NODES, &[], place, proxied));
+        let nodes: Vec<Node> = cluster
+            .serving
+            .iter()
+            .map(|n| Node {
+                name: n.clone(),
+                addr: cluster.client_addr(n).unwrap(),
+                from: None,
+            })
+            .collect();
+        let _ = runtime.block_on(warm_up(d, &nodes));
+        clusters.push((name, cluster, root, ready, nodes, Vec::new()));
+    }
+    for round in 0..ROUNDS {
+        for (_, _, _, _, nodes, figures) in clusters.iter_mut() {
+            let registers = registers(d, nodes, PLACEMENT_CLIENTS, round + 10);
+            figures.push(runtime.block_on(measure(registers)));
+        }
+    }
+    println!(
+        "raft-kv, {NODES} nodes, {PLACEMENT_CLIENTS} clients, by where the nodes run (median of {ROUNDS} interleaved rounds of {SECONDS} s):"
+    );
+    let median = |figures: &mut Vec<Figures>| {
+        figures.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+        figures.swap_remove(figures.len() / 2)
+    };
+    let mut base = None;
+    for (name, cluster, root, ready, _, mut figures) in clusters {
+        let f = median(&mut figures);
+        let b = *base.get_or_insert(f.rate());
+        println!(
+            "{name:>9}: ready in {:.2} s; {:.0} ops/s ({:+.1}% against direct); p50 {:.2} ms, p99 {:.2} ms",
+            ready.as_secs_f64(),
+            f.rate(),
+            (f.rate() / b - 1.0) * 100.0,
+            f.percentile(0.5).as_secs_f64() * 1e3,
+            f.percentile(0.99).as_secs_f64() * 1e3,
+        );
+        support::shut(cluster, root);
+    }
+    if inventory.is_some() {
+        let _ = faultline::hosts::bed::down(&bed);
+    }
+    let _ = std::fs::remove_dir_all(&bed);
+}
+
 fn main() {
     let targets = support::installed(&["etcd", "raft-kv"]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    placements(&runtime);
     println!(
         "register operations (read:write:cas {}:{}:{}, {KEYS} keys), {NODES} nodes, fsync on, {SECONDS} s per client count",
         MIX[0], MIX[1], MIX[2]

@@ -39,6 +39,18 @@ pub async fn start(
     nodes: usize,
     workload_args: &[String],
 ) -> (Cluster, PathBuf, Duration) {
+    start_at(d, nodes, workload_args, Place::Here, false).await
+}
+
+/// [`start`], with the nodes at `place`, and the clients' traffic through the proxies when
+/// `proxied` (a run's way; benchmarks of the servers go straight to the nodes).
+pub async fn start_at(
+    d: &'static Descriptor,
+    nodes: usize,
+    workload_args: &[String],
+    place: Place<'_>,
+    proxied: bool,
+) -> (Cluster, PathBuf, Duration) {
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "bench-{}-{nodes}-{}",
         d.name,
@@ -57,9 +69,9 @@ pub async fn start(
         workload_args,
         clients: &[CLIENT.to_string()],
         ready_timeout: Duration::from_secs(30),
-        proxied: false,
+        proxied,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
-        place: Place::Here,
+        place,
     })
     .await
     .expect("the cluster starts");

@@ -168,20 +168,22 @@ struct Plan<'a> {
 }
 
 impl Remote {
-    /// Places `nodes` (of `kinds`) on the first hosts of `inventory`, one each, and starts an
-    /// agent for each. `clients` are the workload's link names: those with links of their
-    /// own get the control machine's client addresses, in order.
+    /// Places `nodes` (of `kinds`) on the first hosts of `inventory`, one each, and starts
+    /// an agent for each, from the faultline `binary` (copied there). `clients` are the
+    /// workload's link names: those with links of their own get the control machine's client
+    /// addresses, in order.
+    #[allow(clippy::too_many_arguments)]
     pub fn deploy(
         inventory: &Inventory,
         reach: &Reach,
+        binary: &Path,
         nodes: &[String],
         kinds: &[&'static Descriptor],
         dir: &RunDir,
         clients: &[String],
         link: LinkState,
     ) -> Result<Remote, String> {
-        let binary = std::env::current_exe()
-            .map_err(|e| format!("cannot find the faultline binary: {e}"))?;
+        let binary = binary.to_path_buf();
         let run = dir
             .path
             .iter()

@@ -144,16 +144,18 @@ impl Cluster {
                 let dir = setup.dir.clone();
                 let (clients, link) = (setup.clients.to_vec(), setup.link);
                 let (n, k) = (nodes.clone(), kinds.clone());
-                let remote = tokio::task::spawn_blocking(move || match inventory {
-                    Some(inventory) => {
-                        Remote::deploy(&inventory, &Reach::Ssh, &n, &k, &dir, &clients, link)
-                    }
-                    None => {
-                        let (net, inventory) = LocalNet::up(&dir.path.join("net"), n.len())?;
-                        let reach = Reach::Netns(net.namespaces.clone());
-                        let remote =
-                            Remote::deploy(&inventory, &reach, &n, &k, &dir, &clients, link)?;
-                        Ok(remote.keeping(net))
+                let bin = setup.faultline.clone();
+                let remote = tokio::task::spawn_blocking(move || {
+                    let deploy = |inventory: &Inventory, reach: &Reach| {
+                        Remote::deploy(inventory, reach, &bin, &n, &k, &dir, &clients, link)
+                    };
+                    match inventory {
+                        Some(inventory) => deploy(&inventory, &Reach::Ssh),
+                        None => {
+                            let (net, inventory) = LocalNet::up(&dir.path.join("net"), n.len())?;
+                            let reach = Reach::Netns(net.namespaces.clone());
+                            Ok(deploy(&inventory, &reach)?.keeping(net))
+                        }
                     }
                 })
                 .await
