@@ -263,3 +263,63 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The run's namespaces that exist now (a `--net netns` run's bed lives in its folder's
+/// `net/`, named by that folder's tag).
+fn run_namespaces(results: &Path) -> Vec<String> {
+    let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&list.stdout).into_owned();
+    let tags: Vec<String> = walk(results)
+        .into_iter()
+        .filter(|p| p.ends_with("net/.faultline-bed/state.json"))
+        .filter_map(|p| Some(faultline::hosts::bed::tag(p.parent()?.parent()?)))
+        .collect();
+    text.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|ns| tags.iter().any(|t| ns.starts_with(&format!("fl-{t}-"))))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn net_netns_runs_give_the_verdicts_without_proxies_and_leave_nothing() {
+    assert!(
+        Path::new("/usr/sbin/iptables").exists(),
+        "--net netns needs iptables (Debian's iptables)"
+    );
+    let results = results_dir("netns");
+    let run = |scenario: &str, limit: &str| {
+        faultline()
+            .arg("run")
+            .arg(scenario_file(scenario))
+            .args(["--net", "netns", "--time-limit", limit, "--quiet", "--results"])
+            .arg(&results)
+            .output()
+            .unwrap()
+    };
+    assert_exit(&run("raft-kv-partition", "8"), 0);
+    let summary = assert_exit(&run("redlock-clock-jump", "14"), 1);
+    assert!(summary.contains("both wrote as holders"), "{summary}");
+    assert!(run_namespaces(&results).is_empty(), "{:?}", run_namespaces(&results));
+
+    // A harness killed outright leaves its namespaces; the next netns run removes them.
+    let mut harness = faultline()
+        .args(["run", "--target", "raft-kv", "--nodes", "3", "--nemesis", "partition"])
+        .args(["--net", "netns", "--time-limit", "60", "--quiet", "--results"])
+        .arg(&results)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let up = wait_for(Duration::from_secs(30), || !run_namespaces(&results).is_empty());
+    assert!(up, "the run made no namespaces");
+    std::thread::sleep(Duration::from_secs(2));
+    harness.kill().unwrap();
+    harness.wait().unwrap();
+    let left = run_namespaces(&results);
+    assert!(!left.is_empty(), "a SIGKILLed harness cannot remove them");
+    // Its nodes died with it all the same.
+    assert!(wait_for(Duration::from_secs(10), || survivors(&results).is_empty()));
+    assert_exit(&run("raft-kv-partition", "4"), 0);
+    assert!(run_namespaces(&results).is_empty(), "left: {:?}", run_namespaces(&results));
+}
