@@ -163,15 +163,7 @@ struct Throughput {
 async fn ops_per_second(proxied: bool, clients: usize, secs: u64) -> Throughput {
     let (root, dir) = run_dir(if proxied { "proxied" } else { "direct" });
     let cluster = start(3, proxied, &dir).await;
-    let nodes: Vec<Node> = cluster
-        .nodes
-        .iter()
-        .map(|n| Node {
-            name: n.clone(),
-            addr: cluster.client_addr(n).unwrap(),
-            from: None,
-        })
-        .collect();
+    let nodes: Vec<Node> = cluster.serving_nodes();
     let client = Arc::new(Client::new(nodes, Duration::from_secs(1)));
     let ok = Arc::new(AtomicU64::new(0));
     let pids: Vec<u32> = cluster

@@ -61,15 +61,7 @@ async fn measure(case: &Case) -> (usize, Vec<Sample>, f64) {
     })
     .await
     .expect("the cluster starts");
-    let targets: Vec<Node> = cluster
-        .serving
-        .iter()
-        .map(|n| Node {
-            name: n.clone(),
-            addr: cluster.client_addr(n).unwrap(),
-            from: None,
-        })
-        .collect();
+    let targets: Vec<Node> = cluster.serving_nodes();
     let client = Arc::new(IdClient::new(targets, Duration::from_secs(2)));
     // Warm up: the first segments, connections.
     for i in 0..nodes * 20 {

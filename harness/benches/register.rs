@@ -179,15 +179,7 @@ async fn measure(registers: Vec<Register>) -> Figures {
 /// and the figures.
 async fn run(d: &'static Descriptor) -> (Duration, Vec<Figures>) {
     let (cluster, root, ready) = support::start(d, NODES, &[]).await;
-    let nodes: Vec<Node> = cluster
-        .serving
-        .iter()
-        .map(|n| Node {
-            name: n.clone(),
-            addr: cluster.client_addr(n).unwrap(),
-            from: None,
-        })
-        .collect();
+    let nodes: Vec<Node> = cluster.serving_nodes();
     // A short warm-up: the leader settled, connections open, the keys written once.
     let _ = warm_up(d, &nodes).await;
     let mut all = Vec::new();
@@ -260,15 +252,7 @@ fn placements(runtime: &tokio::runtime::Runtime) {
     for &(name, place, proxied) in &places {
         let (cluster, root, ready) =
             runtime.block_on(support::start_at(d, NODES, &[], place, proxied));
-        let nodes: Vec<Node> = cluster
-            .serving
-            .iter()
-            .map(|n| Node {
-                name: n.clone(),
-                addr: cluster.client_addr(n).unwrap(),
-                from: None,
-            })
-            .collect();
+        let nodes: Vec<Node> = cluster.serving_nodes();
         let _ = runtime.block_on(warm_up(d, &nodes));
         clusters.push((name, cluster, root, ready, nodes, Vec::new()));
     }

@@ -5,8 +5,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+mod common;
+
+use common::{group_members, process_state};
 use faultline::agent::link::AgentLink;
 use faultline::agent::protocol::{Answer, Request};
 
@@ -37,37 +40,8 @@ fn link(name: &str, dir: &Path) -> AgentLink {
     AgentLink::spawn(name, agent_command(&[], dir)).expect("the agent starts")
 }
 
-fn wait_for(mut what: impl FnMut() -> bool) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(10) {
-        if what() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
-fn state(pid: u32) -> char {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    s.rsplit(") ")
-        .next()
-        .and_then(|r| r.chars().next())
-        .unwrap_or('?')
-}
-
-/// Live (not zombie) members of process group `pgid`.
-fn group_members(pgid: u32) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let fields: Vec<&str> = s.rsplit(") ").next().unwrap_or("").split(' ').collect();
-            fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid)
-                && fields.first() != Some(&"Z")
-        })
-        .collect()
+fn wait_for(what: impl FnMut() -> bool) -> bool {
+    common::wait_for(what, Duration::from_secs(10))
 }
 
 fn sleeper(node: &str) -> Request {
@@ -134,9 +108,17 @@ fn the_agent_supervises_nodes_and_takes_them_with_it() {
         Answer::Done(true)
     );
     assert_eq!(status(&agent, "n1"), (true, true));
-    assert!(wait_for(|| state(pid) == 'T'), "{}", state(pid));
+    assert!(
+        wait_for(|| process_state(pid) == 'T'),
+        "{}",
+        process_state(pid)
+    );
     agent.call(Request::Resume { node: "n1".into() }).unwrap();
-    assert!(wait_for(|| state(pid) == 'S'), "{}", state(pid));
+    assert!(
+        wait_for(|| process_state(pid) == 'S'),
+        "{}",
+        process_state(pid)
+    );
     assert_eq!(status(&agent, "n1"), (true, false));
 
     assert_eq!(

@@ -109,19 +109,27 @@ impl Ssh {
     /// Runs `script` (a shell command line) on the host; its stdout, or an error quoting its
     /// stderr.
     pub fn run(&self, script: &str) -> Result<String, String> {
-        let out = self
-            .command(script)
-            .stdin(Stdio::null())
+        let mut command = self.command(script);
+        command.stdin(Stdio::null());
+        let out = self.output(command, |why| {
+            format!("on host {}: `{script}` failed: {why}", self.host.name)
+        })?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Runs `command` to its end: its stdout, or `failed(the reason ssh gave)`.
+    fn output(
+        &self,
+        mut command: Command,
+        failed: impl FnOnce(String) -> String,
+    ) -> Result<Vec<u8>, String> {
+        let out = command
             .output()
             .map_err(|e| format!("cannot run ssh for {}: {e}", self.host.name))?;
         if !out.status.success() {
-            return Err(format!(
-                "on host {}: `{script}` failed: {}",
-                self.host.name,
-                last_line(&String::from_utf8_lossy(&out.stderr))
-            ));
+            return Err(failed(last_line(&String::from_utf8_lossy(&out.stderr))));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(out.stdout)
     }
 
     /// Copies the local file `from` to `to` on the host (written beside, then renamed, so a
@@ -136,41 +144,28 @@ impl Ssh {
             t = quote(&tmp),
             to = quote(to)
         );
-        let out = self
-            .command(&script)
-            .stdin(file)
-            .output()
-            .map_err(|e| format!("cannot run ssh for {}: {e}", self.host.name))?;
-        if !out.status.success() {
-            return Err(format!(
-                "cannot copy {} to {}:{to}: {}",
+        let mut command = self.command(&script);
+        command.stdin(file);
+        self.output(command, |why| {
+            format!(
+                "cannot copy {} to {}:{to}: {why}",
                 from.display(),
-                self.host.name,
-                last_line(&String::from_utf8_lossy(&out.stderr))
-            ));
-        }
-        Ok(())
+                self.host.name
+            )
+        })
+        .map(|_| ())
     }
 
     /// Copies the host's file `from` to the local `to`.
     pub fn download(&self, from: &str, to: &Path) -> Result<(), String> {
         let file =
             std::fs::File::create(to).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
-        let out = self
-            .command(&format!("cat {}", quote(from)))
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|e| format!("cannot run ssh for {}: {e}", self.host.name))?;
-        if !out.status.success() {
-            return Err(format!(
-                "cannot copy {}:{from}: {}",
-                self.host.name,
-                last_line(&String::from_utf8_lossy(&out.stderr))
-            ));
-        }
-        Ok(())
+        let mut command = self.command(&format!("cat {}", quote(from)));
+        command.stdin(Stdio::null()).stdout(file);
+        self.output(command, |why| {
+            format!("cannot copy {}:{from}: {why}", self.host.name)
+        })
+        .map(|_| ())
     }
 
     /// Starts `remote` on the host as a session of its own with piped stdin and stdout, its

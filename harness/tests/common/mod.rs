@@ -124,15 +124,38 @@ pub fn analysis<'r>(results: &'r serde_json::Value, name: &str) -> &'r serde_jso
         .map_or(&serde_json::Value::Null, |c| &c["analysis"])
 }
 
-pub fn wait_for(what: impl Fn() -> bool, limit: Duration) -> bool {
+pub fn wait_for(mut what: impl FnMut() -> bool, limit: Duration) -> bool {
     let t = Instant::now();
     while t.elapsed() < limit {
         if what() {
             return true;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
     }
     false
+}
+
+/// A process's state letter from /proc (`S` sleeping, `T` stopped, `Z` zombie; `?` if gone).
+pub fn process_state(pid: u32) -> char {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    s.rsplit(") ")
+        .next()
+        .and_then(|r| r.chars().next())
+        .unwrap_or('?')
+}
+
+/// Live (not zombie) members of process group `pgid`.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let fields: Vec<&str> = s.rsplit(") ").next().unwrap_or("").split(' ').collect();
+            fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid)
+                && fields.first() != Some(&"Z")
+        })
+        .collect()
 }
 
 /// Runs `scenarios/<name>.toml` against `target` for `seconds`, with a fixed seed; returns the

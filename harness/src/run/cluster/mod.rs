@@ -395,6 +395,14 @@ impl Cluster {
         })
     }
 
+    /// The target's nodes as clients that share their links reach them.
+    pub fn serving_nodes(&self) -> Vec<Node> {
+        self.serving
+            .iter()
+            .filter_map(|n| self.client_node(CLIENT, n))
+            .collect()
+    }
+
     /// Where clients reach `node` (through their shared link).
     pub fn client_addr(&self, node: &str) -> Option<SocketAddr> {
         self.client_node(CLIENT, node).map(|n| n.addr)
