@@ -111,6 +111,7 @@ async fn start(nodes: usize, proxied: bool, dir: &RunDir) -> Cluster {
         proxied,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
         place: Place::Here,
+        fetch_data: false,
     })
     .await
     .expect("the cluster starts")

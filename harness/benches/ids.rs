@@ -58,6 +58,7 @@ async fn measure(case: &Case) -> (usize, Vec<Sample>, f64) {
         proxied: true,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
         place: Place::Here,
+        fetch_data: false,
     })
     .await
     .expect("the cluster starts");

@@ -65,6 +65,9 @@ pub struct Common {
     /// the harness's proxies) or `netns` (each in a network namespace of its own, partitions
     /// as firewall rules, no proxy).
     pub net: Option<String>,
+    /// On hosts: bring each node's data directory back into the run folder (`data/<node>/`)
+    /// after the run, beside its log.
+    pub fetch_data: Option<bool>,
     /// The verdict this scenario must give in the regression suite.
     pub expect: Option<String>,
     /// Seconds of workload under `faultline suite --ci` (instead of `time-limit`): long enough
@@ -112,6 +115,8 @@ pub struct Scenario {
     pub hosts: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub net: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fetch_data: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -280,6 +285,7 @@ impl Common {
             options,
             hosts,
             net,
+            fetch_data,
             expect,
             ci_time_limit
         )
@@ -323,6 +329,7 @@ impl Common {
             options: self.options.unwrap_or_default(),
             hosts: self.hosts,
             net: self.net,
+            fetch_data: self.fetch_data.unwrap_or(false),
             expect: self.expect,
             ci_time_limit: self.ci_time_limit,
             settings,
@@ -385,6 +392,9 @@ impl Scenario {
         }
         if let Some(net) = &self.net {
             c.push_str(&format!(" --net {net}"));
+        }
+        if self.fetch_data {
+            c.push_str(" --fetch-data");
         }
         // The workload's fields that have flags, as flags.
         let flags = registry::find(&self.workload).map_or(&[][..], |w| w.flags());

@@ -45,6 +45,7 @@ async fn a_port_already_in_use_names_the_node_and_quotes_its_log() {
         proxied: true,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
         place: Place::Here,
+        fetch_data: false,
     })
     .await
     .unwrap_err();

@@ -72,6 +72,7 @@ pub async fn start_at(
         proxied,
         faultline: PathBuf::from(env!("CARGO_BIN_EXE_faultline")),
         place,
+        fetch_data: false,
     })
     .await
     .expect("the cluster starts");

@@ -87,10 +87,51 @@ impl Way {
         }
     }
 
+    /// Copies the host's folder `from` into the local `to` (created), through tar.
+    fn fetch_dir(&self, from: &str, to: &Path) -> Result<(), String> {
+        std::fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
+        let tarball = to.with_extension("tar");
+        match self {
+            Way::Ssh(ssh) => {
+                ssh.download_with(&format!("tar -C {} -cf - .", quote(from)), &tarball)?
+            }
+            // A namespace's data is already in the run folder.
+            Way::Netns(_) => return Ok(()),
+        }
+        let untar = Command::new("tar")
+            .arg("-C")
+            .arg(to)
+            .arg("-xf")
+            .arg(&tarball)
+            .output()
+            .map_err(|e| format!("cannot run tar: {e}"))?;
+        let _ = std::fs::remove_file(&tarball);
+        if !untar.status.success() {
+            return Err(format!(
+                "cannot unpack the data of {from}: {}",
+                String::from_utf8_lossy(&untar.stderr).trim()
+            ));
+        }
+        Ok(())
+    }
+
     /// Removes a run's directory from the host (a namespace's stays in the run folder).
     fn clean(&self, dir: &str) -> Result<(), String> {
         match self {
-            Way::Ssh(ssh) => ssh.run(&format!("rm -rf {}", quote(dir))).map(|_| ()),
+            // The run's folder goes with its last node's (hosts may share a file system).
+            Way::Ssh(ssh) => ssh
+                .run(&format!(
+                    "rm -rf {d}; rmdir {p} 2>/dev/null || true",
+                    d = quote(dir),
+                    p = quote(
+                        &Path::new(dir)
+                            .parent()
+                            .unwrap_or(Path::new(dir))
+                            .display()
+                            .to_string()
+                    )
+                ))
+                .map(|_| ()),
             Way::Netns(_) => Ok(()),
         }
     }
@@ -119,6 +160,8 @@ pub struct Remote {
     sources: BTreeMap<String, IpAddr>,
     partitioned: AtomicBool,
     stopped: AtomicBool,
+    /// Bring the nodes' data directories back at the end.
+    fetch_data: bool,
     /// The local run folder (node logs come back into it).
     dir: RunDir,
     /// The namespaces of a `--net netns` run: last, so that they go after the agents.
@@ -255,6 +298,7 @@ impl Remote {
                 .collect(),
             partitioned: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
+            fetch_data: false,
             dir: dir.clone(),
             net: None,
         };
@@ -269,6 +313,12 @@ impl Remote {
     /// The same nodes, with the namespaces they run in, removed after them.
     pub fn keeping(mut self, net: LocalNet) -> Remote {
         self.net = Some(net);
+        self
+    }
+
+    /// The same nodes, whose data directories come back into the run folder at the end.
+    pub fn fetching_data(mut self, fetch: bool) -> Remote {
+        self.fetch_data = fetch;
         self
     }
 
@@ -605,6 +655,14 @@ impl Processes for Remote {
             let _ = p.agent.call(Request::Kill { node: node.clone() });
         }
         self.fetch_logs();
+        if self.fetch_data {
+            for (node, p) in &self.placed {
+                let to = self.dir.path.join("data").join(node);
+                if let Err(e) = p.way.fetch_dir(&format!("{}/data", p.run_dir), &to) {
+                    self.dir.log(&e);
+                }
+            }
+        }
         for (node, p) in &self.placed {
             if let Err(e) = p.agent.call(Request::Stop) {
                 self.dir

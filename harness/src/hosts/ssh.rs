@@ -158,9 +158,15 @@ impl Ssh {
 
     /// Copies the host's file `from` to the local `to`.
     pub fn download(&self, from: &str, to: &Path) -> Result<(), String> {
+        self.download_with(&format!("cat {}", quote(from)), to)
+    }
+
+    /// Writes what `script` prints on the host into the local file `to`.
+    pub fn download_with(&self, script: &str, to: &Path) -> Result<(), String> {
+        let from = script;
         let file =
             std::fs::File::create(to).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
-        let mut command = self.command(&format!("cat {}", quote(from)));
+        let mut command = self.command(script);
         command.stdin(Stdio::null()).stdout(file);
         self.output(command, |why| {
             format!("cannot copy {}:{from}: {why}", self.host.name)

@@ -69,6 +69,9 @@ pub struct RunArgs {
     /// [default: proxy].
     #[arg(long, value_name = "proxy|netns")]
     pub net: Option<String>,
+    /// On hosts: bring each node's data directory back into the run folder after the run.
+    #[arg(long)]
+    pub fetch_data: bool,
     /// Run the scenario this many times (seeds seed, seed+1, …).
     #[arg(long, default_value_t = 1)]
     pub runs: u32,
@@ -114,6 +117,7 @@ impl RunArgs {
                 options: (!self.options.is_empty()).then(|| self.options.clone()),
                 hosts: self.hosts.as_ref().map(|p| p.display().to_string()),
                 net: self.net.clone(),
+                fetch_data: self.fetch_data.then_some(true),
                 ..Common::default()
             },
             settings,

@@ -276,6 +276,7 @@ pub async fn run(
             None if netns => Place::Netns,
             None => Place::Here,
         },
+        fetch_data: scenario.fetch_data,
     })
     .await?;
     let ready_s = started.elapsed().as_secs_f64();

@@ -109,6 +109,8 @@ pub struct Setup<'a> {
     pub faultline: PathBuf,
     /// Where the nodes run.
     pub place: Place<'a>,
+    /// On hosts: bring the nodes' data directories back at the end.
+    pub fetch_data: bool,
 }
 
 /// Where a cluster's nodes run.
@@ -145,9 +147,11 @@ impl Cluster {
                 let (clients, link) = (setup.clients.to_vec(), setup.link);
                 let (n, k) = (nodes.clone(), kinds.clone());
                 let bin = setup.faultline.clone();
+                let fetch_data = setup.fetch_data;
                 let remote = tokio::task::spawn_blocking(move || {
                     let deploy = |inventory: &Inventory, reach: &Reach| {
                         Remote::deploy(inventory, reach, &bin, &n, &k, &dir, &clients, link)
+                            .map(|remote| remote.fetching_data(fetch_data))
                     };
                     match inventory {
                         Some(inventory) => deploy(&inventory, &Reach::Ssh),
@@ -504,6 +508,7 @@ mod tests {
             proxied: true,
             faultline: PathBuf::from("/nonexistent"),
             place: Place::Here,
+            fetch_data: false,
         }
     }
 
