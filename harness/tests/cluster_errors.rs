@@ -18,7 +18,7 @@ async fn a_port_already_in_use_names_the_node_and_quotes_its_log() {
         .args
         .iter()
         .map(|a| -> &'static str {
-            if *a == "127.0.0.1:{client_port}" {
+            if *a == "{host}:{client_port}" {
                 Box::leak(format!("127.0.0.1:{port}").into_boxed_str())
             } else {
                 a
