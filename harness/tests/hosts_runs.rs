@@ -164,6 +164,24 @@ fn kleppmanns_clock_jump_is_caught_on_hosts_with_clients_split_by_source_address
 }
 
 #[test]
+fn debians_etcd_and_zookeeper_run_on_hosts_too() {
+    assert!(
+        Path::new("/usr/bin/etcd").exists() && Path::new("/usr/share/java/zookeeper.jar").exists(),
+        "this test runs Debian's etcd-server and zookeeper (.ci/run installs them)"
+    );
+    let bed = Bed::up("real", 3);
+    // etcd's members listen on their hosts' addresses and are partitioned by their firewalls.
+    let out = bed.run("etcd-register-partition-kill", &["--time-limit", "8"]);
+    assert_exit(&out, 0);
+    // ZooKeeper's unfenced lock, its holder paused past its session on a host.
+    let out = bed.run("zookeeper-lock-pause-unfenced", &["--time-limit", "8"]);
+    let summary = assert_exit(&out, 1);
+    assert!(summary.contains("interleaved"), "{summary}");
+    assert!(bed.rules().is_empty(), "{:?}", bed.rules());
+    assert!(survivors(&bed.host_dir()).is_empty());
+}
+
+#[test]
 fn a_harness_killed_mid_run_leaves_no_node_and_no_rule() {
     let bed = Bed::up("sigkill", 3);
     let results = bed.dir.join("results");

@@ -546,6 +546,8 @@ pub const ZOOKEEPER: Descriptor = Descriptor {
         "{peers}",
         "--data-dir",
         "{data_dir}",
+        "--host",
+        "{host}",
     ],
     ready: Readiness::Answer {
         say: "srvr",
@@ -597,6 +599,8 @@ pub const ETCD: Descriptor = Descriptor {
         "{peers}",
         "--data-dir",
         "{data_dir}",
+        "--host",
+        "{host}",
     ],
     ready: Readiness::EtcdStatus,
     protocol: Protocol::Etcd,
@@ -815,7 +819,8 @@ impl Descriptor {
             .collect()
     }
 
-    /// Whether its nodes can listen on an address other than loopback (run on hosts).
+    /// Whether its nodes can listen on an address other than loopback (run on hosts):
+    /// whether its template has a `{host}` hole.
     pub fn placeable(&self) -> bool {
         self.args.iter().any(|a| a.contains("{host}"))
     }
@@ -840,6 +845,7 @@ mod tests {
         let d = find("raft-kv").unwrap();
         let args = d.args_for(&[
             ("node", "n2".into()),
+            ("host", "127.0.0.1".into()),
             ("client_port", "4000".into()),
             ("peer_port", "4001".into()),
             ("peers", "n1=127.0.0.1:5000".into()),
@@ -847,6 +853,23 @@ mod tests {
         ]);
         assert!(args.iter().all(|a| !a.contains('{')), "{args:?}");
         assert!(args.contains(&"127.0.0.1:4001".to_string()));
+        // Listening where it is told (on hosts too), or on loopback only.
+        let placeable: Vec<&str> = ALL
+            .iter()
+            .filter(|d| d.placeable())
+            .map(|d| d.name)
+            .collect();
+        assert_eq!(
+            placeable,
+            [
+                "raft-kv",
+                "redis-lock",
+                "redlock",
+                "redis-server",
+                "zookeeper",
+                "etcd"
+            ]
+        );
         assert_eq!(
             d.bug_args("stale-reads"),
             Some(&["--bug", "stale-reads"][..])

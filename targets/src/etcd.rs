@@ -64,6 +64,10 @@ struct Cli {
     /// The etcd program.
     #[arg(long, default_value = PROGRAM)]
     etcd: String,
+    /// The address to listen on (clients and peers): loopback here, a host's address when
+    /// the member runs on a host of its own.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
 }
 
 /// One member's settings, checked.
@@ -79,6 +83,7 @@ struct Config {
     heartbeat_ms: u32,
     election_ms: u32,
     etcd: String,
+    host: std::net::IpAddr,
 }
 
 /// `n12` → 12.
@@ -126,6 +131,7 @@ impl Config {
             heartbeat_ms: cli.heartbeat_ms.max(1),
             election_ms: cli.election_ms.max(cli.heartbeat_ms * 5),
             etcd: cli.etcd,
+            host: cli.host,
         })
     }
 
@@ -150,10 +156,7 @@ impl Config {
     fn routes(&self) -> BTreeMap<u16, SocketAddr> {
         let mut routes: BTreeMap<u16, SocketAddr> =
             self.peers.iter().map(|(_, i, a)| (*i, *a)).collect();
-        routes.insert(
-            self.index,
-            SocketAddr::from(([127, 0, 0, 1], self.peer_port)),
-        );
+        routes.insert(self.index, SocketAddr::new(self.host, self.peer_port));
         routes
     }
 
@@ -161,7 +164,7 @@ impl Config {
     /// (with the permissions it insists on); a restarted member finds its WAL there and
     /// ignores the bootstrap flags.
     fn etcd_args(&self) -> Vec<String> {
-        let client = format!("http://127.0.0.1:{}", self.client_port);
+        let client = format!("http://{}", SocketAddr::new(self.host, self.client_port));
         [
             "--name",
             &self.name,
@@ -172,7 +175,7 @@ impl Config {
             "--advertise-client-urls",
             &client,
             "--listen-peer-urls",
-            &format!("http://127.0.0.1:{}", self.peer_port),
+            &format!("http://{}", SocketAddr::new(self.host, self.peer_port)),
             "--initial-advertise-peer-urls",
             &canonical_url(self.index),
             "--initial-cluster",

@@ -55,6 +55,10 @@ struct Cli {
     /// The JVM.
     #[arg(long, default_value = "java")]
     java: String,
+    /// The address to listen on (clients, quorum and election): loopback here, a host's
+    /// address when the server runs on a host of its own.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
 }
 
 /// One node's settings, checked.
@@ -69,6 +73,7 @@ struct Config {
     data_dir: PathBuf,
     tick_ms: u32,
     java: String,
+    host: std::net::IpAddr,
 }
 
 impl Config {
@@ -96,6 +101,7 @@ impl Config {
             data_dir: cli.data_dir,
             tick_ms: cli.tick_ms.max(1),
             java: cli.java,
+            host: cli.host,
         })
     }
 
@@ -108,10 +114,10 @@ impl Config {
              syncLimit=5\n\
              dataDir={dir}\n\
              clientPort={client}\n\
-             clientPortAddress=127.0.0.1\n\
+             clientPortAddress={host}\n\
              admin.enableServer=false\n\
              4lw.commands.whitelist=srvr,ruok,mntr\n\
-             # Every client comes from 127.0.0.1 (through the harness's proxies).\n\
+             # Every client may come from one address (the harness's proxies, or its machine).\n\
              maxClientCnxns=0\n\
              # Transaction log files are preallocated in 4 MiB steps, not 64.\n\
              preAllocSize=4096\n",
@@ -119,11 +125,12 @@ impl Config {
             tick = self.tick_ms,
             dir = self.data_dir.display(),
             client = self.client_port,
+            host = self.host,
         );
         if !self.peers.is_empty() {
             let me = (
                 self.myid,
-                "127.0.0.1".to_string(),
+                self.host.to_string(),
                 self.quorum_port,
                 self.election_port,
             );

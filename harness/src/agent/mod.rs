@@ -198,7 +198,7 @@ impl Agent {
                 Answer::Ports(ports)
             }
             Request::Missing { programs } => {
-                Answer::Missing(programs.iter().filter(|p| !runnable(p)).cloned().collect())
+                Answer::Missing(programs.iter().filter(|p| !present(p)).cloned().collect())
             }
             Request::Shim => {
                 let path = crate::clock_shim::install(&self.dir)
@@ -281,14 +281,16 @@ impl Agent {
     }
 }
 
-/// Whether `program` can be run here: a path (with a `/`) that is an executable file, or a
-/// name found as one on `PATH`.
-pub fn runnable(program: &str) -> bool {
+/// Whether `program` is here: a path (with a `/`) that is a file, or a name found as an
+/// executable on `PATH`.
+pub fn present(program: &str) -> bool {
     let executable = |p: &Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     };
+    // A path names a file a package installs, which another program may run (ZooKeeper's
+    // jar, run by java): present is enough.
     if program.contains('/') {
-        return executable(Path::new(program));
+        return Path::new(program).is_file();
     }
     !program.is_empty()
         && std::env::var_os("PATH").is_some_and(|path| {

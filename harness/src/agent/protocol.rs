@@ -33,8 +33,8 @@ pub enum Request {
     Hello,
     /// `count` TCP ports free on `bind` now (bound to port 0, then released).
     Ports { bind: IpAddr, count: usize },
-    /// Which of `programs` (names looked up on the host's PATH, or absolute paths) the host
-    /// cannot run.
+    /// Which of `programs` the host lacks: names not found as executables on its PATH, and
+    /// absolute paths (files a package installs, such as a jar) that are not files there.
     Missing { programs: Vec<String> },
     /// Writes the clock shim (carried in the binary) into the run directory: its path.
     Shim,
