@@ -276,19 +276,28 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The run's namespaces that exist now (a `--net netns` run's bed lives in its folder's
-/// `net/`, named by that folder's tag).
-fn run_namespaces(results: &Path) -> Vec<String> {
+/// The networks `--net netns` runs recorded (`<harness pid>-<n>` folders).
+fn netns_records() -> Vec<(u32, PathBuf)> {
+    std::fs::read_dir(faultline::hosts::netns::RECORDS)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    Some((name.split('-').next()?.parse().ok()?, e.path()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The namespaces that exist now whose names start with one of `prefixes`.
+fn namespaces_named(prefixes: &[String]) -> Vec<String> {
     let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    let text = String::from_utf8_lossy(&list.stdout).into_owned();
-    let tags: Vec<String> = walk(results)
-        .into_iter()
-        .filter(|p| p.ends_with("net/.faultline-bed/state.json"))
-        .filter_map(|p| Some(faultline::hosts::bed::tag(p.parent()?.parent()?)))
-        .collect();
-    text.lines()
+    String::from_utf8_lossy(&list.stdout)
+        .lines()
         .filter_map(|l| l.split_whitespace().next())
-        .filter(|ns| tags.iter().any(|t| ns.starts_with(&format!("fl-{t}-"))))
+        .filter(|ns| prefixes.iter().any(|p| ns.starts_with(p.as_str())))
         .map(String::from)
         .collect()
 }
@@ -319,11 +328,12 @@ fn net_netns_runs_give_the_verdicts_without_proxies_and_leave_nothing() {
     assert_exit(&run("raft-kv-partition", "8"), 0);
     let summary = assert_exit(&run("redlock-clock-jump", "14"), 1);
     assert!(summary.contains("both wrote as holders"), "{summary}");
-    assert!(
-        run_namespaces(&results).is_empty(),
-        "{:?}",
-        run_namespaces(&results)
-    );
+    // Only live harnesses have networks recorded: a dead one's would be a leak.
+    let dead: Vec<(u32, PathBuf)> = netns_records()
+        .into_iter()
+        .filter(|(pid, _)| !Path::new(&format!("/proc/{pid}")).exists())
+        .collect();
+    assert!(dead.is_empty(), "{dead:?}");
 
     // A harness killed outright leaves its namespaces; the next netns run removes them.
     let mut harness = faultline()
@@ -349,25 +359,33 @@ fn net_netns_runs_give_the_verdicts_without_proxies_and_leave_nothing() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let up = wait_for(
-        || !run_namespaces(&results).is_empty(),
-        Duration::from_secs(30),
+    let pid = harness.id();
+    let mine = || -> Vec<String> {
+        netns_records()
+            .into_iter()
+            .filter(|(p, _)| *p == pid)
+            .filter_map(|(_, dir)| faultline::hosts::bed::state(&dir).ok()??.namespaces.into())
+            .flatten()
+            .collect()
+    };
+    assert!(
+        wait_for(|| mine().len() == 3, Duration::from_secs(30)),
+        "the run made no namespaces"
     );
-    assert!(up, "the run made no namespaces");
+    let mut spaces = mine();
+    spaces.sort();
     std::thread::sleep(Duration::from_secs(2));
     harness.kill().unwrap();
     harness.wait().unwrap();
-    let left = run_namespaces(&results);
-    assert!(!left.is_empty(), "a SIGKILLed harness cannot remove them");
+    let mut left = namespaces_named(&spaces);
+    left.sort();
+    assert_eq!(left, spaces, "a SIGKILLed harness cannot remove them");
     // Its nodes died with it all the same.
     assert!(wait_for(
         || survivors(&results).is_empty(),
         Duration::from_secs(10)
     ));
     assert_exit(&run("raft-kv-partition", "4"), 0);
-    assert!(
-        run_namespaces(&results).is_empty(),
-        "left: {:?}",
-        run_namespaces(&results)
-    );
+    assert!(namespaces_named(&spaces).is_empty(), "left: {spaces:?}");
+    assert!(netns_records().iter().all(|(p, _)| *p != pid));
 }

@@ -156,7 +156,7 @@ impl Cluster {
                     match inventory {
                         Some(inventory) => deploy(&inventory, &Reach::Ssh),
                         None => {
-                            let (net, inventory) = LocalNet::up(&dir.path.join("net"), n.len())?;
+                            let (net, inventory) = LocalNet::up(n.len())?;
                             let reach = Reach::Netns(net.namespaces.clone());
                             Ok(deploy(&inventory, &reach)?.keeping(net))
                         }
