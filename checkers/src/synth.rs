@@ -241,6 +241,7 @@ pub fn register_history(cfg: &Config) -> History {
         source: format!("synthetic(seed {})", cfg.seed),
         events,
         timed: true,
+        ..History::default()
     }
 }
 

@@ -772,6 +772,7 @@ fn histories_built_from_events_check_the_same() {
         source: "built".into(),
         events,
         timed: true,
+        ..History::default()
     };
     let ops = h.operations().unwrap();
     let r = lock::check(&h, &ops).unwrap();

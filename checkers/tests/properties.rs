@@ -180,6 +180,7 @@ fn history_of(events: Vec<Event>) -> History {
         source: "prop".into(),
         events,
         timed: true,
+        ..History::default()
     }
 }
 

@@ -32,8 +32,8 @@ pub struct CheckArgs {
     /// History files (.jsonl, history.edn, Jepsen .log, Porcupine kv .txt).
     #[arg(required = true, value_name = "HISTORY")]
     pub histories: Vec<PathBuf>,
-    /// What to check against: register, cas-register, kv, mutex, unique-ids, lock (lock
-    /// safety) or bank [default: inferred from the operations' names].
+    /// What to check against: register, cas-register, multi-register, kv, mutex, unique-ids,
+    /// lock (lock safety) or bank [default: inferred from the operations' names].
     #[arg(long, value_parser = PossibleValuesParser::new(Model::names()))]
     pub model: Option<String>,
     /// The files' format: jsonl, edn, jepsen-log or porcupine-kv [default: detected].
@@ -57,7 +57,8 @@ pub struct CheckArgs {
     /// Check the whole history against one map-valued state instead of key by key.
     #[arg(long)]
     pub no_split: bool,
-    /// A register's initial value, as JSON [default: null].
+    /// A register's initial value, as JSON [default: null]; for multi-register, the initial
+    /// map, e.g. '{"x":0,"y":0}' [default: {}, every key nil].
     #[arg(long, value_name = "JSON")]
     pub initial_value: Option<String>,
     /// unique-ids: decode IDs as snowflakes (2020 epoch, 41-bit ms, 10-bit worker, 12-bit
@@ -160,6 +161,13 @@ fn check_all(args: &CheckArgs) -> Result<CheckResults, Failure> {
             format!("--initial-value: expected a JSON value, found `{json}` ({e})")
         })?),
     };
+    if args.model.as_deref() == Some("multi-register")
+        && let Some(v) = initial.as_ref().filter(|v| !matches!(v, Value::Map(_)))
+    {
+        return Err(format!(
+            "--initial-value: expected a JSON object of key to value for multi-register, such as '{{\"x\":0,\"y\":0}}', found {v}"
+        ));
+    }
     let options = compose::Options {
         linear: Options {
             threads: args.threads.unwrap_or(Options::default().threads).max(1),

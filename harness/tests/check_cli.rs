@@ -310,3 +310,66 @@ fn bad_bank_input_is_one_line_with_exit_3() {
     );
     assert!(stderr(&out).contains(", bank)"), "{}", stderr(&out));
 }
+
+/// A Jepsen multi-register history (`:txn` of `[:read k v]` / `[:write k v]`) checked with
+/// an initial map, Knossos's nil reads said in the result, and a bad initial map refused.
+#[test]
+fn a_jepsen_multi_register_history_with_an_initial_map() {
+    let torn = write_temp(
+        "torn.edn",
+        "[{:process 0 :type :invoke :f :txn :value [[:write :x 1] [:write :y 1]]}
+          {:process 0 :type :ok :f :txn :value [[:write :x 1] [:write :y 1]]}
+          {:process 1 :type :invoke :f :txn :value [[:read :x nil] [:read :y nil]]}
+          {:process 1 :type :ok :f :txn :value [[:read :x 1] [:read :y 0]]}
+          {:process 2 :type :invoke :f :txn :value [[:read :x nil]]}
+          {:process 2 :type :ok :f :txn :value [[:read :x nil]]}]",
+    );
+    let torn = torn.display().to_string();
+    let initial = r#"{"x":0,"y":0}"#;
+    let bad = faultline(&[
+        "check",
+        "--model",
+        "multi-register",
+        "--initial-value",
+        initial,
+        &torn,
+    ]);
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    let text = stdout(&bad);
+    assert!(text.contains("invalid (multi-register"), "{text}");
+    assert!(text.contains("1 read of nil constrained nothing"), "{text}");
+
+    let whole = write_temp(
+        "whole.edn",
+        &std::fs::read_to_string(&torn)
+            .unwrap()
+            .replace("[:read :y 0]", "[:read :y 1]"),
+    );
+    let ok = faultline(&[
+        "check",
+        "--json",
+        "--model",
+        "multi-register",
+        "--initial-value",
+        initial,
+        &whole.display().to_string(),
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&ok)).unwrap();
+    let analysis = &json["histories"][0]["checkers"][0]["analysis"];
+    assert_eq!(analysis["model"], "multi-register");
+    assert_eq!(analysis["unconstrained_nil_reads"], 1);
+
+    let refused = faultline(&[
+        "check",
+        "--model",
+        "multi-register",
+        "--initial-value",
+        "0",
+        &torn,
+    ]);
+    assert_eq!(refused.status.code(), Some(3));
+    let err = stderr(&refused);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("expected a JSON object"), "{err}");
+}

@@ -14,7 +14,7 @@ pub struct Model {
 }
 
 /// Every model `--model` can name.
-pub const MODELS: [Model; 7] = [
+pub const MODELS: [Model; 8] = [
     Model {
         name: "register",
         checkers: &[Checker::Linearizable("register")],
@@ -22,6 +22,10 @@ pub const MODELS: [Model; 7] = [
     Model {
         name: "cas-register",
         checkers: &[Checker::Linearizable("cas-register")],
+    },
+    Model {
+        name: "multi-register",
+        checkers: &[Checker::Linearizable("multi-register")],
     },
     Model {
         name: "kv",

@@ -12,7 +12,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::{Event, EventType, History, Names, Process};
+use super::{Event, EventType, History, Names, NilReads, Process};
 use crate::error::{InputError, excerpt};
 use crate::value::Value;
 
@@ -93,6 +93,7 @@ pub fn read_jsonl(file: &str, text: &str) -> Result<History, InputError> {
         source: file.to_string(),
         events,
         timed,
+        nil_reads: NilReads::NeverWritten,
     })
 }
 

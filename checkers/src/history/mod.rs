@@ -130,6 +130,22 @@ pub struct History {
     /// False when the source carried no timestamps (Porcupine's kv logs, Jepsen's text logs):
     /// `time` then holds the event's position, which orders events but measures nothing.
     pub timed: bool,
+    /// What an `ok` read of nil means in this history's format.
+    pub nil_reads: NilReads,
+}
+
+/// What an `ok` read that returned nil says about the register it read.
+///
+/// faultline's own histories (and Porcupine's Jepsen logs, whose checker compares nil with the
+/// initial value) say "never written". Jepsen's `history.edn` follows Knossos, whose register
+/// models accept a read of nil in every state: the client did not learn what it read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NilReads {
+    /// The register held nil: it was never written (or was written nil).
+    #[default]
+    NeverWritten,
+    /// Nothing is known about what was read; the read constrains nothing (Knossos).
+    Unknown,
 }
 
 impl History {

@@ -4,6 +4,11 @@
 //! map has `:process`, `:type`, `:f` and `:value`, and optionally `:time` (nanoseconds),
 //! `:index`, `:key`, `:node` and `:error`; other keys are kept as extra fields.
 //!
+//! Transactions (Knossos's multi-register, Elle's list-append and rw-register) carry a list of
+//! micro-ops as their value, `[[:append 1 2] [:r 3 nil]]`; Elle's histories may leave out
+//! `:f`, which then reads as `:txn`. Reads of nil follow Knossos: they constrain nothing
+//! ([`NilReads::Unknown`]).
+//!
 //! Independent keys: Jepsen's `independent` workloads write values as `[key value]` tuples. When
 //! every client event's value is a two-element list and at least one tuple's second element is
 //! nil or a list (a read, or a cas — which a plain register never writes as a pair), the history
@@ -11,7 +16,7 @@
 
 use super::edn::{EdnError, Reader};
 use crate::error::InputError;
-use crate::history::{Event, EventType, History, Names, Process};
+use crate::history::{Event, EventType, History, Names, NilReads, Process};
 use crate::value::Value;
 
 /// Reads EDN op maps.
@@ -75,6 +80,8 @@ pub fn read_edn(file: &str, text: &str) -> Result<History, InputError> {
         source: file.to_string(),
         events,
         timed,
+        // Knossos's register models accept a read of nil in any state.
+        nil_reads: NilReads::Unknown,
     })
 }
 
@@ -145,8 +152,11 @@ fn op_map(
     let Some(kind) = kind else {
         return Err("expected a :type in the op map".into());
     };
-    let Some(f) = f else {
-        return Err("expected an :f in the op map".into());
+    // Elle's transactional histories may leave out :f: a value of micro-ops is a txn.
+    let f = match f {
+        Some(f) => f,
+        None if is_txn(&val) => names.get("txn"),
+        None => return Err("expected an :f in the op map".into()),
     };
     let time = time.unwrap_or_else(|| {
         *timed = false;
@@ -165,6 +175,12 @@ fn op_map(
         extra: extra.into(),
         line: 0,
     })
+}
+
+/// A transaction's value: a non-empty list of micro-ops, each a list such as `[:append 1 2]`.
+fn is_txn(v: &Value) -> bool {
+    v.as_list()
+        .is_some_and(|ops| !ops.is_empty() && ops.iter().all(|m| m.as_list().is_some()))
 }
 
 fn non_negative(v: &Value, what: &str) -> Result<u64, String> {
@@ -191,7 +207,8 @@ fn split_independent_tuples(events: &mut [Event]) {
             _ => None,
         }
     }
-    let all_pairs = clients().all(|e| pair(e).is_some());
+    // A transaction of two micro-ops is a pair of lists, not a key and a value.
+    let all_pairs = clients().all(|e| pair(e).is_some() && &*e.f != "txn");
     let some_read_or_cas = clients()
         .filter_map(pair)
         .any(|(_, v)| matches!(v, Value::Nil | Value::List(_)));

@@ -159,7 +159,8 @@ impl Lookahead {
                     Effect::Set { requires, sets } => {
                         (requires.unwrap_or(NONE), sets.unwrap_or(NONE))
                     }
-                    Effect::Append { .. } => (NONE, NONE),
+                    // Neither constrains one value of one slot.
+                    Effect::Append { .. } | Effect::Txn { .. } => (NONE, NONE),
                 };
                 KindFacts {
                     slot: k.slot,

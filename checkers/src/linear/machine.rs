@@ -27,6 +27,7 @@ impl Kind {
         match self.effect {
             Effect::Set { requires, sets } => sets.is_none() || sets == requires,
             Effect::Append { .. } => false,
+            Effect::Txn { writes, .. } => !writes,
         }
     }
 }
@@ -107,6 +108,7 @@ impl Machine {
                 },
                 // Models only append strings to strings.
                 Effect::Append { suffix } => values.append(v, suffix).unwrap_or(ILLEGAL),
+                Effect::Txn { ops, .. } => transact(values, v, ops),
             }
         };
         if self.tuples.is_empty() {
@@ -160,4 +162,34 @@ impl Machine {
             + self.tuples.len() * (self.slot_keys.len() * 4 * 2 + 48)
             + self.cache.capacity() * 16
     }
+}
+
+/// A multi-register transaction on the map `state`, its micro-ops applied in order:
+/// [`ILLEGAL`] if a key read does not hold the value read (a key the map lacks holds nil), else
+/// the map with the writes applied.
+fn transact(values: &mut Interner, state: u32, ops: u32) -> u32 {
+    let Value::Map(pairs) = values.value(state) else {
+        return ILLEGAL;
+    };
+    let mut map = pairs.to_vec();
+    let mut wrote = false;
+    for m in values.value(ops).as_list().unwrap_or_default() {
+        let Some([f, k, v]) = m.as_list() else {
+            return ILLEGAL;
+        };
+        let at = map.binary_search_by(|(key, _)| key.cmp(k));
+        if f.as_str() == Some("write") {
+            wrote = true;
+            match at {
+                Ok(i) => map[i].1 = v.clone(),
+                Err(i) => map.insert(i, (k.clone(), v.clone())),
+            }
+        } else if at.map_or(&Value::Nil, |i| &map[i].1) != v {
+            return ILLEGAL;
+        }
+    }
+    if !wrote {
+        return state;
+    }
+    values.intern(&Value::Map(map.into()))
 }

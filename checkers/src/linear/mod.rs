@@ -37,7 +37,7 @@ use schedule::{Abandoned, Task};
 use search::{INFO, Search, Status};
 
 use crate::error::InputError;
-use crate::history::{History, Operation, Outcome};
+use crate::history::{History, NilReads, Operation, Outcome};
 use crate::value::Value;
 use crate::verdict::Validity;
 
@@ -114,6 +114,9 @@ pub fn check(
         valid: Validity::all(partitions.iter().map(|p| p.valid)),
         model: model.name().to_string(),
         split: options.split,
+        unconstrained_nil_reads: (model.nil_reads(history) == NilReads::Unknown)
+            .then(|| model::nil_reads(ops, history))
+            .filter(|&n| n > 0),
         partitions,
     })
 }

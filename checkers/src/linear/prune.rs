@@ -67,7 +67,7 @@ pub fn prune(kinds: &[Kind], ok: &[u32], info: &[u32]) -> Vec<Fate> {
         .iter()
         .chain(info)
         .map(|&k| kinds[k as usize])
-        .filter(|k| matches!(k.effect, Effect::Append { .. }))
+        .filter(|k| matches!(k.effect, Effect::Append { .. } | Effect::Txn { .. }))
         .map(|k| k.slot)
         .collect();
     opaque_slots.sort_unstable();

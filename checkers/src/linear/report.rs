@@ -177,6 +177,10 @@ pub struct Report {
     pub model: String,
     /// Whether keys were checked separately.
     pub split: bool,
+    /// How many `ok` reads of nil were taken to constrain nothing, as Knossos takes them
+    /// (Jepsen's `history.edn`, the multi-register); absent when there were none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconstrained_nil_reads: Option<usize>,
     pub partitions: Vec<PartitionReport>,
 }
 
@@ -192,6 +196,13 @@ impl Report {
     /// unknown, grouped by reason.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
+        if let Some(n) = self.unconstrained_nil_reads {
+            let _ = writeln!(
+                out,
+                "  {n} {} of nil constrained nothing (Knossos's rule: the client did not learn what it read)",
+                if n == 1 { "read" } else { "reads" }
+            );
+        }
         for p in &self.partitions {
             if let (Validity::Invalid, Some(cex)) = (p.valid, &p.counterexample) {
                 match &p.key {

@@ -24,6 +24,58 @@ use super::cluster::Cluster;
 use super::recorder::Recorder;
 use super::store::RunDir;
 
+/// `action` with the node called [`LEADER`] renamed `node`.
+fn rename_leader(action: &Action, node: &str) -> Action {
+    let rename = |nodes: &[String]| -> Vec<String> {
+        nodes
+            .iter()
+            .map(|n| {
+                if n == LEADER {
+                    node.to_string()
+                } else {
+                    n.clone()
+                }
+            })
+            .collect()
+    };
+    match action {
+        Action::Kill { nodes } => Action::Kill {
+            nodes: rename(nodes),
+        },
+        Action::Start { nodes } => Action::Start {
+            nodes: rename(nodes),
+        },
+        Action::Restart { nodes } => Action::Restart {
+            nodes: rename(nodes),
+        },
+        Action::Pause { nodes } => Action::Pause {
+            nodes: rename(nodes),
+        },
+        Action::Resume { nodes } => Action::Resume {
+            nodes: rename(nodes),
+        },
+        Action::ClockReset { nodes } => Action::ClockReset {
+            nodes: rename(nodes),
+        },
+        Action::ClockStrobe {
+            nodes,
+            ms,
+            period_ms,
+        } => Action::ClockStrobe {
+            nodes: rename(nodes),
+            ms: *ms,
+            period_ms: *period_ms,
+        },
+        Action::ClockBump { offsets_ms } => Action::ClockBump {
+            offsets_ms: offsets_ms
+                .iter()
+                .map(|(n, ms)| (if n == LEADER { node } else { n }.to_string(), *ms))
+                .collect(),
+        },
+        other => other.clone(),
+    }
+}
+
 /// Applies one action to the cluster and records it.
 pub fn inject(cluster: &Cluster, recorder: &Recorder, dir: &RunDir, action: &Action) {
     let value: Value = serde_json::from_value(action.value()).unwrap_or_default();
@@ -153,13 +205,19 @@ pub struct Nemesis<'a> {
     pub seed: u64,
 }
 
+/// The name a scenario's `fault-nodes` gives the leader of the moment.
+pub const LEADER: &str = "leader";
+
 impl Nemesis<'_> {
-    /// A partition drawn around the leader is placed now, around the leader of the moment.
-    async fn place(&self, action: &Action, seed: u64) -> Action {
+    /// The action as it strikes now: a partition drawn around the leader is placed around the
+    /// leader of the moment; a fault on the node named [`LEADER`] strikes the node leading now
+    /// (any node, from the seed, when none is known), and the action that ends it ends it on
+    /// that same node (`victim` remembers it).
+    async fn place(&self, action: &Action, seed: u64, victim: &mut Option<String>) -> Action {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         match action {
             Action::StartPartition { shape, .. } if shape.needs_leader() => {
                 let leader = self.cluster.leader().await;
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 Action::StartPartition {
                     shape: *shape,
                     grudge: shape.grudge(
@@ -170,12 +228,41 @@ impl Nemesis<'_> {
                     ),
                 }
             }
+            Action::Kill { nodes }
+            | Action::Restart { nodes }
+            | Action::Pause { nodes }
+            | Action::ClockStrobe { nodes, .. }
+                if nodes.iter().any(|n| n == LEADER) =>
+            {
+                let leader = match self.cluster.leader().await {
+                    Some(l) => l,
+                    None => {
+                        let nodes = &self.cluster.nodes;
+                        nodes[rand::Rng::random_range(&mut rng, ..nodes.len())].clone()
+                    }
+                };
+                *victim = Some(leader.clone());
+                rename_leader(action, &leader)
+            }
+            Action::ClockBump { offsets_ms } if offsets_ms.contains_key(LEADER) => {
+                let leader = self.cluster.leader().await;
+                let leader = leader.unwrap_or_else(|| self.cluster.nodes[0].clone());
+                *victim = Some(leader.clone());
+                rename_leader(action, &leader)
+            }
+            Action::Start { .. } | Action::Resume { .. } | Action::ClockReset { .. } => {
+                match victim.as_deref() {
+                    Some(v) => rename_leader(action, v),
+                    None => action.clone(),
+                }
+            }
             other => other.clone(),
         }
     }
 
     /// Runs the schedule (times relative to `start`) until `until`.
     pub async fn run(&self, schedule: &[Scheduled], start: Instant, until: Instant) {
+        let mut victim = None;
         for s in schedule {
             let at = start + s.at;
             if at >= until {
@@ -189,13 +276,62 @@ impl Nemesis<'_> {
                         .log(&format!("nemesis pause-client {ms} ms requested"));
                 }
                 action => {
-                    let placed = self.place(action, self.seed ^ s.at.as_nanos() as u64).await;
+                    let seed = self.seed ^ s.at.as_nanos() as u64;
+                    let placed = self.place(action, seed, &mut victim).await;
                     inject(self.cluster, self.recorder, self.dir, &placed);
                 }
             }
             if s.action.is_fault() {
                 self.tally.faults.fetch_add(1, Ordering::Relaxed);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_leader_is_renamed_in_every_action_on_nodes_and_only_there() {
+        let nodes = || vec![LEADER.to_string(), "n1".to_string()];
+        let renamed = vec!["n3".to_string(), "n1".to_string()];
+        for (action, want) in [
+            (
+                Action::Pause { nodes: nodes() },
+                Action::Pause {
+                    nodes: renamed.clone(),
+                },
+            ),
+            (
+                Action::Resume { nodes: nodes() },
+                Action::Resume {
+                    nodes: renamed.clone(),
+                },
+            ),
+            (
+                Action::Kill { nodes: nodes() },
+                Action::Kill {
+                    nodes: renamed.clone(),
+                },
+            ),
+            (
+                Action::Start { nodes: nodes() },
+                Action::Start {
+                    nodes: renamed.clone(),
+                },
+            ),
+            (
+                Action::ClockBump {
+                    offsets_ms: [(LEADER.to_string(), 5)].into(),
+                },
+                Action::ClockBump {
+                    offsets_ms: [("n3".to_string(), 5)].into(),
+                },
+            ),
+            (Action::StopPartition, Action::StopPartition),
+        ] {
+            assert_eq!(rename_leader(&action, "n3"), want);
         }
     }
 }

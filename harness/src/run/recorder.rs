@@ -90,6 +90,7 @@ impl Recorder {
                 source: source.to_string(),
                 events: inner.events.clone(),
                 timed: true,
+                ..History::default()
             },
             inner.failed.clone(),
         )

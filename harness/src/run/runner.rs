@@ -166,10 +166,15 @@ pub fn validate(s: &Scenario) -> Result<(&'static Descriptor, &'static dyn Workl
     if let Some(store) = d.store {
         names.extend((1..=store.nodes).map(|i| format!("s{i}")));
     }
-    if let Some(n) = s.fault_nodes.iter().find(|n| !names.contains(n)) {
+    if let Some(n) = s
+        .fault_nodes
+        .iter()
+        .find(|n| !names.contains(n) && *n != injector::LEADER)
+    {
         return Err(format!(
-            "fault node `{n}` is not one of {}",
-            names.join(", ")
+            "fault node `{n}` is not one of {}, nor `{}` (the leader when the fault strikes)",
+            names.join(", "),
+            injector::LEADER
         ));
     }
     // Last, as the one check that looks outside faultline: everything else about the

@@ -35,13 +35,22 @@ impl RunDir {
     pub fn create(root: &Path, scenario: &str) -> std::io::Result<RunDir> {
         let base = root.join(scenario);
         let stamp = stamp(SystemTime::now());
+        fs::create_dir_all(&base)?;
+        // Claimed by creating it: two runs starting in the same second (`suite --jobs`) must
+        // not both find a name free and then share the folder.
         let mut path = base.join(&stamp);
         let mut n = 1;
-        while path.exists() {
-            n += 1;
-            path = base.join(format!("{stamp}-{n}"));
+        loop {
+            match fs::create_dir(&path) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    n += 1;
+                    path = base.join(format!("{stamp}-{n}"));
+                }
+                Err(e) => return Err(e),
+            }
         }
-        fs::create_dir_all(path.join("nodes"))?;
+        fs::create_dir(path.join("nodes"))?;
         let latest = root.join("latest");
         let _ = fs::remove_file(&latest);
         let relative = Path::new(scenario).join(path.file_name().unwrap_or_default());

@@ -202,6 +202,7 @@ mod tests {
             valid: Validity::all(keys.iter().map(|k| k.1)),
             model: "cas-register".into(),
             split: true,
+            unconstrained_nil_reads: None,
             partitions,
         };
         decisive(report.valid, Analysis::Linearizable(report))
