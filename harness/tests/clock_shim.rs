@@ -213,14 +213,14 @@ fn a_missing_or_short_offset_file_is_no_offset_until_it_is_written() {
     let written = Instant::now();
     write_offset(&clock, 3600 * SEC).unwrap();
     while (measured_offset(&mut probe) - 3600 * SEC).abs() > 50 * MS {
+        // A generous deadline for an eventual state: a busy machine is slow, not wrong.
         assert!(
-            written.elapsed() < Duration::from_secs(2),
+            written.elapsed() < Duration::from_secs(30),
             "the shim never saw the offset file appear"
         );
         std::thread::sleep(Duration::from_millis(1));
     }
     let seen = written.elapsed();
-    assert!(seen < Duration::from_millis(500), "seen after {seen:?}");
     // ...and from then on follows every write at once.
     for offset in [-90 * SEC, 0, 42 * SEC] {
         write_offset(&clock, offset).unwrap();
@@ -410,17 +410,19 @@ fn read_log(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| format!("(no log: {e})"))
 }
 
-fn have_redis() -> bool {
+/// Fails the test, as the other redis-server tests do, when Debian's redis-server is missing:
+/// a test that skips itself passes having checked nothing.
+fn require_redis() {
     let found = Command::new("redis-server")
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !found {
-        eprintln!("NOTE: redis-server is not installed; skipping the redis clock-shim test");
-    }
-    found
+    assert!(
+        found,
+        "redis-server is not installed: `apt-get install redis-server` (.ci/run installs it)"
+    );
 }
 
 fn ok() -> Reply {
@@ -433,9 +435,7 @@ fn bulk(s: &str) -> Reply {
 
 #[test]
 fn redis_under_the_shim_expires_a_key_early_after_a_forward_jump() {
-    if !have_redis() {
-        return;
-    }
+    require_redis();
     let scratch = Scratch::new("redis");
     let shim = clock_shim::install(&scratch.0).unwrap();
     let clock = scratch.0.join("n1.clock");
@@ -444,10 +444,6 @@ fn redis_under_the_shim_expires_a_key_early_after_a_forward_jump() {
     // It starts and answers at once (libfaketime makes Debian's redis-server hang here).
     let (mut redis, took) = Redis::start(&scratch.0, "skewed", &clock_shim::env(&shim, &clock));
     eprintln!("redis-server under the shim answered PING after {took:?}");
-    assert!(
-        took < Duration::from_secs(5),
-        "redis took {took:?} to start"
-    );
     redis.assert_offset(0);
     assert_eq!(redis.cmd(&["SET", "k", "v", "PX", "60000"]), ok());
     assert_eq!(redis.cmd(&["SET", "long", "v", "PX", "600000"]), ok());

@@ -449,6 +449,7 @@ mod tests {
     #[test]
     fn kills_and_pauses_hit_a_minority() {
         let ns = nodes(5);
+        let (mut kills, mut pauses) = (0, 0);
         for seed in 0..50 {
             for x in schedule(
                 &plan(&[FaultKind::Kill, FaultKind::Pause]),
@@ -459,9 +460,17 @@ mod tests {
             ) {
                 if let Action::Kill { nodes } | Action::Pause { nodes } = &x.action {
                     assert!((1..=2).contains(&nodes.len()), "{nodes:?}");
+                    assert!(nodes.iter().all(|n| ns.contains(n)), "{nodes:?}");
+                }
+                match x.action {
+                    Action::Kill { .. } => kills += 1,
+                    Action::Pause { .. } => pauses += 1,
+                    _ => {}
                 }
             }
         }
+        // The assertions above held over faults that did strike, of both kinds.
+        assert!(kills > 50 && pauses > 50, "{kills} kills, {pauses} pauses");
     }
 
     #[test]

@@ -825,8 +825,10 @@ fn a_forward_clock_jump_expires_a_lease_early() {
         if client.integer(&["DBSIZE"]) == 0 {
             break;
         }
+        // The sweep runs every 100 ms; a generous deadline, since a busy machine is slow, not
+        // wrong (the leases are 10 s past their time whenever it runs).
         assert!(
-            jumped.elapsed() < Duration::from_millis(300),
+            jumped.elapsed() < Duration::from_secs(10),
             "the expired leases are still there {:?} after the jump",
             jumped.elapsed()
         );
