@@ -87,10 +87,11 @@ fn a_restarted_instance_without_persistence_forgets_the_lock() {
 }
 
 /// A holder paused past its lease between checking it and writing: without fencing the
-/// resource accepts both holders' writes; with fencing it rejects the paused one's.
+/// resource accepts both holders' writes; with fencing it rejects the paused one's. Both on
+/// Debian's redis-server: fencing is the one switch apart.
 #[test]
 fn a_paused_holder_writes_after_its_lease_unless_fenced() {
-    let (code, r) = run_scenario("redis-single-pause-unfenced", "redis-lock", "8");
+    let (code, r) = run_scenario("redis-single-pause-unfenced", "redis-server", "8");
     assert_eq!(code, Some(1), "{r}");
     assert!(
         kinds(&r).contains(&"interleaved".to_string()),
@@ -105,9 +106,28 @@ fn a_paused_holder_writes_after_its_lease_unless_fenced() {
     );
 }
 
-/// Renewal does not save a paused client: the watchdog pauses with it.
+/// Renewal does not save a paused client: the watchdog pauses with it, another client takes
+/// the lock, and the woken one writes as a holder beside it — unless the resource is fenced.
 #[test]
-fn the_watchdog_does_not_survive_a_client_pause() {
+fn the_watchdog_does_not_survive_a_client_pause_but_fencing_does() {
     let (code, r) = run_scenario("redis-watchdog-pause", "redis-server", "8");
     assert_eq!(code, Some(1), "{r}");
+    let anomalies = analysis(&r, "lock-safety")["anomalies"].as_array().unwrap();
+    let interleaved = anomalies
+        .iter()
+        .find(|a| a["kind"] == "interleaved")
+        .unwrap_or_else(|| panic!("no interleaved writes in {anomalies:?}"));
+    assert!(
+        interleaved["description"]
+            .as_str()
+            .unwrap()
+            .contains("pause-client"),
+        "{interleaved}"
+    );
+    let (code, r) = run_scenario("redis-watchdog-pause-fenced", "redis-server", "8");
+    assert_eq!(code, Some(0), "{r}");
+    assert!(
+        counts(&r)["writes"]["rejected"].as_u64().unwrap() > 0,
+        "{r}"
+    );
 }

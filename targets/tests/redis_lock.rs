@@ -879,3 +879,41 @@ fn a_forward_clock_jump_expires_a_lease_early() {
     drop(server);
     let _ = std::fs::remove_dir_all(&clock_dir);
 }
+
+/// Debian's redis-benchmark speaks to the bundled server as to Redis: a short `SET`/`GET` run
+/// completes with a figure for each test, and leaves the value it set behind (`benches/` holds
+/// the long run that compares rates with redis-server).
+#[test]
+fn redis_benchmark_runs_against_the_bundled_server() {
+    require("redis-benchmark", "redis-tools");
+    let server = Server::start(&[]);
+    let output = Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &server.addr.port().to_string()])
+        .args(["-t", "set,get", "-n", "2000", "-c", "10", "-q"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("redis-benchmark runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "redis-benchmark failed ({}): {text}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for test in ["SET", "GET"] {
+        assert!(
+            text.split(['\r', '\n']).any(|line| line
+                .trim()
+                .strip_prefix(test)
+                .is_some_and(|rest| rest.starts_with(':') && rest.contains("requests per second"))),
+            "no {test} figure in {text:?}"
+        );
+    }
+    // Its SET wrote three bytes (its default data size) under its fixed key.
+    let mut client = server.client();
+    let value = client.call(&["GET", "key:__rand_int__"]);
+    assert!(
+        matches!(&value, Frame::Bulk(b) if b.len() == 3),
+        "{value:?}"
+    );
+}
