@@ -182,10 +182,11 @@ mod tests {
         }
         // The budget keeps `.ci/run` well under 20 minutes: the suite's runs take about 1.4×
         // their workload (start-up, healing, checking), the rest of CI about 11 minutes. 330 s
-        // before the etcd scenarios; raised by their 42 s (register 20 s, lock 22 s).
+        // before the etcd scenarios; raised by their 42 s (register 20 s, lock 22 s), then by
+        // the transactional scenarios' 28 s (list-append 10 s, rw-register 10 s, txn bug 8 s).
         let total: f64 = entries.iter().map(|e| e.scenario.time_limit).sum();
         assert!(
-            total <= 372.0,
+            total <= 400.0,
             "the CI suite's workload adds up to {total} s"
         );
     }
