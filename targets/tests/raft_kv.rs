@@ -491,51 +491,62 @@ async fn a_retried_transaction_is_applied_once() {
     );
 }
 
-/// Cuts a follower off, has the majority append to a list, then asks the follower for a
-/// read-only transaction of it: with `txn-local-reads`, it answers from its stale state; without,
-/// it refuses (it leads nothing, and a transaction goes through the leader's log).
-async fn read_only_txn_from_a_cut_off_follower(bug: Option<Bug>) -> (u16, Value) {
+/// Cuts a node off — a follower, or the leader, which the majority replaces — has the majority
+/// append to a list, then asks the cut-off node for a read-only transaction of it: with
+/// `txn-local-reads`, it answers from its stale state; without, it refuses or times out (a
+/// transaction goes through the leader's log, and it cannot commit one).
+async fn read_only_txn_from_a_cut_off_node(bug: Option<Bug>, leader: bool) -> (u16, Value) {
     let cluster = Cluster::start(3, bug, true).await;
-    let leader = cluster.leader(&cluster.all(), SETTLE).await;
+    let first = cluster.leader(&cluster.all(), SETTLE).await;
     let append = |v: i64| json!([["append", "k", v]]);
-    assert_eq!(cluster.txn(leader, append(1), 1, 1).await.0, 200);
-    let follower = (leader + 1) % 3;
-    // The follower has applied the first append before it is cut off.
+    assert_eq!(cluster.txn(first, append(1), 1, 1).await.0, 200);
+    let cut = if leader { first } else { (first + 1) % 3 };
+    // The node has applied the first append before it is cut off.
     let deadline = Instant::now() + SETTLE;
     while bug.is_some() {
-        let (_, body) = cluster.txn(follower, json!([["r", "k", null]]), 9, 0).await;
+        let (_, body) = cluster.txn(cut, json!([["r", "k", null]]), 9, 0).await;
         if body == json!({"ops": [["r", "k", [1]]]}) {
             break;
         }
-        assert!(Instant::now() < deadline, "the follower never caught up");
+        assert!(Instant::now() < deadline, "n{} never caught up", cut + 1);
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    cluster.isolate(follower, true);
+    cluster.isolate(cut, true);
+    let majority: Vec<usize> = cluster.all().into_iter().filter(|&i| i != cut).collect();
+    let now = cluster.leader(&majority, SETTLE).await;
     assert_eq!(
-        cluster.txn(leader, append(2), 1, 2).await,
+        cluster.txn(now, append(2), 1, 2).await,
         (200, json!({"ops": [["append", "k", 2]]}))
     );
-    let answer = cluster.txn(follower, json!([["r", "k", null]]), 2, 1).await;
-    cluster.isolate(follower, false);
+    let answer = cluster.txn(cut, json!([["r", "k", null]]), 2, 1).await;
+    cluster.isolate(cut, false);
+    let now = cluster.leader(&cluster.all(), SETTLE).await;
     assert_eq!(
-        cluster.txn(leader, json!([["r", "k", null]]), 3, 1).await,
+        cluster.txn(now, json!([["r", "k", null]]), 3, 1).await,
         (200, json!({"ops": [["r", "k", [1, 2]]]}))
     );
     answer
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_txn_bug_a_cut_off_follower_serves_a_stale_snapshot() {
-    let answer = read_only_txn_from_a_cut_off_follower(Some(Bug::TxnLocalReads)).await;
-    assert_eq!(
-        answer,
-        (200, json!({"ops": [["r", "k", [1]]]})),
-        "the acknowledged append 2 is missing"
-    );
+async fn with_the_txn_bug_cut_off_nodes_serve_stale_snapshots() {
+    for leader in [false, true] {
+        let answer = read_only_txn_from_a_cut_off_node(Some(Bug::TxnLocalReads), leader).await;
+        assert_eq!(
+            answer,
+            (200, json!({"ops": [["r", "k", [1]]]})),
+            "the acknowledged append 2 is missing (cut-off leader: {leader})"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_the_txn_bug_a_cut_off_follower_serves_no_transactions() {
-    let (status, body) = read_only_txn_from_a_cut_off_follower(None).await;
-    assert_eq!(status, 421, "a refusal, not {status} {body}");
+async fn without_the_txn_bug_cut_off_nodes_serve_no_transactions() {
+    let (status, body) = read_only_txn_from_a_cut_off_node(None, false).await;
+    assert_eq!(status, 421, "a follower refuses, not {status} {body}");
+    let (status, body) = read_only_txn_from_a_cut_off_node(None, true).await;
+    assert!(
+        [421, 504].contains(&status),
+        "a refusal or a timeout, not {status} {body}"
+    );
 }
