@@ -226,11 +226,18 @@ pub const RAFT_KV: Descriptor = Descriptor {
     ready: Readiness::HttpGet("/health"),
     protocol: Protocol::HttpKv,
     faults: &["partition", "kill", "pause"],
-    bugs: &[(
-        "stale-reads",
-        &["--bug", "stale-reads"],
-        "a leader serves reads from its local state without confirming it is still leader (etcd #741)",
-    )],
+    bugs: &[
+        (
+            "stale-reads",
+            &["--bug", "stale-reads"],
+            "a leader serves reads from its local state without confirming it is still leader (etcd #741)",
+        ),
+        (
+            "txn-local-reads",
+            &["--bug", "txn-local-reads"],
+            "any node, follower or deposed leader, answers read-only transactions from its local state, outside the log",
+        ),
+    ],
     options: &[],
     peer_ports: 1,
     clock: Clock::Fixed,

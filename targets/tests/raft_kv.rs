@@ -151,6 +151,20 @@ impl Cluster {
         (status, response.json().await.expect("a JSON body"))
     }
 
+    async fn txn(&self, i: usize, ops: Value, client: u64, seq: u64) -> (u16, Value) {
+        let url = format!("http://{}/txn", self.nodes[i].config.client);
+        let body = json!({"ops": ops, "client": client, "seq": seq});
+        let response = self
+            .http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .expect("the node answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
     /// Waits until every running node among `among` reports 200 naming the same leader, which
     /// is itself among them and says it leads; returns the leader's index.
     async fn leader(&self, among: &[usize], within: Duration) -> usize {
@@ -399,6 +413,138 @@ async fn with_the_bug_an_isolated_leader_serves_stale_reads() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_bug_an_isolated_leader_serves_no_reads() {
     let (status, body) = read_from_an_isolated_leader(None).await;
+    assert!(
+        [421, 504].contains(&status),
+        "a refusal or a timeout, not {status} {body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_applies_atomically_and_answers_its_reads() {
+    let cluster = Cluster::start(3, None, false).await;
+    let leader = cluster.leader(&cluster.all(), SETTLE).await;
+    let ops = json!([
+        ["r", 1, null],
+        ["append", 1, 1],
+        ["append", 1, 2],
+        ["r", 1, null],
+        ["w", "x", 5],
+        ["r", "x", null]
+    ]);
+    assert_eq!(
+        cluster.txn(leader, ops, 1, 1).await,
+        (
+            200,
+            json!({"ops": [["r", 1, null], ["append", 1, 1], ["append", 1, 2], ["r", 1, [1, 2]],
+                           ["w", "x", 5], ["r", "x", 5]]})
+        )
+    );
+    // Appending to a register refuses the whole transaction: its first append is not kept.
+    let (status, body) = cluster
+        .txn(leader, json!([["append", 2, 1], ["append", "x", 6]]), 1, 2)
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (400, &json!("bad-request")),
+        "{body}"
+    );
+    assert_eq!(
+        cluster
+            .txn(leader, json!([["r", 2, null], ["r", 1, null]]), 1, 3)
+            .await,
+        (200, json!({"ops": [["r", 2, null], ["r", 1, [1, 2]]]}))
+    );
+    // A malformed transaction is refused before anything is proposed.
+    let (status, _) = cluster.txn(leader, json!([["cas", 1, 2]]), 1, 4).await;
+    assert_eq!(status, 400);
+    // The transactions' keys are not the registers'.
+    assert_eq!(
+        cluster.post(leader, "x", read()).await,
+        (200, json!({"value": null}))
+    );
+    // Followers refuse, naming the leader: reads inside transactions go through the leader's log.
+    let follower = (leader + 1) % 3;
+    assert_eq!(
+        cluster.txn(follower, json!([["r", 1, null]]), 1, 5).await,
+        (
+            421,
+            json!({"error": "not-leader", "leader": format!("n{}", leader + 1)})
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_transaction_is_applied_once() {
+    let cluster = Cluster::start(3, None, false).await;
+    let leader = cluster.leader(&cluster.all(), SETTLE).await;
+    let ops = json!([["append", 1, 1], ["r", 1, null]]);
+    let first = cluster.txn(leader, ops.clone(), 2, 1).await;
+    assert_eq!(
+        first,
+        (200, json!({"ops": [["append", 1, 1], ["r", 1, [1]]]}))
+    );
+    // The retry is answered with the first answer, and appends nothing.
+    assert_eq!(cluster.txn(leader, ops, 2, 1).await, first);
+    assert_eq!(
+        cluster.txn(leader, json!([["r", 1, null]]), 2, 2).await,
+        (200, json!({"ops": [["r", 1, [1]]]}))
+    );
+}
+
+/// Cuts a node off — a follower, or the leader, which the majority replaces — has the majority
+/// append to a list, then asks the cut-off node for a read-only transaction of it: with
+/// `txn-local-reads`, it answers from its stale state; without, it refuses or times out (a
+/// transaction goes through the leader's log, and it cannot commit one).
+async fn read_only_txn_from_a_cut_off_node(bug: Option<Bug>, leader: bool) -> (u16, Value) {
+    let cluster = Cluster::start(3, bug, true).await;
+    let first = cluster.leader(&cluster.all(), SETTLE).await;
+    let append = |v: i64| json!([["append", "k", v]]);
+    assert_eq!(cluster.txn(first, append(1), 1, 1).await.0, 200);
+    let cut = if leader { first } else { (first + 1) % 3 };
+    // The node has applied the first append before it is cut off.
+    let deadline = Instant::now() + SETTLE;
+    while bug.is_some() {
+        let (_, body) = cluster.txn(cut, json!([["r", "k", null]]), 9, 0).await;
+        if body == json!({"ops": [["r", "k", [1]]]}) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "n{} never caught up", cut + 1);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    cluster.isolate(cut, true);
+    let majority: Vec<usize> = cluster.all().into_iter().filter(|&i| i != cut).collect();
+    let now = cluster.leader(&majority, SETTLE).await;
+    assert_eq!(
+        cluster.txn(now, append(2), 1, 2).await,
+        (200, json!({"ops": [["append", "k", 2]]}))
+    );
+    let answer = cluster.txn(cut, json!([["r", "k", null]]), 2, 1).await;
+    cluster.isolate(cut, false);
+    let now = cluster.leader(&cluster.all(), SETTLE).await;
+    assert_eq!(
+        cluster.txn(now, json!([["r", "k", null]]), 3, 1).await,
+        (200, json!({"ops": [["r", "k", [1, 2]]]}))
+    );
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_txn_bug_cut_off_nodes_serve_stale_snapshots() {
+    for leader in [false, true] {
+        let answer = read_only_txn_from_a_cut_off_node(Some(Bug::TxnLocalReads), leader).await;
+        assert_eq!(
+            answer,
+            (200, json!({"ops": [["r", "k", [1]]]})),
+            "the acknowledged append 2 is missing (cut-off leader: {leader})"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_txn_bug_cut_off_nodes_serve_no_transactions() {
+    let (status, body) = read_only_txn_from_a_cut_off_node(None, false).await;
+    assert_eq!(status, 421, "a follower refuses, not {status} {body}");
+    let (status, body) = read_only_txn_from_a_cut_off_node(None, true).await;
     assert!(
         [421, 504].contains(&status),
         "a refusal or a timeout, not {status} {body}"

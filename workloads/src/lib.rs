@@ -15,7 +15,8 @@
 //! * the workloads: [`register`] (a linearizable register per key, over `http-kv` or znode
 //!   data), [`lock`] (leases — single instance, watchdog, Redlock over RESP, ZooKeeper's
 //!   recipe — and a protected resource), [`ids`] (unique IDs from independent ID servers, over
-//!   `http-ids`), [`bank`] (Jepsen's bank over the transaction targets, `txn-http`);
+//!   `http-ids`), [`bank`] (Jepsen's bank over the transaction targets, `txn-http`), [`txn`]
+//!   (Elle's list-append and rw-register, transactions over `http-kv`);
 //! * [`zookeeper`]: sessions and failures, for the workloads' ZooKeeper clients;
 //! * [`etcd`]: calls to etcd's v3 JSON gateway and their failures, for the etcd clients.
 
@@ -29,6 +30,7 @@ pub mod pacer;
 pub mod register;
 pub mod registry;
 pub mod settings;
+pub mod txn;
 pub mod worker;
 pub mod workload;
 pub mod zookeeper;

@@ -10,6 +10,8 @@ pub const ALL: &[&dyn Workload] = &[
     &crate::lock::Lock,
     &crate::ids::UniqueIds,
     &crate::bank::Bank,
+    &crate::txn::ListAppend,
+    &crate::txn::RwRegister,
 ];
 
 /// The workload called `name`.

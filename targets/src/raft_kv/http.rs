@@ -8,12 +8,13 @@
 //! | reply | status | body |
 //! |---|---|---|
 //! | done | 200 | `{"value": v}` — the value read, or written |
+//! | a transaction done | 200 | `{"ops": [...]}` — its micro-operations, reads filled in |
 //! | cas compared false | 409 | `{"error": "cas-mismatch", "current": v}` |
 //! | not the leader (nothing proposed) | 421 | `{"error": "not-leader", "leader": "n2" \| null}` |
 //! | definitely not done otherwise | 503 | `{"error": "unavailable", "reason": …}` |
 //! | no answer in time | 504 | `{"error": "timeout"}` |
 //! | outcome unknown otherwise | 500 | `{"error": "superseded" \| "node-stopped" \| …}` |
-//! | a malformed request (nothing proposed) | 400 | `{"error": "bad-request", "reason": …}` |
+//! | malformed (nothing proposed), or a txn mixing a key's list and register (applied as nothing) | 400 | `{"error": "bad-request", "reason": …}` |
 //!
 //! 503's reasons: `overwritten` (the proposal's log entry was replaced by another leader's, so it
 //! will never be applied), `overloaded` (the loop's queue was full, nothing proposed),
@@ -37,7 +38,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::timeout;
 
 use super::node::{Call, Reply, Request, Status, role_name};
-use crate::kv::Op;
+use crate::kv::txn::Micro;
+use crate::kv::{Action, Op};
 
 /// How long a request may wait for its fate before the answer is "timeout" (unknown).
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_millis(800);
@@ -55,6 +57,7 @@ pub(crate) struct Api {
 pub(crate) fn router(api: Api) -> Router {
     Router::new()
         .route("/kv/{key}", post(kv))
+        .route("/txn", post(txn))
         .route("/health", get(health))
         .with_state(api)
 }
@@ -62,12 +65,18 @@ pub(crate) fn router(api: Api) -> Router {
 type Answer = (StatusCode, Json<Value>);
 
 async fn kv(State(api): State<Api>, Path(key): Path<String>, body: Bytes) -> Answer {
-    let request = match parse_request(key, &body) {
+    submit(&api, parse_request(key, &body)).await
+}
+
+async fn txn(State(api): State<Api>, body: Bytes) -> Answer {
+    submit(&api, parse_txn(&body)).await
+}
+
+/// Hands a parsed request to the event loop and says what became of it.
+async fn submit(api: &Api, request: Result<Request, String>) -> Answer {
+    let request = match request {
         Ok(request) => request,
-        Err(reason) => {
-            let body = json!({"error": "bad-request", "reason": reason});
-            return (StatusCode::BAD_REQUEST, Json(body));
-        }
+        Err(reason) => return answer(Reply::BadRequest { reason }, &api.prefix),
     };
     let (tx, rx) = oneshot::channel();
     // Not waiting for room: a full queue means the node is far behind, and refusing now is a
@@ -114,6 +123,11 @@ async fn health(State(api): State<Api>) -> Answer {
 pub(crate) fn answer(reply: Reply, prefix: &str) -> Answer {
     let (code, body) = match reply {
         Reply::Value(value) => (StatusCode::OK, json!({"value": value})),
+        Reply::Txn(ops) => (StatusCode::OK, json!({"ops": ops})),
+        Reply::BadRequest { reason } => (
+            StatusCode::BAD_REQUEST,
+            json!({"error": "bad-request", "reason": reason}),
+        ),
         Reply::CasMismatch { current } => (
             StatusCode::CONFLICT,
             json!({"error": "cas-mismatch", "current": current}),
@@ -166,10 +180,34 @@ pub(crate) fn parse_request(key: String, body: &[u8]) -> Result<Request, String>
         _ => (id("client")?, id("seq")?),
     };
     Ok(Request {
-        key,
         client,
         seq,
-        op,
+        action: Action::Key { key, op },
+    })
+}
+
+/// Parses `POST /txn`'s body: `{"ops": [["append", k, v], ["r", k, null], ["w", k, v], …],
+/// "client", "seq"}`, at least one micro-op. `client` and `seq` are required: every
+/// transaction, read-only or not, is a log entry.
+pub(crate) fn parse_txn(body: &[u8]) -> Result<Request, String> {
+    let body: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let id = |name: &str| {
+        body.get(name)
+            .ok_or_else(|| format!("missing \"{name}\""))?
+            .as_u64()
+            .ok_or_else(|| format!("\"{name}\" is not an unsigned integer"))
+    };
+    let ops = match body.get("ops").and_then(Value::as_array) {
+        Some(ops) if !ops.is_empty() => ops
+            .iter()
+            .map(Micro::from_json)
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => return Err("\"ops\" must be a list of at least one micro-op".into()),
+    };
+    Ok(Request {
+        client: id("client")?,
+        seq: id("seq")?,
+        action: Action::Txn(ops),
     })
 }
 
@@ -183,20 +221,47 @@ mod tests {
 
     #[test]
     fn the_three_operations_parse() {
+        let key = |op| Action::Key {
+            key: "k".into(),
+            op,
+        };
         let read = parse(json!({"op": "read", "client": 7, "seq": 12})).unwrap();
-        assert_eq!((read.op, read.client, read.seq), (Op::Read, 7, 12));
-        assert_eq!(parse(json!({"op": "read"})).unwrap().op, Op::Read);
+        assert_eq!((read.action, read.client, read.seq), (key(Op::Read), 7, 12));
+        assert_eq!(parse(json!({"op": "read"})).unwrap().action, key(Op::Read));
         let write = parse(json!({"op": "write", "value": 3, "client": 7, "seq": 13})).unwrap();
-        assert_eq!(write.op, Op::Write(json!(3)));
-        assert_eq!(write.key, "k");
+        assert_eq!(write.action, key(Op::Write(json!(3))));
         let cas = parse(json!({"op": "cas", "from": null, "to": 4, "client": 7, "seq": 14}));
         assert_eq!(
-            cas.unwrap().op,
-            Op::Cas {
+            cas.unwrap().action,
+            key(Op::Cas {
                 from: Value::Null,
                 to: json!(4)
-            }
+            })
         );
+    }
+
+    #[test]
+    fn transactions_parse() {
+        let txn = |body: Value| parse_txn(body.to_string().as_bytes());
+        let request =
+            txn(json!({"ops": [["append", 3, 1], ["r", "k", null]], "client": 7, "seq": 2}))
+                .unwrap();
+        assert_eq!((request.client, request.seq), (7, 2));
+        let Action::Txn(ops) = request.action else {
+            panic!("a transaction")
+        };
+        assert_eq!(ops.len(), 2);
+        for bad in [
+            json!({"ops": [], "client": 1, "seq": 1}),
+            json!({"ops": [["r", 1, null]], "client": 1}),
+            json!({"ops": [["r", 1, null]], "seq": 1}),
+            json!({"ops": [["cas", 1, 2]], "client": 1, "seq": 1}),
+            json!({"ops": [["r", [1], null]], "client": 1, "seq": 1}),
+            json!({"ops": "r", "client": 1, "seq": 1}),
+        ] {
+            assert!(txn(bad.clone()).is_err(), "{bad}");
+        }
+        assert!(parse_txn(b"[").is_err());
     }
 
     #[test]
@@ -214,6 +279,9 @@ mod tests {
     fn replies_take_the_protocols_statuses() {
         let status = |reply| answer(reply, "n").0.as_u16();
         assert_eq!(status(Reply::Value(json!(1))), 200);
+        assert_eq!(status(Reply::Txn(vec![json!(["r", 1, null])])), 200);
+        let bad = Reply::BadRequest { reason: "x".into() };
+        assert_eq!(status(bad), 400);
         assert_eq!(status(Reply::CasMismatch { current: json!(2) }), 409);
         assert_eq!(status(Reply::NotLeader { leader: Some(2) }), 421);
         assert_eq!(status(Reply::Unavailable { reason: "x" }), 503);

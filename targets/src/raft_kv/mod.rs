@@ -23,7 +23,8 @@
 //!
 //! ```text
 //! raft-kv --id n3 --client 127.0.0.1:PORT --peer 127.0.0.1:PORT \
-//!         --peers n1=127.0.0.1:A,n2=127.0.0.1:B --data-dir DIR [--bug stale-reads] [--tick-ms 10]
+//!         --peers n1=127.0.0.1:A,n2=127.0.0.1:B --data-dir DIR [--bug stale-reads|txn-local-reads]
+//!         [--tick-ms 10]
 //! ```
 //!
 //! [`main`] takes the arguments after the word `raft-kv` (a leading `raft-kv` is tolerated and
@@ -52,6 +53,17 @@
 //! ever older data — until a message from a higher term reaches it. (A freshly elected leader
 //! may also answer before it has applied everything committed before it.) Writes are unchanged
 //! and still go through the log. Without the switch, reads are linearizable.
+//!
+//! # The `txn-local-reads` bug (`--bug txn-local-reads`)
+//!
+//! A read-only transaction is answered at once from the state machine of whichever node
+//! received it — leader or follower, with no leadership check and no log entry — the way a
+//! database serving "follower reads" without a closed timestamp would. Every node's state is a
+//! prefix of the committed log, so each answer is a consistent snapshot (serializable), but an
+//! old one: a follower learns of a commit a heartbeat after the leader acknowledged it, and one
+//! cut off by a partition, or a deposed leader, goes on serving its old state. A read-only
+//! transaction that begins after an append completed can miss it: strict serializability
+//! (real-time order) is violated. Transactions that write, and everything else, are unchanged.
 //!
 //! # What is left out
 //!
@@ -88,6 +100,8 @@ const CALLS: usize = 4096;
 pub enum Bug {
     /// Leaders serve reads from local state without confirming leadership; check-quorum off.
     StaleReads,
+    /// Any node answers read-only transactions from its local state, outside the log.
+    TxnLocalReads,
 }
 
 /// Everything a node is started with.
@@ -255,12 +269,11 @@ pub async fn serve_on(
     };
     let http = HttpServer::spawn(listeners.client, http::router(api));
 
-    let stale_reads = config.bug == Some(Bug::StaleReads);
     let node = Node::new(
         raft,
         opened.storage,
         peers,
-        stale_reads,
+        config.bug,
         log.clone(),
         status,
         config.prefix.clone(),
@@ -321,6 +334,14 @@ mod tests {
         assert_eq!(config.bug, Some(Bug::StaleReads));
         assert_eq!(config.tick, Duration::from_millis(5));
         assert!(!config.raft_config().check_quorum);
+
+        let line = format!("{BASE} --bug txn-local-reads");
+        let config = Config::from_args(args(&line)).unwrap();
+        assert_eq!(config.bug, Some(Bug::TxnLocalReads));
+        assert!(
+            config.raft_config().check_quorum,
+            "only stale-reads turns it off"
+        );
     }
 
     #[test]

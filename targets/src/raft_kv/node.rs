@@ -32,6 +32,13 @@
 //! then serves the read from the state machine once that has applied up to the index the read
 //! was given. With the `stale-reads` bug on, a node that believes it leads answers at once from
 //! its state machine instead — see [`raft_kv`](super).
+//!
+//! # Transactions
+//!
+//! A transaction is proposed like a write, as one entry, read-only ones included: its reads
+//! are answered by applying that entry, so they are ordered with every other command.
+//! With the `txn-local-reads` bug on, a read-only transaction is answered at once from this
+//! node's state machine, whatever its role — see [`raft_kv`](super).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -40,9 +47,10 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{MissedTickBehavior, interval};
 
-use super::Error;
 use super::storage::Storage;
-use crate::kv::{Command, KvStore, Op, Response};
+use super::{Bug, Error};
+use crate::kv::txn::Tables;
+use crate::kv::{Action, Command, KvStore, Op, Response};
 use crate::peers::Peers;
 use crate::raft::{Entry, Index, Message, NodeId, Raft, Role, Term};
 use crate::shell::Logger;
@@ -56,10 +64,9 @@ const SWEEP_TICKS: u64 = 50;
 /// A client's request, parsed.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Request {
-    pub(crate) key: String,
     pub(crate) client: u64,
     pub(crate) seq: u64,
-    pub(crate) op: Op,
+    pub(crate) action: Action,
 }
 
 /// What became of a request, in the protocol's terms (the HTTP layer picks the status).
@@ -67,6 +74,11 @@ pub(crate) struct Request {
 pub(crate) enum Reply {
     /// Done: the value read, or the value written.
     Value(Value),
+    /// Done: a transaction's micro-operations, reads filled in.
+    Txn(Vec<Value>),
+    /// Definitely not done: the request cannot be done as asked (a transaction that mixes a
+    /// key's list and register).
+    BadRequest { reason: String },
     /// Definitely not done: the cas compared and failed.
     CasMismatch { current: Value },
     /// Definitely not done: this node does not lead, and proposed nothing.
@@ -102,7 +114,7 @@ impl Status {
 #[derive(Debug)]
 struct Proposal {
     term: Term,
-    /// What a 200 reports: the value written.
+    /// What a 200 reports for a write or cas: the value written.
     written: Value,
     reply: oneshot::Sender<Reply>,
 }
@@ -121,8 +133,8 @@ pub(crate) struct Node {
     kv: KvStore,
     storage: Storage,
     peers: Peers<Message>,
-    /// The `stale-reads` bug: leaders serve reads without confirming their leadership.
-    stale_reads: bool,
+    /// The bug switched on, if any.
+    bug: Option<Bug>,
     log: Logger,
     status: watch::Sender<Status>,
     /// How node names start, for the log.
@@ -142,7 +154,7 @@ impl Node {
         raft: Raft,
         storage: Storage,
         peers: Peers<Message>,
-        stale_reads: bool,
+        bug: Option<Bug>,
         log: Logger,
         status: watch::Sender<Status>,
         prefix: String,
@@ -153,7 +165,7 @@ impl Node {
             kv: KvStore::new(),
             storage,
             peers,
-            stale_reads,
+            bug,
             log,
             status,
             prefix,
@@ -213,21 +225,35 @@ impl Node {
     /// Starts a client's request: a proposal or a read, or an immediate refusal.
     fn call(&mut self, request: Request, reply: oneshot::Sender<Reply>) {
         let Request {
-            key,
             client,
             seq,
-            op,
+            action,
         } = request;
-        let written = match &op {
-            Op::Read => return self.read(key, reply),
-            Op::Write(value) => value.clone(),
-            Op::Cas { to, .. } => to.clone(),
+        let written = match &action {
+            Action::Key { key, op: Op::Read } => return self.read(key.clone(), reply),
+            Action::Key {
+                op: Op::Write(value),
+                ..
+            } => value.clone(),
+            Action::Key {
+                op: Op::Cas { to, .. },
+                ..
+            } => to.clone(),
+            Action::Txn(ops)
+                if self.bug == Some(Bug::TxnLocalReads) && Tables::is_read_only(ops) =>
+            {
+                // The bug: whatever this node has applied is the answer — no log entry, no
+                // leadership, no check of how far behind it is.
+                let _ = reply.send(Reply::Txn(self.kv.read_txn(ops)));
+                return;
+            }
+            // A transaction's answer is what applying its entry returns.
+            Action::Txn(_) => Value::Null,
         };
         let command = Command {
             client,
             seq,
-            key,
-            op,
+            action,
         };
         match self.raft.propose(command.to_bytes()) {
             Ok((index, term)) => self.proposals.entry(index).or_default().push(Proposal {
@@ -244,7 +270,7 @@ impl Node {
     }
 
     fn read(&mut self, key: String, reply: oneshot::Sender<Reply>) {
-        if self.stale_reads {
+        if self.bug == Some(Bug::StaleReads) {
             // The bug: believing it leads is enough, and the local state is the answer.
             let answer = match self.raft.role() {
                 Role::Leader => Reply::Value(self.kv.get(&key)),
@@ -384,6 +410,10 @@ fn reply_for(response: &Response, written: Value) -> Reply {
         Response::Read(value) => Reply::Value(value.clone()),
         Response::CasMismatch { current } => Reply::CasMismatch {
             current: current.clone(),
+        },
+        Response::Txn(done) => Reply::Txn(done.clone()),
+        Response::TxnRefused { reason } => Reply::BadRequest {
+            reason: reason.clone(),
         },
         // The client had moved on to a later request: whether an earlier copy of this one took
         // effect is no longer known.

@@ -1,8 +1,8 @@
 //! The register workload's client for the `http-kv` protocol (docs/protocols/http-kv.md).
 //!
 //! It records outcomes honestly: `ok` only on a 200; `fail` only when every attempt was
-//! definitely not done (a cas mismatch, "not the leader", "unavailable", or a connection
-//! refused before anything was sent); `info` as soon as any attempt may have reached the
+//! definitely not done (a cas mismatch, a bad request, "not the leader", "unavailable", or a
+//! connection refused before anything was sent); `info` as soon as any attempt may have reached the
 //! system without an answer — a timeout after sending is never `fail`. Retries of one operation
 //! carry the same `(client, seq)`, so a server that deduplicates applies it at most once.
 
@@ -39,8 +39,21 @@ pub struct Client {
 /// Attempts per operation (the first, and retries after a redirect or a refusal).
 const ATTEMPTS: usize = 3;
 
+/// How a request ended, whatever it asked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// `Ok`, `Fail` or `Info`.
+    pub kind: EventType,
+    /// The 200's body, when done.
+    pub answer: Option<Value>,
+    pub error: Option<String>,
+    /// The node that gave the final answer.
+    pub node: String,
+}
+
 /// What one attempt established.
 enum Attempt {
+    /// Done: the 200's body.
     Done(Value),
     /// Definitely not done; `leader` is a hint where to try next.
     Refused {
@@ -48,13 +61,9 @@ enum Attempt {
         leader: Option<String>,
     },
     /// Definitely not done, and retrying will not change that.
-    Failed {
-        error: String,
-    },
+    Failed { error: String },
     /// May or may not have happened.
-    Unknown {
-        error: String,
-    },
+    Unknown { error: String },
 }
 
 impl Client {
@@ -80,7 +89,6 @@ impl Client {
         preferred: &mut usize,
         inv: Invocation,
     ) -> Outcome {
-        let deadline = Instant::now() + self.timeout;
         let body = match inv.op {
             Op::Read => json!({"op": "read", "client": client, "seq": seq}),
             Op::Write(v) => json!({"op": "write", "value": v, "client": client, "seq": seq}),
@@ -88,6 +96,25 @@ impl Client {
                 json!({"op": "cas", "from": from, "to": to, "client": client, "seq": seq})
             }
         };
+        let call = self
+            .call(&format!("/kv/{}", inv.key), &body, preferred)
+            .await;
+        let value = match call.answer {
+            Some(answer) if inv.op == Op::Read => answer.get("value").cloned().unwrap_or_default(),
+            _ => inv.op.value(),
+        };
+        Outcome {
+            kind: call.kind,
+            value,
+            error: call.error,
+            node: call.node,
+        }
+    }
+
+    /// Sends `body` to `path` (`/kv/3`, `/txn`), starting at node index `*preferred`, which is
+    /// updated to follow the leader; retries after refusals, within the operation's timeout.
+    pub async fn call(&self, path: &str, body: &Value, preferred: &mut usize) -> Call {
+        let deadline = Instant::now() + self.timeout;
         let mut unknown: Option<String> = None;
         let mut last_error = String::new();
         let mut node = *preferred % self.nodes.len().max(1);
@@ -97,25 +124,20 @@ impl Client {
                 break;
             }
             let target = &self.nodes[node];
-            match self.attempt(target, inv.key, &body, remaining).await {
-                Attempt::Done(value) => {
+            match self.attempt(target, path, body, remaining).await {
+                Attempt::Done(answer) => {
                     *preferred = node;
-                    let value = if inv.op == Op::Read {
-                        value
-                    } else {
-                        inv.op.value()
-                    };
-                    return Outcome {
+                    return Call {
                         kind: EventType::Ok,
-                        value,
+                        answer: Some(answer),
                         error: None,
                         node: target.name.clone(),
                     };
                 }
                 Attempt::Failed { error } if unknown.is_none() => {
-                    return Outcome {
+                    return Call {
                         kind: EventType::Fail,
-                        value: inv.op.value(),
+                        answer: None,
                         error: Some(error),
                         node: target.name.clone(),
                     };
@@ -142,25 +164,21 @@ impl Client {
                 }
             }
         }
-        let name = self.nodes[node].name.clone();
-        match unknown {
-            Some(error) => Outcome {
-                kind: EventType::Info,
-                value: inv.op.value(),
-                error: Some(error),
-                node: name,
-            },
-            None => Outcome {
-                kind: EventType::Fail,
-                value: inv.op.value(),
-                error: Some(last_error),
-                node: name,
-            },
+        let node = self.nodes[node].name.clone();
+        let (kind, error) = match unknown {
+            Some(error) => (EventType::Info, error),
+            None => (EventType::Fail, last_error),
+        };
+        Call {
+            kind,
+            answer: None,
+            error: Some(error),
+            node,
         }
     }
 
-    async fn attempt(&self, node: &Node, key: u64, body: &Value, timeout: Duration) -> Attempt {
-        let url = format!("http://{}/kv/{key}", node.addr);
+    async fn attempt(&self, node: &Node, path: &str, body: &Value, timeout: Duration) -> Attempt {
+        let url = format!("http://{}{path}", node.addr);
         let response = match self
             .http
             .post(&url)
@@ -200,8 +218,9 @@ impl Client {
             .unwrap_or("")
             .to_string();
         match status {
-            200 => Attempt::Done(answer.get("value").cloned().unwrap_or(Value::Null)),
-            409 => Attempt::Failed { error },
+            200 => Attempt::Done(answer),
+            // A cas that compared false, or a request the server refused to take.
+            400 | 409 => Attempt::Failed { error },
             421 => Attempt::Refused {
                 error,
                 leader: answer

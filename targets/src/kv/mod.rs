@@ -6,6 +6,8 @@
 //! and the replica that proposed it answers the client with the [`Response`]. Values are JSON;
 //! `null` means absent, so writing `null` deletes a key. Reads can go through the log (an
 //! [`Op::Read`] command) or, without a log entry, through Raft's read index and [`KvStore::get`].
+//! A transaction ([`Action::Txn`], `POST /txn`) is one command too: its micro-operations on the
+//! typed keys of [`txn`] apply together, as one log entry, or not at all.
 //!
 //! Every command carries its client's id and a sequence number. A client that got no answer
 //! (a timeout, a leader change) may retry with the same `(client, seq)`, and the retry may
@@ -13,10 +15,14 @@
 //! one's response, so retries are safe. Like everything else here, this table is rebuilt by
 //! replaying the log and is the same on every replica.
 
+pub mod txn;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use txn::{Micro, Tables};
 
 /// One client request, as it travels in a log entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,8 +30,17 @@ pub struct Command {
     pub client: u64,
     /// Increases with each new request of `client`; a retry repeats it.
     pub seq: u64,
-    pub key: String,
-    pub op: Op,
+    pub action: Action,
+}
+
+/// What a command does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// An operation on one `/kv/{key}` register.
+    Key { key: String, op: Op },
+    /// A transaction: micro-operations on the transactions' keys, all or nothing.
+    Txn(Vec<Micro>),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -51,6 +66,12 @@ pub enum Response {
     CasMismatch {
         current: Value,
     },
+    /// A transaction applied: its micro-operations, reads filled in.
+    Txn(Vec<Value>),
+    /// A transaction mixed a key's list and register: nothing changed.
+    TxnRefused {
+        reason: String,
+    },
     /// The client had already moved on to a later request when this one was applied, so it was
     /// not applied now. An earlier copy of it may have been, and its response is no longer kept:
     /// for its client, the outcome is unknown.
@@ -72,6 +93,7 @@ impl Command {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KvStore {
     values: BTreeMap<String, Value>,
+    txns: Tables,
     sessions: BTreeMap<u64, Session>,
 }
 
@@ -91,6 +113,12 @@ impl KvStore {
         self.values.get(key).cloned().unwrap_or(Value::Null)
     }
 
+    /// A read-only transaction answered from the state as it is, without a log entry (what the
+    /// `txn-local-reads` bug does).
+    pub fn read_txn(&self, ops: &[Micro]) -> Vec<Value> {
+        self.txns.read_only(ops)
+    }
+
     /// Applies a committed command. A command whose `(client, seq)` was already applied changes
     /// nothing and gets the first application's response back; one older than its client's
     /// latest applied request is [`Response::Superseded`]. Only the latest request of each
@@ -104,7 +132,13 @@ impl KvStore {
                 return Response::Superseded;
             }
         }
-        let response = self.execute(cmd.key, cmd.op);
+        let response = match cmd.action {
+            Action::Key { key, op } => self.execute(key, op),
+            Action::Txn(ops) => match self.txns.apply(&ops) {
+                Ok(done) => Response::Txn(done),
+                Err(reason) => Response::TxnRefused { reason },
+            },
+        };
         self.sessions.insert(
             cmd.client,
             Session {
@@ -152,8 +186,10 @@ mod tests {
         Command {
             client,
             seq,
-            key: "k".into(),
-            op,
+            action: Action::Key {
+                key: "k".into(),
+                op,
+            },
         }
     }
 
@@ -241,8 +277,10 @@ mod tests {
             let command = Command {
                 client: u64::MAX,
                 seq: 3,
-                key: "ключ".into(),
-                op,
+                action: Action::Key {
+                    key: "ключ".into(),
+                    op,
+                },
             };
             assert_eq!(
                 Command::from_bytes(&command.to_bytes()).expect("decodes"),
@@ -250,6 +288,45 @@ mod tests {
             );
         }
         assert!(Command::from_bytes(b"not json").is_err());
+        let txn = Command {
+            client: 1,
+            seq: 2,
+            action: Action::Txn(vec![
+                Micro::Append(txn::Key::Int(-3), json!(1)),
+                Micro::Read(txn::Key::Str("k".into())),
+            ]),
+        };
+        assert_eq!(Command::from_bytes(&txn.to_bytes()).expect("decodes"), txn);
+    }
+
+    #[test]
+    fn a_transaction_applies_once_and_a_refused_one_not_at_all() {
+        let mut kv = KvStore::new();
+        let append = |client, seq, v: i64| Command {
+            client,
+            seq,
+            action: Action::Txn(vec![
+                Micro::Append(txn::Key::Int(1), json!(v)),
+                Micro::Read(txn::Key::Int(1)),
+            ]),
+        };
+        let first = kv.apply(append(1, 1, 5));
+        assert_eq!(
+            first,
+            Response::Txn(vec![json!(["append", 1, 5]), json!(["r", 1, [5]])])
+        );
+        // The retry gets the first answer, and appends nothing more.
+        assert_eq!(kv.apply(append(1, 1, 5)), first);
+        let write = Command {
+            client: 2,
+            seq: 1,
+            action: Action::Txn(vec![Micro::Write(txn::Key::Int(1), json!(9))]),
+        };
+        assert!(matches!(kv.apply(write), Response::TxnRefused { .. }));
+        let read = [Micro::Read(txn::Key::Int(1))];
+        assert_eq!(kv.read_txn(&read), vec![json!(["r", 1, [5]])]);
+        // The transactions' keys are not the registers'.
+        assert_eq!(kv.get("1"), Value::Null);
     }
 
     #[test]
@@ -267,8 +344,10 @@ mod tests {
                 Command {
                     client: i % 5,
                     seq: i / 5,
-                    key: format!("k{}", i % 2),
-                    op,
+                    action: Action::Key {
+                        key: format!("k{}", i % 2),
+                        op,
+                    },
                 }
             })
             .collect();
