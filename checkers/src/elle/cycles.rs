@@ -1,0 +1,301 @@
+//! Finding and naming cycles: within each strongly connected component, a breadth-first
+//! search for the strongest anomaly first, as Elle does.
+//!
+//! Each class is a search *spec*: an edge of the relations `first`, then a shortest path back
+//! to its source along edges of the relations `rest`. G0 is a ww edge and then ww; G1c a wr
+//! edge and then ww or wr; G-single an rw edge and then ww or wr; G-nonadjacent an rw edge and
+//! then anything, tracking in the search state whether the last edge was rw (so no two rw
+//! edges are adjacent, the last one into the source included) and whether there were two; and
+//! G2-item an rw edge and then anything. A component is first searched on data edges alone;
+//! only if that finds nothing, and the model needs them, with process and real-time edges
+//! too (giving the `-process` and `-realtime` variants). The first cycle found is reported,
+//! named by the edges it actually has.
+//!
+//! Every search has a budget of visited states per component and spec: a component can hold
+//! a million transactions, and a spec that fails tries every start edge. A spec that runs
+//! out is given up on, and if its class would have counted while what the component reports
+//! does not, the verdict becomes unknown.
+
+use std::collections::VecDeque;
+
+use hashbrown::HashMap;
+
+use super::graph::{DATA, Explain, Graph, RW, Rels, WR, WW, pick};
+use super::report::{Collector, Rel, Step};
+use super::scc;
+use super::view::View;
+
+/// States a single spec may visit in one component before it is given up on.
+const BUDGET: usize = 2_000_000;
+
+/// A class of cycle, as a search.
+struct Spec {
+    class: &'static str,
+    first: Rels,
+    /// The relations of the other edges, before order edges are added.
+    rest: Rels,
+    nonadjacent: bool,
+}
+
+const SPECS: [Spec; 5] = [
+    Spec {
+        class: "G0",
+        first: WW,
+        rest: WW,
+        nonadjacent: false,
+    },
+    Spec {
+        class: "G1c",
+        first: WR,
+        rest: WW | WR,
+        nonadjacent: false,
+    },
+    Spec {
+        class: "G-single",
+        first: RW,
+        rest: WW | WR,
+        nonadjacent: false,
+    },
+    Spec {
+        class: "G-nonadjacent",
+        first: RW,
+        rest: DATA,
+        nonadjacent: true,
+    },
+    Spec {
+        class: "G2-item",
+        first: RW,
+        rest: DATA,
+        nonadjacent: false,
+    },
+];
+
+/// Search state: a vertex, shifted left two bits; bit 0: the last edge was rw; bit 1: two or
+/// more rw edges so far (G-nonadjacent only — other specs keep both bits clear).
+type State = u64;
+const LAST_RW: State = 1;
+const MANY_RW: State = 2;
+
+fn vertex(s: State) -> u32 {
+    (s >> 2) as u32
+}
+
+/// Searches every component for a cycle, reporting the strongest found in each to `found`.
+/// Returns whether the search gave up somewhere where a cycle that counts could hide.
+pub(super) fn find(
+    graph: &Graph,
+    order: Rels,
+    view: &View<'_>,
+    explain: &dyn Explain,
+    found: &mut Collector,
+) -> bool {
+    let components = scc::components(graph);
+    let mut incomplete = false;
+    let passes: &[Rels] = if order == 0 { &[0] } else { &[0, order] };
+    for (c, set) in components.sets.iter().enumerate() {
+        let inside = |v: u32| components.of[v as usize] == c as u32;
+        let mut gave_up_counting = false;
+        let mut cycle = None;
+        'search: for &extra in passes {
+            for spec in &SPECS {
+                match search(graph, set, &inside, spec, extra) {
+                    Ok(Some(path)) => {
+                        cycle = Some(path);
+                        break 'search;
+                    }
+                    Ok(None) => {}
+                    Err(GaveUp) => {
+                        let class = if extra == 0 {
+                            spec.class.to_string()
+                        } else {
+                            format!("{}-realtime", spec.class)
+                        };
+                        gave_up_counting |= found.counts(&class);
+                    }
+                }
+            }
+        }
+        match cycle {
+            Some(path) => {
+                let kind = classify(&path);
+                incomplete |= gave_up_counting && !found.counts(&kind);
+                found.add(&kind, || describe(&kind, &path, view, explain));
+            }
+            None => incomplete |= gave_up_counting,
+        }
+    }
+    incomplete
+}
+
+/// A spec ran out of budget.
+struct GaveUp;
+
+/// A cycle: each vertex with the relation of the edge that leaves it for the next (the last
+/// leads back to the first).
+type Cycle = Vec<(u32, Rel)>;
+
+/// Tries every start edge of `spec.first` in the component, with a shared budget.
+fn search(
+    graph: &Graph,
+    set: &[u32],
+    inside: &dyn Fn(u32) -> bool,
+    spec: &Spec,
+    extra: Rels,
+) -> Result<Option<Cycle>, GaveUp> {
+    let rest = spec.rest | extra;
+    let mut budget = BUDGET;
+    for &u in set {
+        for (v, rels) in graph.out(u) {
+            if rels & spec.first == 0 || !inside(v) {
+                continue;
+            }
+            let first = pick(rels, spec.first).expect("rels & first is not empty");
+            let start: State = (u64::from(v) << 2) | if first == Rel::Rw { LAST_RW } else { 0 };
+            if let Some(mut path) =
+                bfs(graph, inside, start, u, rest, spec.nonadjacent, &mut budget)?
+            {
+                path.insert(0, (u, first));
+                return Ok(Some(path));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The shortest path from `start` back to `goal`, along edges of `rest`, as (vertex, relation
+/// of the edge leaving it).
+fn bfs(
+    graph: &Graph,
+    inside: &dyn Fn(u32) -> bool,
+    start: State,
+    goal: u32,
+    rest: Rels,
+    nonadjacent: bool,
+    budget: &mut usize,
+) -> Result<Option<Cycle>, GaveUp> {
+    // Each state reached, with the state it was reached from and by which relation.
+    let mut parent: HashMap<State, (State, Rel)> = HashMap::new();
+    let mut queue = VecDeque::from([start]);
+    let done =
+        |s: State| vertex(s) == goal && (!nonadjacent || (s & LAST_RW == 0 && s & MANY_RW != 0));
+    while let Some(s) = queue.pop_front() {
+        if done(s) {
+            // Walk back to the start.
+            let mut path = Vec::new();
+            let mut at = s;
+            while at != start {
+                let (prev, rel) = parent[&at];
+                path.push((vertex(prev), rel));
+                at = prev;
+            }
+            path.reverse();
+            return Ok(Some(path));
+        }
+        if *budget == 0 {
+            return Err(GaveUp);
+        }
+        *budget -= 1;
+        for (w, rels) in graph.out(vertex(s)) {
+            if !inside(w) {
+                continue;
+            }
+            let base = u64::from(w) << 2;
+            let mut step = |next: State, rel: Rel| {
+                if next != start && !parent.contains_key(&next) {
+                    parent.insert(next, (s, rel));
+                    queue.push_back(next);
+                }
+            };
+            if !nonadjacent {
+                if let Some(rel) = pick(rels, rest) {
+                    step(base, rel);
+                }
+                continue;
+            }
+            // Taken as anything but rw: the last edge is no longer rw.
+            if let Some(rel) = pick(rels, rest & !RW) {
+                step(base | (s & MANY_RW), rel);
+            }
+            // Taken as rw: only after an edge that was not.
+            if rels & rest & RW != 0 && s & LAST_RW == 0 {
+                step(base | LAST_RW | MANY_RW, Rel::Rw);
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Elle's name for a cycle, by the edges it has.
+fn classify(cycle: &Cycle) -> String {
+    let rels: Vec<Rel> = cycle.iter().map(|&(_, r)| r).collect();
+    let rw = rels.iter().filter(|&&r| r == Rel::Rw).count();
+    let adjacent =
+        (0..rels.len()).any(|i| rels[i] == Rel::Rw && rels[(i + 1) % rels.len()] == Rel::Rw);
+    let base = match rw {
+        0 if rels.contains(&Rel::Wr) => "G1c",
+        0 => "G0",
+        1 => "G-single",
+        _ if adjacent => "G2-item",
+        _ => "G-nonadjacent",
+    };
+    if rels.contains(&Rel::Realtime) {
+        format!("{base}-realtime")
+    } else if rels.contains(&Rel::Process) {
+        format!("{base}-process")
+    } else {
+        base.to_string()
+    }
+}
+
+/// The explanation, transactions and steps of a cycle named `kind`.
+fn describe(
+    kind: &str,
+    cycle: &Cycle,
+    view: &View<'_>,
+    explain: &dyn Explain,
+) -> (String, Vec<super::TxnRef>, Vec<Step>) {
+    let txns: Vec<_> = cycle.iter().map(|&(t, _)| view.txn(t)).collect();
+    let steps: Vec<Step> = (0..cycle.len())
+        .map(|i| {
+            let (from, rel) = cycle[i];
+            let to = cycle[(i + 1) % cycle.len()].0;
+            Step {
+                from: txns[i].name.clone(),
+                to: txns[(i + 1) % cycle.len()].name.clone(),
+                rel,
+                why: match rel {
+                    Rel::Process | Rel::Realtime => view.order_why(from, to, rel),
+                    _ => explain.why(from, to, rel),
+                },
+            }
+        })
+        .collect();
+    let base = kind
+        .trim_end_matches("-realtime")
+        .trim_end_matches("-process");
+    let mut text = format!(
+        "{kind}: a cycle of {} transactions, {}. ",
+        cycle.len(),
+        match base {
+            "G0" => "write cycle: every edge is a write-write dependency",
+            "G1c" => "circular information flow: write-write and write-read dependencies only",
+            "G-single" => "read skew: exactly one anti-dependency (rw)",
+            "G-nonadjacent" => "anti-dependencies (rw), no two of them adjacent",
+            _ => "write skew: anti-dependencies (rw), two of them adjacent",
+        }
+    );
+    if base != kind {
+        text.push_str("It holds only given the order the model promises between transactions. ");
+    }
+    for s in &steps {
+        text.push_str(&format!(
+            "{} < {} ({}): {}; ",
+            s.from,
+            s.to,
+            s.rel.name(),
+            s.why
+        ));
+    }
+    text.push_str("a contradiction: no order of these transactions explains what they saw.");
+    (text, txns, steps)
+}
