@@ -274,7 +274,7 @@ fn describe(
         .trim_end_matches("-realtime")
         .trim_end_matches("-process");
     let mut text = format!(
-        "{kind}: a cycle of {} transactions, {}. ",
+        "A cycle of {} transactions, {}. ",
         cycle.len(),
         match base {
             "G0" => "write cycle: every edge is a write-write dependency",
