@@ -15,6 +15,8 @@
 //! anomalies ──(consistency.rs: does it count?)──(report.rs)──▶ Report
 //! ```
 //!
+//! [`synth`] simulates valid list-append histories, for tests and the benchmark.
+//!
 //! **Workloads.** *list-append*: `["append", k, v]` appends `v` to the list at `k`,
 //! `["r", k, [..]]` reads the whole list. Every read reveals a prefix of the key's version
 //! order, so the order of appends is known wherever a read shows it. *rw-register*:
@@ -56,6 +58,7 @@ mod order;
 mod report;
 mod rw_register;
 mod scc;
+pub mod synth;
 mod txn;
 mod view;
 
