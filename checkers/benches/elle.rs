@@ -1,1 +1,194 @@
-fn main() {}
+//! `cargo bench -p checkers --bench elle`: the Elle-style checker against adya 0.1.0 (a Rust
+//! take on Elle) on the same synthetic list-append histories, in the same run.
+//!
+//! Histories: `checkers::elle::synth`, 10 processes over 1,000 keys (each retired after 32
+//! appends), 1–4 micro-ops per transaction, half of them reads; valid (strict serializable)
+//! by construction. Sizes: 10k, 100k and 1M transactions (`-- quick`: 10k and 100k).
+//!
+//! Each measurement runs in a child process of its own, so that its peak memory (VmHWM, reset
+//! after the history is generated, where the kernel allows) is its own. Both checkers get the
+//! history as the same JSON Lines text and are timed separately on reading it and on checking
+//! it, both against strict serializability. A child that takes longer than [`LIMIT`] is
+//! stopped and reported as such. Prints figures; asserts only the verdicts (valid).
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use checkers::Validity;
+use checkers::elle::synth::{Config, list_append_history};
+use checkers::elle::{self, Options, Workload};
+use checkers::history::{read_jsonl, write_jsonl_line};
+
+/// How long one child may run.
+const LIMIT: Duration = Duration::from_secs(240);
+
+fn peak_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The history of `txns` transactions, as JSON Lines.
+fn history_text(txns: usize) -> String {
+    let h = list_append_history(&Config {
+        seed: 7,
+        txns,
+        ..Config::default()
+    });
+    let mut out = Vec::new();
+    for e in &h.events {
+        write_jsonl_line(e, &mut out);
+    }
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// Child side: reads and checks one history with one checker; prints
+/// `read_s check_s peak_mib verdict`.
+fn child(which: &str, txns: usize) {
+    let text = history_text(txns);
+    // Forget the generator's peak (Linux ≥ 4.0): what remains is the text, shared by both.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let (read, check, valid) = match which {
+        "ours" => {
+            let t = Instant::now();
+            let h = read_jsonl("synthetic.jsonl", &text).expect("reads");
+            let read = t.elapsed();
+            let t = Instant::now();
+            let ops = h.operations().expect("pairs");
+            let r =
+                elle::check(Workload::ListAppend, &h, &ops, &Options::default()).expect("checks");
+            (read, t.elapsed(), r.valid == Validity::Valid)
+        }
+        _ => {
+            let t = Instant::now();
+            let h = adya::History::from_json(&text).expect("adya reads");
+            let read = t.elapsed();
+            let t = Instant::now();
+            let opts = adya::Opts {
+                models: vec!["strict-serializable".into()],
+                ..adya::Opts::default()
+            };
+            let r = adya::check(&h, adya::Workload::ListAppend, &opts);
+            (read, t.elapsed(), r.valid == adya::Valid::True)
+        }
+    };
+    println!(
+        "{:.3} {:.3} {:.0} {}",
+        read.as_secs_f64(),
+        check.as_secs_f64(),
+        peak_mib(),
+        if valid { "valid" } else { "INVALID" }
+    );
+}
+
+struct Measured {
+    read: f64,
+    check: f64,
+    peak: f64,
+}
+
+/// Runs a child; `None` if it did not finish within [`LIMIT`] (or failed).
+fn measure(which: &str, txns: usize) -> Result<Measured, String> {
+    let me = std::env::current_exe().expect("own path");
+    let mut child = Command::new(me)
+        .args(["--child", which, &txns.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("child starts");
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("child waits").is_some() {
+            break;
+        }
+        if started.elapsed() > LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("did not finish in {} s", LIMIT.as_secs()));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("child output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    match fields.as_slice() {
+        [read, check, peak, verdict] => {
+            assert_eq!(*verdict, "valid", "{which} on {txns} transactions");
+            Ok(Measured {
+                read: read.parse().expect("seconds"),
+                check: check.parse().expect("seconds"),
+                peak: peak.parse().expect("MiB"),
+            })
+        }
+        _ => Err(format!(
+            "failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("no output")
+        )),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        child(&args[i + 1], args[i + 2].parse().expect("a size"));
+        return;
+    }
+    let quick = args.iter().any(|a| a == "quick");
+    let sizes: &[usize] = if quick {
+        &[10_000, 100_000]
+    } else {
+        &[10_000, 100_000, 1_000_000]
+    };
+    println!("list-append, strict-serializable; 10 processes, 1,000 keys (32 appends each)");
+    println!("times in seconds (read = parse the JSON Lines, check = pair + check); peak in MiB\n");
+    println!(
+        "{:>9}  {:>8} {:>8} {:>8} {:>9}  {:>8} {:>8} {:>8}  {:>11}",
+        "txns", "ours rd", "check", "peak", "µs/txn", "adya rd", "check", "peak", "adya/ours"
+    );
+    let mut first: Option<(usize, f64)> = None;
+    let mut growth = Vec::new();
+    for &n in sizes {
+        let ours = measure("ours", n);
+        let adya = measure("adya", n);
+        let Ok(o) = &ours else {
+            println!("{n:>9}  ours {}", ours.err().unwrap_or_default());
+            continue;
+        };
+        let per_txn = o.check / n as f64 * 1e6;
+        let adya_cols = match &adya {
+            Ok(a) => format!(
+                "{:>8.3} {:>8.3} {:>8.0}  {:>11.2}",
+                a.read,
+                a.check,
+                a.peak,
+                a.check / o.check
+            ),
+            Err(e) => format!("adya {e}"),
+        };
+        println!(
+            "{n:>9}  {:>8.3} {:>8.3} {:>8.0} {:>9.2}  {adya_cols}",
+            o.read, o.check, o.peak, per_txn
+        );
+        match first {
+            None => first = Some((n, o.check)),
+            Some((n0, t0)) => growth.push(format!(
+                "{}× the transactions: {:.1}× the check time",
+                n / n0,
+                o.check / t0
+            )),
+        }
+    }
+    if !growth.is_empty() {
+        println!(
+            "\ngrowth of our check time against 10k: {}",
+            growth.join("; ")
+        );
+    }
+}
