@@ -15,9 +15,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use checkers::Validity;
+use checkers::Value;
 use checkers::elle::synth::{Config, list_append_history};
 use checkers::elle::{self, Options, Workload};
-use checkers::history::{read_jsonl, write_jsonl_line};
+use checkers::history::{EventType, read_jsonl, write_jsonl_line};
+use checkers::synth::Rng;
 
 /// How long one child may run.
 const LIMIT: Duration = Duration::from_secs(240);
@@ -32,13 +34,32 @@ fn peak_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// The history of `txns` transactions, as JSON Lines.
-fn history_text(txns: usize) -> String {
-    let h = list_append_history(&Config {
+/// The history of `txns` transactions, as JSON Lines; with `stale`, one `ok` read in about a
+/// thousand loses its last element (a stale read: invalid, with cycles through real time).
+fn history_text(txns: usize, stale: bool) -> String {
+    let mut h = list_append_history(&Config {
         seed: 7,
         txns,
         ..Config::default()
     });
+    if stale {
+        let mut rng = Rng::new(11);
+        for e in h.events.iter_mut().filter(|e| e.kind == EventType::Ok) {
+            let Value::List(mops) = &mut e.value else {
+                continue;
+            };
+            for mop in mops.iter_mut() {
+                if let Value::List(m) = mop
+                    && let [f, _, Value::List(read)] = &mut m[..]
+                    && f.as_str() == Some("r")
+                    && !read.is_empty()
+                    && rng.chance(0.001)
+                {
+                    *read = read[..read.len() - 1].into();
+                }
+            }
+        }
+    }
     let mut out = Vec::new();
     for e in &h.events {
         write_jsonl_line(e, &mut out);
@@ -48,8 +69,8 @@ fn history_text(txns: usize) -> String {
 
 /// Child side: reads and checks one history with one checker; prints
 /// `read_s check_s peak_mib verdict`.
-fn child(which: &str, txns: usize) {
-    let text = history_text(txns);
+fn child(which: &str, txns: usize, stale: bool) {
+    let text = history_text(txns, stale);
     // Forget the generator's peak (Linux ≥ 4.0): what remains is the text, shared by both.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let (read, check, valid) = match which {
@@ -61,7 +82,7 @@ fn child(which: &str, txns: usize) {
             let ops = h.operations().expect("pairs");
             let r =
                 elle::check(Workload::ListAppend, &h, &ops, &Options::default()).expect("checks");
-            (read, t.elapsed(), r.valid == Validity::Valid)
+            (read, t.elapsed(), r.valid)
         }
         _ => {
             let t = Instant::now();
@@ -73,7 +94,12 @@ fn child(which: &str, txns: usize) {
                 ..adya::Opts::default()
             };
             let r = adya::check(&h, adya::Workload::ListAppend, &opts);
-            (read, t.elapsed(), r.valid == adya::Valid::True)
+            let valid = match r.valid {
+                adya::Valid::True => Validity::Valid,
+                adya::Valid::False => Validity::Invalid,
+                adya::Valid::Unknown => Validity::Unknown,
+            };
+            (read, t.elapsed(), valid)
         }
     };
     println!(
@@ -81,7 +107,7 @@ fn child(which: &str, txns: usize) {
         read.as_secs_f64(),
         check.as_secs_f64(),
         peak_mib(),
-        if valid { "valid" } else { "INVALID" }
+        valid.word()
     );
 }
 
@@ -91,11 +117,13 @@ struct Measured {
     peak: f64,
 }
 
-/// Runs a child; `None` if it did not finish within [`LIMIT`] (or failed).
-fn measure(which: &str, txns: usize) -> Result<Measured, String> {
+/// Runs a child; an error if it did not finish within [`LIMIT`] (or failed). Asserts the
+/// verdict: valid, or with `stale` reads invalid.
+fn measure(which: &str, txns: usize, stale: bool) -> Result<Measured, String> {
     let me = std::env::current_exe().expect("own path");
     let mut child = Command::new(me)
         .args(["--child", which, &txns.to_string()])
+        .args(stale.then_some("--stale"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -117,7 +145,8 @@ fn measure(which: &str, txns: usize) -> Result<Measured, String> {
     let fields: Vec<&str> = text.split_whitespace().collect();
     match fields.as_slice() {
         [read, check, peak, verdict] => {
-            assert_eq!(*verdict, "valid", "{which} on {txns} transactions");
+            let expected = if stale { "invalid" } else { "valid" };
+            assert_eq!(*verdict, expected, "{which} on {txns} transactions");
             Ok(Measured {
                 read: read.parse().expect("seconds"),
                 check: check.parse().expect("seconds"),
@@ -137,7 +166,8 @@ fn measure(which: &str, txns: usize) -> Result<Measured, String> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
-        child(&args[i + 1], args[i + 2].parse().expect("a size"));
+        let stale = args.iter().any(|a| a == "--stale");
+        child(&args[i + 1], args[i + 2].parse().expect("a size"), stale);
         return;
     }
     let quick = args.iter().any(|a| a == "quick");
@@ -147,16 +177,23 @@ fn main() {
         &[10_000, 100_000, 1_000_000]
     };
     println!("list-append, strict-serializable; 10 processes, 1,000 keys (32 appends each)");
-    println!("times in seconds (read = parse the JSON Lines, check = pair + check); peak in MiB\n");
+    println!("times in seconds (read = parse the JSON Lines, check = pair + check); peak in MiB");
+    println!("\nvalid histories:");
+    table(sizes, false);
+    println!("\ninvalid: one read in ~1,000 stale (cycles through real time):");
+    table(&sizes[..sizes.len().min(2)], true);
+}
+
+fn table(sizes: &[usize], stale: bool) {
     println!(
         "{:>9}  {:>8} {:>8} {:>8} {:>9}  {:>8} {:>8} {:>8}  {:>11}",
         "txns", "ours rd", "check", "peak", "µs/txn", "adya rd", "check", "peak", "adya/ours"
     );
-    let mut first: Option<(usize, f64)> = None;
+    let mut previous: Option<(usize, f64)> = None;
     let mut growth = Vec::new();
     for &n in sizes {
-        let ours = measure("ours", n);
-        let adya = measure("adya", n);
+        let ours = measure("ours", n, stale);
+        let adya = measure("adya", n, stale);
         let Ok(o) = &ours else {
             println!("{n:>9}  ours {}", ours.err().unwrap_or_default());
             continue;
@@ -176,19 +213,16 @@ fn main() {
             "{n:>9}  {:>8.3} {:>8.3} {:>8.0} {:>9.2}  {adya_cols}",
             o.read, o.check, o.peak, per_txn
         );
-        match first {
-            None => first = Some((n, o.check)),
-            Some((n0, t0)) => growth.push(format!(
-                "{}× the transactions: {:.1}× the check time",
+        if let Some((n0, t0)) = previous {
+            growth.push(format!(
+                "{n0} → {n}: {}× the transactions, {:.1}× the check time",
                 n / n0,
                 o.check / t0
-            )),
+            ));
         }
+        previous = Some((n, o.check));
     }
     if !growth.is_empty() {
-        println!(
-            "\ngrowth of our check time against 10k: {}",
-            growth.join("; ")
-        );
+        println!("growth of our check time: {}", growth.join("; "));
     }
 }

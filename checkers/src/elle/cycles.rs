@@ -11,6 +11,12 @@
 //! too (giving the `-process` and `-realtime` variants). The first cycle found is reported,
 //! named by the edges it actually has.
 //!
+//! Before a spec is searched, the component is split again into the strongly connected
+//! components of the spec's relations alone: a cycle of the spec lies within one of them, so
+//! start edges elsewhere are skipped and no search strays outside. (A component held
+//! together by real-time edges has no data-only sub-components, and its data-only searches
+//! cost nothing.)
+//!
 //! Every search has a budget of visited states per component and spec: a component can hold
 //! a million transactions, and a spec that fails tries every start edge. A spec that runs
 //! out is given up on, and if its class would have counted while what the component reports
@@ -22,7 +28,7 @@ use hashbrown::HashMap;
 
 use super::graph::{DATA, Explain, Graph, RW, Rels, WR, WW, pick};
 use super::report::{Collector, Rel, Step};
-use super::scc;
+use super::scc::{self, Local};
 use super::view::View;
 
 /// States a single spec may visit in one component before it is given up on.
@@ -92,13 +98,33 @@ pub(super) fn find(
     let components = scc::components(graph);
     let mut incomplete = false;
     let passes: &[Rels] = if order == 0 { &[0] } else { &[0, order] };
-    for (c, set) in components.sets.iter().enumerate() {
-        let inside = |v: u32| components.of[v as usize] == c as u32;
+    // Each vertex's place in the component being searched (NONE outside it).
+    let mut local = vec![NONE; graph.vertices()];
+    for set in &components.sets {
+        for (i, &v) in set.iter().enumerate() {
+            local[v as usize] = i as u32;
+        }
         let mut gave_up_counting = false;
         let mut cycle = None;
+        // Sub-components by the relations kept, computed once per set of relations.
+        let mut subs: Vec<(Rels, Vec<u32>)> = Vec::new();
         'search: for &extra in passes {
             for spec in &SPECS {
-                match search(graph, set, &inside, spec, extra) {
+                let rels = spec.first | spec.rest | extra;
+                if !subs.iter().any(|(r, _)| *r == rels) {
+                    subs.push((rels, sub_components(graph, set, &local, rels)));
+                }
+                let sub = &subs
+                    .iter()
+                    .find(|(r, _)| *r == rels)
+                    .expect("just computed")
+                    .1;
+                let component = Component {
+                    set,
+                    local: &local,
+                    sub,
+                };
+                match search(graph, &component, spec, extra) {
                     Ok(Some(path)) => {
                         cycle = Some(path);
                         break 'search;
@@ -123,8 +149,50 @@ pub(super) fn find(
             }
             None => incomplete |= gave_up_counting,
         }
+        for &v in set {
+            local[v as usize] = NONE;
+        }
     }
     incomplete
+}
+
+/// Outside the component being searched; alone in its sub-component.
+const NONE: u32 = u32::MAX;
+
+/// The component being searched: its vertices, each vertex's place in it, and each place's
+/// sub-component when only the relations of a spec are kept.
+struct Component<'a> {
+    set: &'a [u32],
+    local: &'a [u32],
+    sub: &'a [u32],
+}
+
+impl Component<'_> {
+    /// The sub-component of `v` (NONE outside the component, or alone in its sub-component).
+    fn sub(&self, v: u32) -> u32 {
+        match self.local[v as usize] {
+            NONE => NONE,
+            i => self.sub[i as usize],
+        }
+    }
+}
+
+/// For each vertex of the component (by place), its strongly connected component when only
+/// edges of `rels` are kept: a cycle of those relations lies within one, so a search need
+/// only try start edges inside one, and look no further than it.
+fn sub_components(graph: &Graph, set: &[u32], local: &[u32], rels: Rels) -> Vec<u32> {
+    let mut sub = Local::default();
+    sub.start.push(0);
+    for &v in set {
+        for (w, r) in graph.out(v) {
+            let place = local[w as usize];
+            if place != NONE && r & rels != 0 {
+                sub.targets.push(place);
+            }
+        }
+        sub.start.push(sub.targets.len() as u32);
+    }
+    scc::components(&sub).of
 }
 
 /// A spec ran out of budget.
@@ -134,26 +202,36 @@ struct GaveUp;
 /// leads back to the first).
 type Cycle = Vec<(u32, Rel)>;
 
-/// Tries every start edge of `spec.first` in the component, with a shared budget.
+/// Tries every start edge of `spec.first` within a sub-component, with a shared budget.
 fn search(
     graph: &Graph,
-    set: &[u32],
-    inside: &dyn Fn(u32) -> bool,
+    component: &Component<'_>,
     spec: &Spec,
     extra: Rels,
 ) -> Result<Option<Cycle>, GaveUp> {
     let rest = spec.rest | extra;
     let mut budget = BUDGET;
-    for &u in set {
+    for &u in component.set {
+        let c = component.sub(u);
+        if c == NONE {
+            continue;
+        }
         for (v, rels) in graph.out(u) {
-            if rels & spec.first == 0 || !inside(v) {
+            if rels & spec.first == 0 || component.sub(v) != c {
                 continue;
             }
             let first = pick(rels, spec.first).expect("rels & first is not empty");
             let start: State = (u64::from(v) << 2) | if first == Rel::Rw { LAST_RW } else { 0 };
-            if let Some(mut path) =
-                bfs(graph, inside, start, u, rest, spec.nonadjacent, &mut budget)?
-            {
+            let inside = |w: u32| component.sub(w) == c;
+            if let Some(mut path) = bfs(
+                graph,
+                &inside,
+                start,
+                u,
+                rest,
+                spec.nonadjacent,
+                &mut budget,
+            )? {
                 path.insert(0, (u, first));
                 return Ok(Some(path));
             }

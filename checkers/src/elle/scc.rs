@@ -1,10 +1,56 @@
 //! Strongly connected components (Tarjan's algorithm), iteratively: a history of a million
 //! transactions would overflow the stack of a recursive search.
 //!
-//! Only components of two or more transactions can hold a cycle (the graph has no self
-//! loops), so only those are returned.
+//! Only components of two or more vertices can hold a cycle (the graph has no self loops),
+//! so only those are returned. The search runs on any [`Adjacency`]: the whole graph, or (for
+//! the cycle search) one component with only some relations kept.
+
+use std::ops::Range;
 
 use super::graph::Graph;
+
+/// Vertices `0..vertex_count()` and their out-edges, in compressed sparse rows.
+pub(super) trait Adjacency {
+    fn vertex_count(&self) -> usize;
+    /// The positions of `v`'s out-edges.
+    fn range(&self, v: u32) -> Range<usize>;
+    fn target(&self, i: usize) -> u32;
+}
+
+impl Adjacency for Graph {
+    fn vertex_count(&self) -> usize {
+        self.vertices()
+    }
+
+    fn range(&self, v: u32) -> Range<usize> {
+        Graph::range(self, v)
+    }
+
+    fn target(&self, i: usize) -> u32 {
+        self.edge(i).0
+    }
+}
+
+/// A subgraph renumbered `0..n`, built by the cycle search.
+#[derive(Default)]
+pub(super) struct Local {
+    pub start: Vec<u32>,
+    pub targets: Vec<u32>,
+}
+
+impl Adjacency for Local {
+    fn vertex_count(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+
+    fn range(&self, v: u32) -> Range<usize> {
+        self.start[v as usize] as usize..self.start[v as usize + 1] as usize
+    }
+
+    fn target(&self, i: usize) -> u32 {
+        self.targets[i]
+    }
+}
 
 /// Not yet visited.
 const NONE: u32 = u32::MAX;
@@ -30,7 +76,7 @@ struct Search {
 }
 
 impl Search {
-    fn visit(&mut self, graph: &Graph, v: u32) {
+    fn visit(&mut self, graph: &impl Adjacency, v: u32) {
         self.index[v as usize] = self.next;
         self.low[v as usize] = self.next;
         self.next += 1;
@@ -40,8 +86,8 @@ impl Search {
     }
 }
 
-pub(super) fn components(graph: &Graph) -> Components {
-    let n = graph.vertices();
+pub(super) fn components(graph: &impl Adjacency) -> Components {
+    let n = graph.vertex_count();
     let mut s = Search {
         index: vec![NONE; n],
         low: vec![0; n],
@@ -62,7 +108,7 @@ pub(super) fn components(graph: &Graph) -> Components {
         while let Some(&(v, pos)) = s.calls.last() {
             if pos < graph.range(v).end {
                 s.calls.last_mut().expect("not empty").1 += 1;
-                let (w, _) = graph.edge(pos);
+                let w = graph.target(pos);
                 if s.index[w as usize] == NONE {
                     s.visit(graph, w);
                 } else if s.on_stack[w as usize] {
