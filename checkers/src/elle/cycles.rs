@@ -211,27 +211,38 @@ fn search(
 ) -> Result<Option<Cycle>, GaveUp> {
     let rest = spec.rest | extra;
     let mut budget = BUDGET;
+    // Every cycle has an edge back in time (transactions are numbered in invocation order),
+    // and in practice it is usually the start edge a search needs: those go first.
+    for backwards in [true, false] {
+        if let Some(path) = search_from(graph, component, spec, rest, backwards, &mut budget)? {
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
+}
+
+/// [`search`] from the start edges that go back in time, or from the others.
+fn search_from(
+    graph: &Graph,
+    component: &Component<'_>,
+    spec: &Spec,
+    rest: Rels,
+    backwards: bool,
+    budget: &mut usize,
+) -> Result<Option<Cycle>, GaveUp> {
     for &u in component.set {
         let c = component.sub(u);
         if c == NONE {
             continue;
         }
         for (v, rels) in graph.out(u) {
-            if rels & spec.first == 0 || component.sub(v) != c {
+            if rels & spec.first == 0 || component.sub(v) != c || (v < u) != backwards {
                 continue;
             }
             let first = pick(rels, spec.first).expect("rels & first is not empty");
             let start: State = (u64::from(v) << 2) | if first == Rel::Rw { LAST_RW } else { 0 };
             let inside = |w: u32| component.sub(w) == c;
-            if let Some(mut path) = bfs(
-                graph,
-                &inside,
-                start,
-                u,
-                rest,
-                spec.nonadjacent,
-                &mut budget,
-            )? {
+            if let Some(mut path) = bfs(graph, &inside, start, u, rest, spec.nonadjacent, budget)? {
                 path.insert(0, (u, first));
                 return Ok(Some(path));
             }
