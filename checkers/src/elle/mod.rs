@@ -44,11 +44,12 @@
 //! | serializable | ✗ | ✗ | ✗ | ✗ | |
 //! | strict-serializable | ✗ | ✗ | ✗ | ✗ | ✗ |
 //!
-//! **Cycle classes** (searched strongest first, one reported per strongly connected
-//! component): G0, only ww edges; G1c, ww and wr with at least one wr; G-single, exactly one
-//! rw; G-nonadjacent, several rw edges, no two adjacent; G2-item, rw edges of which two are
-//! adjacent. The verdict is invalid iff some anomaly counts, unknown if the cycle search ran
-//! out of budget before it could rule out a class that would count, valid otherwise.
+//! **Cycle classes** (searched strongest first; one cycle is reported, and counted, per
+//! strongly connected component that has one): G0, only ww edges; G1c, ww and wr with at
+//! least one wr; G-single, exactly one rw; G-nonadjacent, several rw edges, no two adjacent;
+//! G2-item, rw edges of which two are adjacent. The verdict is invalid iff some anomaly
+//! counts, unknown if the cycle search ran out of budget before it could rule out a class that
+//! would count, valid otherwise.
 
 mod consistency;
 mod cycles;
@@ -104,7 +105,8 @@ pub enum Consistency {
 }
 
 impl Consistency {
-    /// Every model, strongest first.
+    /// Every model, roughly strongest first (snapshot isolation and repeatable read are
+    /// incomparable).
     pub const ALL: [Consistency; 6] = [
         Consistency::StrictSerializable,
         Consistency::Serializable,
