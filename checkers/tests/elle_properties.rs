@@ -12,6 +12,9 @@
 //! checker must say "valid under serializable" exactly when some serial order of the
 //! transactions replays every read (brute force over all permutations).
 //!
+//! With some transactions `info` or `fail`ed, soundness again: an invalid verdict means no
+//! set of the `info` ones, with every `ok` one, replays the `ok` reads in any order.
+//!
 //! The same histories read as rw-register (an append a write, a read the list's last value)
 //! check soundness only: Elle's register inference is incomplete by design (it knows little
 //! of the order of versions), so the property is that an invalid verdict is never wrong.
@@ -84,6 +87,21 @@ fn generate(seed: u64) -> Vec<Txn> {
     txns
 }
 
+/// Outcomes for `n` generated transactions: a fifth `info`, a fifth `fail`, the rest — and
+/// the last reader — `ok`. The generator applied every append, so a failed append that some
+/// read shows is G1a.
+fn outcomes(seed: u64, n: usize) -> Vec<&'static str> {
+    let mut rng = Rng::new(seed ^ 0x5eed);
+    (0..n)
+        .map(|t| match rng.below(5) {
+            _ if t + 1 == n => "ok",
+            0 => "info",
+            1 => "fail",
+            _ => "ok",
+        })
+        .collect()
+}
+
 /// Replays `txns` in `order` as list-append: whether every read sees what it saw.
 fn replay_lists(txns: &[Txn], order: &[usize]) -> bool {
     let mut state: Vec<Vec<i64>> = vec![Vec::new(); 3];
@@ -119,18 +137,21 @@ fn serializable(txns: &[Txn]) -> bool {
 
 /// Whether some order of the transactions passes `replay`.
 fn some_order(txns: &[Txn], replay: fn(&[Txn], &[usize]) -> bool) -> bool {
-    // Heap's algorithm, iteratively.
-    let n = txns.len();
-    let mut order: Vec<usize> = (0..n).collect();
+    some_permutation((0..txns.len()).collect(), |order| replay(txns, order))
+}
+
+/// Whether some permutation of `order` passes `test` (Heap's algorithm, iteratively).
+fn some_permutation(mut order: Vec<usize>, mut test: impl FnMut(&[usize]) -> bool) -> bool {
+    let n = order.len();
     let mut c = vec![0usize; n];
-    if replay(txns, &order) {
+    if test(&order) {
         return true;
     }
     let mut i = 0;
     while i < n {
         if c[i] < i {
             order.swap(if i % 2 == 0 { 0 } else { c[i] }, i);
-            if replay(txns, &order) {
+            if test(&order) {
                 return true;
             }
             c[i] += 1;
@@ -141,6 +162,35 @@ fn some_order(txns: &[Txn], replay: fn(&[Txn], &[usize]) -> bool) -> bool {
         }
     }
     false
+}
+
+/// With outcomes: whether some set of the `info` transactions with all the `ok` ones (never a
+/// `fail`ed one), in some order, replays every `ok` read as list-append.
+fn serializable_with(txns: &[Txn], outcomes: &[&str]) -> bool {
+    let info: Vec<usize> = (0..txns.len()).filter(|&t| outcomes[t] == "info").collect();
+    (0..1u32 << info.len()).any(|mask| {
+        let included: Vec<usize> = (0..txns.len())
+            .filter(|&t| {
+                outcomes[t] == "ok"
+                    || info
+                        .iter()
+                        .position(|&i| i == t)
+                        .is_some_and(|b| mask & (1 << b) != 0)
+            })
+            .collect();
+        some_permutation(included, |order| {
+            let mut state: Vec<Vec<i64>> = vec![Vec::new(); 3];
+            order.iter().all(|&t| {
+                txns[t].iter().all(|mop| match mop {
+                    Mop::Append(k, v) => {
+                        state[*k].push(*v);
+                        true
+                    }
+                    Mop::Read(k, seen) => outcomes[t] != "ok" || state[*k] == *seen,
+                })
+            })
+        })
+    })
 }
 
 fn json(workload: Workload, mops: &[Mop], reads: bool) -> String {
@@ -166,6 +216,12 @@ fn checker(txns: &[Txn]) -> Validity {
 }
 
 fn checker_as(workload: Workload, txns: &[Txn]) -> Validity {
+    checker_with(workload, txns, &vec!["ok"; txns.len()])
+}
+
+/// The checker's verdict, each transaction completing with its outcome (`ok`, `info` or
+/// `fail`; only an `ok` completion carries the reads).
+fn checker_with(workload: Workload, txns: &[Txn], outcomes: &[&str]) -> Validity {
     let mut lines = Vec::new();
     for (p, t) in txns.iter().enumerate() {
         lines.push(format!(
@@ -175,8 +231,9 @@ fn checker_as(workload: Workload, txns: &[Txn]) -> Validity {
     }
     for (p, t) in txns.iter().enumerate() {
         lines.push(format!(
-            r#"{{"process":{p},"type":"ok","f":"txn","value":{}}}"#,
-            json(workload, t, true)
+            r#"{{"process":{p},"type":"{}","f":"txn","value":{}}}"#,
+            outcomes[p],
+            json(workload, t, outcomes[p] == "ok")
         ));
     }
     let h = read_jsonl("p.jsonl", &lines.join("\n")).expect("reads");
@@ -200,6 +257,17 @@ proptest! {
     }
 
     #[test]
+    fn with_info_and_fail_invalid_only_when_no_committed_subset_replays_the_reads(
+        seed in any::<u64>(),
+    ) {
+        let txns = generate(seed);
+        let outcomes = outcomes(seed, txns.len());
+        if checker_with(Workload::ListAppend, &txns, &outcomes) == Validity::Invalid {
+            prop_assert!(!serializable_with(&txns, &outcomes), "{:?} {:?}", txns, outcomes);
+        }
+    }
+
+    #[test]
     fn rw_register_invalid_only_when_no_serial_order_replays_the_reads(seed in any::<u64>()) {
         let txns = generate(seed);
         if checker_as(Workload::RwRegister, &txns) == Validity::Invalid {
@@ -218,4 +286,16 @@ fn generated_histories_are_both_valid_and_invalid_often() {
         .filter(|&seed| checker_as(Workload::RwRegister, &generate(seed)) == Validity::Invalid)
         .count() as u64;
     assert!(caught >= n / 10, "{caught} of {n} invalid as registers");
+    // With outcomes, too.
+    let caught = (0..n)
+        .filter(|&seed| {
+            let txns = generate(seed);
+            let outcomes = outcomes(seed, txns.len());
+            checker_with(Workload::ListAppend, &txns, &outcomes) == Validity::Invalid
+        })
+        .count() as u64;
+    assert!(
+        caught >= n / 10,
+        "{caught} of {n} invalid with info and fail"
+    );
 }
