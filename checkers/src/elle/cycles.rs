@@ -104,43 +104,8 @@ pub(super) fn find(
         for (i, &v) in set.iter().enumerate() {
             local[v as usize] = i as u32;
         }
-        let mut gave_up_counting = false;
-        let mut cycle = None;
-        // Sub-components by the relations kept, computed once per set of relations.
-        let mut subs: Vec<(Rels, Vec<u32>)> = Vec::new();
-        'search: for &extra in passes {
-            for spec in &SPECS {
-                let rels = spec.first | spec.rest | extra;
-                if !subs.iter().any(|(r, _)| *r == rels) {
-                    subs.push((rels, sub_components(graph, set, &local, rels)));
-                }
-                let sub = &subs
-                    .iter()
-                    .find(|(r, _)| *r == rels)
-                    .expect("just computed")
-                    .1;
-                let component = Component {
-                    set,
-                    local: &local,
-                    sub,
-                };
-                match search(graph, &component, spec, extra) {
-                    Ok(Some(path)) => {
-                        cycle = Some(path);
-                        break 'search;
-                    }
-                    Ok(None) => {}
-                    Err(GaveUp) => {
-                        let class = if extra == 0 {
-                            spec.class.to_string()
-                        } else {
-                            format!("{}-realtime", spec.class)
-                        };
-                        gave_up_counting |= found.counts(&class);
-                    }
-                }
-            }
-        }
+        let (cycle, gave_up_counting) =
+            strongest(graph, set, &local, passes, |class| found.counts(class));
         match cycle {
             Some(path) => {
                 let kind = classify(&path);
@@ -154,6 +119,48 @@ pub(super) fn find(
         }
     }
     incomplete
+}
+
+/// The strongest cycle of the component `set` (whose vertices `local` numbers), searching
+/// with each of `passes` as extra relations in turn; and whether a spec gave up whose class
+/// `counts`.
+fn strongest(
+    graph: &Graph,
+    set: &[u32],
+    local: &[u32],
+    passes: &[Rels],
+    counts: impl Fn(&str) -> bool,
+) -> (Option<Cycle>, bool) {
+    let mut gave_up_counting = false;
+    // Sub-components by the relations kept, computed once per set of relations.
+    let mut subs: Vec<(Rels, Vec<u32>)> = Vec::new();
+    for &extra in passes {
+        for spec in &SPECS {
+            let rels = spec.first | spec.rest | extra;
+            if !subs.iter().any(|(r, _)| *r == rels) {
+                subs.push((rels, sub_components(graph, set, local, rels)));
+            }
+            let sub = &subs
+                .iter()
+                .find(|(r, _)| *r == rels)
+                .expect("just computed")
+                .1;
+            let component = Component { set, local, sub };
+            match search(graph, &component, spec, extra) {
+                Ok(Some(path)) => return (Some(path), gave_up_counting),
+                Ok(None) => {}
+                Err(GaveUp) => {
+                    let class = if extra == 0 {
+                        spec.class.to_string()
+                    } else {
+                        format!("{}-realtime", spec.class)
+                    };
+                    gave_up_counting |= counts(&class);
+                }
+            }
+        }
+    }
+    (None, gave_up_counting)
 }
 
 /// Outside the component being searched; alone in its sub-component.
@@ -280,6 +287,10 @@ fn bfs(
             path.reverse();
             return Ok(Some(path));
         }
+        if vertex(s) == goal {
+            // Back at the source too early (G-nonadjacent): a cycle passes it only once.
+            continue;
+        }
         if *budget == 0 {
             return Err(GaveUp);
         }
@@ -387,4 +398,65 @@ fn describe(
     }
     text.push_str("a contradiction: no order of these transactions explains what they saw.");
     (text, txns, steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elle::graph::{PROCESS, REALTIME};
+
+    /// The kind of the strongest cycle of the one component of `edges` (over vertices
+    /// `0..n`), with `order` edges searched after data edges.
+    fn kind(n: usize, edges: &[(u32, u32, Rels)], order: Rels) -> Option<String> {
+        let graph = Graph::new(n, edges.to_vec());
+        let components = scc::components(&graph);
+        let set = components.sets.first()?;
+        let mut local = vec![NONE; n];
+        for (i, &v) in set.iter().enumerate() {
+            local[v as usize] = i as u32;
+        }
+        let passes: &[Rels] = if order == 0 { &[0] } else { &[0, order] };
+        let (cycle, gave_up) = strongest(&graph, set, &local, passes, |_| true);
+        assert!(!gave_up);
+        cycle.map(|c| classify(&c))
+    }
+
+    #[test]
+    fn the_strongest_class_is_found_even_when_a_weaker_cycle_is_shorter() {
+        // G2-item (adjacent rw) is the shortest cycle, 0 → 1 → 0; G-single hides behind it.
+        let edges = [(0, 1, RW), (1, 0, RW), (1, 2, WW), (2, 0, WR)];
+        assert_eq!(kind(3, &edges, 0).as_deref(), Some("G-single"));
+        // A G0 among them wins.
+        let mut with_g0 = edges.to_vec();
+        with_g0.extend([(2, 1, WW)]);
+        assert_eq!(kind(3, &with_g0, 0).as_deref(), Some("G0"));
+    }
+
+    #[test]
+    fn nonadjacent_rw_edges_are_told_from_adjacent_ones() {
+        // rw, ww, rw, wr: two rw edges, never adjacent.
+        let edges = [(0, 1, RW), (1, 2, WW), (2, 3, RW), (3, 0, WR)];
+        assert_eq!(kind(4, &edges, 0).as_deref(), Some("G-nonadjacent"));
+        // rw, rw, wr: adjacent.
+        let edges = [(0, 1, RW), (1, 2, RW), (2, 0, WR)];
+        assert_eq!(kind(3, &edges, 0).as_deref(), Some("G2-item"));
+        // rw, wr, rw, wr but the last rw leads back into the first: adjacent around the cycle.
+        let edges = [(0, 1, WR), (1, 2, RW), (2, 0, RW)];
+        assert_eq!(kind(3, &edges, 0).as_deref(), Some("G2-item"));
+    }
+
+    #[test]
+    fn order_edges_are_used_only_when_data_edges_make_no_cycle() {
+        let stale = [(0, 1, REALTIME), (1, 0, RW)];
+        assert_eq!(kind(2, &stale, 0), None);
+        assert_eq!(
+            kind(2, &stale, PROCESS | REALTIME).as_deref(),
+            Some("G-single-realtime")
+        );
+        let same_process = [(0, 1, PROCESS | REALTIME), (1, 0, RW)];
+        let found = kind(2, &same_process, PROCESS | REALTIME);
+        assert_eq!(found.as_deref(), Some("G-single-process"));
+        let both = [(0, 1, WW | REALTIME), (1, 0, WW)];
+        assert_eq!(kind(2, &both, PROCESS | REALTIME).as_deref(), Some("G0"));
+    }
 }
