@@ -225,9 +225,12 @@ impl ListAppend<'_> {
 
     /// ww edges along each key's order, and dirty updates.
     fn versions(&self, edges: &mut Vec<Edge>, found: &mut Collector) {
+        // Who appended each element of the key's order (one buffer for all keys).
+        let mut writers: Vec<Option<Append>> = Vec::new();
         for key in 0..self.longest.len() as u32 {
             let order = self.order(key);
-            let writers: Vec<Option<Append>> = order.iter().map(|&v| self.writer(key, v)).collect();
+            writers.clear();
+            writers.extend(order.iter().map(|&v| self.writer(key, v)));
             for pair in writers.windows(2) {
                 if let [Some(a), Some(b)] = pair
                     && a.txn != b.txn
@@ -268,6 +271,8 @@ impl ListAppend<'_> {
     fn reads(&self, edges: &mut Vec<Edge>, found: &mut Collector) {
         let view = self.view;
         let mut incompatible = vec![false; self.longest.len()];
+        // A sorted copy of each read, to spot duplicates (one buffer for all).
+        let mut sorted: Vec<u32> = Vec::new();
         for (t, txn) in view.txns().iter().enumerate() {
             let t = t as u32;
             for mop in txn.mops.iter() {
@@ -280,7 +285,8 @@ impl ListAppend<'_> {
                 };
                 let key = *key;
                 let shown = |list: &[u32]| view.list(list);
-                let mut sorted = list.to_vec();
+                sorted.clear();
+                sorted.extend_from_slice(list);
                 sorted.sort_unstable();
                 if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
                     found.add("duplicate-elements", || {
