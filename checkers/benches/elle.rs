@@ -68,26 +68,29 @@ fn history_text(txns: usize, stale: bool) -> String {
 }
 
 /// Child side: reads and checks one history with one checker; prints
-/// `read_s check_s peak_mib verdict`.
+/// `read_s check_s read_peak_mib peak_mib verdict` (the peak once the history is read, and at
+/// the end).
 fn child(which: &str, txns: usize, stale: bool) {
     let text = history_text(txns, stale);
     // Forget the generator's peak (Linux ≥ 4.0): what remains is the text, shared by both.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let (read, check, valid) = match which {
+    let (read, read_peak, check, valid) = match which {
         "ours" => {
             let t = Instant::now();
             let h = read_jsonl("synthetic.jsonl", &text).expect("reads");
             let read = t.elapsed();
+            let read_peak = peak_mib();
             let t = Instant::now();
             let ops = h.operations().expect("pairs");
             let r =
                 elle::check(Workload::ListAppend, &h, &ops, &Options::default()).expect("checks");
-            (read, t.elapsed(), r.valid)
+            (read, read_peak, t.elapsed(), r.valid)
         }
         _ => {
             let t = Instant::now();
             let h = adya::History::from_json(&text).expect("adya reads");
             let read = t.elapsed();
+            let read_peak = peak_mib();
             let t = Instant::now();
             let opts = adya::Opts {
                 models: vec!["strict-serializable".into()],
@@ -99,13 +102,14 @@ fn child(which: &str, txns: usize, stale: bool) {
                 adya::Valid::False => Validity::Invalid,
                 adya::Valid::Unknown => Validity::Unknown,
             };
-            (read, t.elapsed(), valid)
+            (read, read_peak, t.elapsed(), valid)
         }
     };
     println!(
-        "{:.3} {:.3} {:.0} {}",
+        "{:.3} {:.3} {:.0} {:.0} {}",
         read.as_secs_f64(),
         check.as_secs_f64(),
+        read_peak,
         peak_mib(),
         valid.word()
     );
@@ -114,6 +118,8 @@ fn child(which: &str, txns: usize, stale: bool) {
 struct Measured {
     read: f64,
     check: f64,
+    /// Peak memory once the history was read, and at the end.
+    read_peak: f64,
     peak: f64,
 }
 
@@ -144,12 +150,13 @@ fn measure(which: &str, txns: usize, stale: bool) -> Result<Measured, String> {
     let text = String::from_utf8_lossy(&out.stdout);
     let fields: Vec<&str> = text.split_whitespace().collect();
     match fields.as_slice() {
-        [read, check, peak, verdict] => {
+        [read, check, read_peak, peak, verdict] => {
             let expected = if stale { "invalid" } else { "valid" };
             assert_eq!(*verdict, expected, "{which} on {txns} transactions");
             Ok(Measured {
                 read: read.parse().expect("seconds"),
                 check: check.parse().expect("seconds"),
+                read_peak: read_peak.parse().expect("MiB"),
                 peak: peak.parse().expect("MiB"),
             })
         }
@@ -177,7 +184,8 @@ fn main() {
         &[10_000, 100_000, 1_000_000]
     };
     println!("list-append, strict-serializable; 10 processes, 1,000 keys (32 appends each)");
-    println!("times in seconds (read = parse the JSON Lines, check = pair + check); peak in MiB");
+    println!("times in seconds (read = parse the JSON Lines, check = pair + check)");
+    println!("peak memory in MiB: once read / at the end (the text and the history included)");
     println!("\nvalid histories:");
     table(sizes, false);
     println!("\ninvalid: one read in ~1,000 stale (cycles through real time):");
@@ -186,7 +194,7 @@ fn main() {
 
 fn table(sizes: &[usize], stale: bool) {
     println!(
-        "{:>9}  {:>8} {:>8} {:>8} {:>9}  {:>8} {:>8} {:>8}  {:>11}",
+        "{:>9}  {:>7} {:>7} {:>11} {:>7}  {:>7} {:>7} {:>11}  {:>9}",
         "txns", "ours rd", "check", "peak", "µs/txn", "adya rd", "check", "peak", "adya/ours"
     );
     let mut previous: Option<(usize, f64)> = None;
@@ -201,17 +209,20 @@ fn table(sizes: &[usize], stale: bool) {
         let per_txn = o.check / n as f64 * 1e6;
         let adya_cols = match &adya {
             Ok(a) => format!(
-                "{:>8.3} {:>8.3} {:>8.0}  {:>11.2}",
+                "{:>7.3} {:>7.3} {:>11}  {:>9.2}",
                 a.read,
                 a.check,
-                a.peak,
+                format!("{:.0} / {:.0}", a.read_peak, a.peak),
                 a.check / o.check
             ),
             Err(e) => format!("adya {e}"),
         };
         println!(
-            "{n:>9}  {:>8.3} {:>8.3} {:>8.0} {:>9.2}  {adya_cols}",
-            o.read, o.check, o.peak, per_txn
+            "{n:>9}  {:>7.3} {:>7.3} {:>11} {:>7.2}  {adya_cols}",
+            o.read,
+            o.check,
+            format!("{:.0} / {:.0}", o.read_peak, o.peak),
+            per_txn
         );
         if let Some((n0, t0)) = previous {
             growth.push(format!(
