@@ -16,6 +16,8 @@
 //!   coordinator was down (informational).
 //! * [`lock`]: lock safety — clients' belief windows never overlap, the protected resource
 //!   never sees two holders or a fencing token go backwards.
+//! * [`elle`]: transactional isolation, Elle's way — list-append and rw-register histories
+//!   checked for G0, G1, G-single, G2 and friends against a consistency model.
 //! * [`compose`]: the checkers by name, composed: a history given to several checkers, their
 //!   verdicts merged; the names `faultline check --model` accepts.
 //! * [`synth`]: seeded synthetic histories, for tests and benchmarks.
@@ -26,6 +28,7 @@ pub mod atomicity;
 pub mod bank;
 pub mod blocking;
 pub mod compose;
+pub mod elle;
 pub mod error;
 pub mod history;
 pub mod import;
