@@ -410,7 +410,7 @@ fn a_jepsen_history_with_conserved_money_is_valid() {
     let (file, text) = fixture("jepsen-valid.edn");
     let h = read_history(&file, &text, None).unwrap();
     let ops = h.operations().unwrap();
-    assert_eq!(compose::infer(&ops).map(|m| m.name), Some("bank"));
+    assert_eq!(compose::infer(&h, &ops).map(|m| m.name), Some("bank"));
 }
 
 #[test]

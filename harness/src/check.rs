@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use checkers::compose::{self, Analysis, Checker, CheckerResult, Model};
+use checkers::elle::{self, Consistency};
 use checkers::history::History;
 use checkers::import::{Format, read_history};
 use checkers::linear::{self, Options};
@@ -33,7 +34,8 @@ pub struct CheckArgs {
     #[arg(required = true, value_name = "HISTORY")]
     pub histories: Vec<PathBuf>,
     /// What to check against: register, cas-register, multi-register, kv, mutex, unique-ids,
-    /// lock (lock safety) or bank [default: inferred from the operations' names].
+    /// lock (lock safety), bank, list-append or rw-register (transactions, Elle-style)
+    /// [default: inferred from the operations' names].
     #[arg(long, value_parser = PossibleValuesParser::new(Model::names()))]
     pub model: Option<String>,
     /// The files' format: jsonl, edn, jepsen-log or porcupine-kv [default: detected].
@@ -75,6 +77,11 @@ pub struct CheckArgs {
     /// bank: balances below zero are allowed (no negative-value errors).
     #[arg(long)]
     pub allow_negative: bool,
+    /// list-append, rw-register: the consistency model transactions must satisfy; it decides
+    /// which anomalies make the history invalid.
+    #[arg(long, value_name = "MODEL", default_value = "strict-serializable",
+          value_parser = PossibleValuesParser::new(Consistency::ALL.map(Consistency::name)))]
+    pub consistency: String,
 }
 
 /// `--accounts`: `a,b,c` names the accounts; a bare count `N` means `0` … `N-1`, Jepsen's
@@ -126,6 +133,7 @@ pub fn run_options(d: Option<&Descriptor>) -> compose::Options {
             .filter(|d| d.id_layout == IdLayout::Snowflake)
             .map(|_| unique_ids::SnowflakeLayout::default()),
         bank: bank::Options::default(),
+        isolation: elle::Options::default(),
     }
 }
 
@@ -183,6 +191,10 @@ fn check_all(args: &CheckArgs) -> Result<CheckResults, Failure> {
             accounts: args.accounts.as_deref().map(parse_accounts).transpose()?,
             allow_negative: args.allow_negative,
         },
+        isolation: elle::Options {
+            // clap admits only the models' names.
+            consistency: Consistency::parse(&args.consistency).unwrap_or_default(),
+        },
     };
     // clap admits only the models' names.
     let checkers = args
@@ -220,7 +232,7 @@ pub fn check_one(
     let ops = history.operations()?;
     let checkers = match checkers {
         Some(c) => c,
-        None => compose::infer(&ops)
+        None => compose::infer(history, &ops)
             .ok_or_else(|| {
                 let mut names: Vec<&str> = ops.iter().map(|o| &*o.f).collect();
                 names.sort_unstable();
@@ -310,6 +322,7 @@ pub fn render_checker(c: &CheckerResult) -> String {
         Analysis::Bank(r) => r.render_text(),
         Analysis::Atomicity(r) => r.render_text(),
         Analysis::Blocking(r) => r.render_text(),
+        Analysis::Isolation(r) => r.text(),
     }
 }
 

@@ -81,6 +81,7 @@ impl HistoryResult {
             .iter()
             .map(|c| match &c.analysis {
                 Analysis::Linearizable(r) => r.model.as_str(),
+                Analysis::Isolation(r) => r.workload.name(),
                 _ => c.name(),
             })
             .collect::<Vec<_>>()

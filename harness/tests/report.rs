@@ -58,9 +58,15 @@ fn hand_made(tag: &str, history: &[String], scenario: &str) -> PathBuf {
 }
 
 fn assert_self_contained(html: &str) {
-    for external in ["http://", "https://", "src=", "<link", "@import", "url("] {
+    for external in ["http://", "https://", "src=", "<link", "@import"] {
         assert!(!html.contains(external), "the report mentions {external}");
     }
+    // `url(#id)` names a part of the page itself (an arrowhead); any other url( loads.
+    assert!(
+        html.match_indices("url(")
+            .all(|(at, _)| html[at..].starts_with("url(#")),
+        "the report loads something with url("
+    );
 }
 
 #[test]
@@ -575,5 +581,56 @@ fn a_million_operations_render_every_page() {
         took.as_secs_f64()
     );
     assert!(html.contains(&format!("page 1 of {}", ops.div_ceil(5000))));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A list-append history with a cycle: `faultline check --json` infers the model, names the
+/// anomaly, and its results match the schema; the report draws the cycle.
+#[test]
+fn a_transactional_history_checks_against_the_schema_and_draws_its_cycle() {
+    // Write skew (G2-item), then a reader that saw both appends.
+    let history: Vec<String> = [
+        r#"{"index":0,"time":0,"process":0,"type":"invoke","f":"txn","value":[["r","x",null],["append","y",1]]}"#,
+        r#"{"index":1,"time":1,"process":1,"type":"invoke","f":"txn","value":[["r","y",null],["append","x",1]]}"#,
+        r#"{"index":2,"time":2,"process":0,"type":"ok","f":"txn","value":[["r","x",[]],["append","y",1]]}"#,
+        r#"{"index":3,"time":3,"process":1,"type":"ok","f":"txn","value":[["r","y",[]],["append","x",1]]}"#,
+        r#"{"index":4,"time":4,"process":2,"type":"invoke","f":"txn","value":[["r","x",null],["r","y",null]]}"#,
+        r#"{"index":5,"time":5,"process":2,"type":"ok","f":"txn","value":[["r","x",[1]],["r","y",[1]]]}"#,
+    ]
+    .map(String::from)
+    .to_vec();
+    let dir = hand_made(
+        "txn",
+        &history,
+        "name = \"txn\"\ntarget = \"raft-kv\"\nworkload = \"list-append\"\nseed = 1\ntime-limit = 1\n",
+    );
+    let check = faultline()
+        .args(["check", "--json"])
+        .arg(dir.join("history.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_valid(&json, Some("CheckResults"));
+    let analysis = &json["histories"][0]["checkers"][0]["analysis"];
+    assert_eq!(analysis["workload"], "list-append");
+    assert_eq!(analysis["consistency"], "strict-serializable");
+    assert_eq!(analysis["anomaly_counts"]["G2-item"], 1, "{analysis}");
+    // Snapshot isolation allows write skew.
+    let si = faultline()
+        .args(["check", "--consistency", "snapshot-isolation"])
+        .arg(dir.join("history.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        si.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&si.stdout)
+    );
+    let html = report(&dir);
+    assert!(html.contains("G2-item — prohibited"));
+    assert_eq!(html.matches("class=\"edge rel-rw\"").count(), 2);
+    assert_self_contained(&html);
     std::fs::remove_dir_all(dir).unwrap();
 }

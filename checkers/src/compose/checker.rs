@@ -4,6 +4,7 @@
 use crate::atomicity;
 use crate::bank;
 use crate::blocking;
+use crate::elle;
 use crate::error::InputError;
 use crate::history::{History, Operation};
 use crate::linear;
@@ -38,6 +39,9 @@ pub enum Checker {
     /// How long participants were in doubt, and during the coordinator's downtime:
     /// informational, run only when the history records the participants' decisions.
     Blocking,
+    /// Transactions (list-append or rw-register) against a consistency model, as Elle
+    /// checks them: dependency cycles and the anomalies that need none.
+    Isolation(elle::Workload),
 }
 
 /// What the checkers need besides the history.
@@ -53,6 +57,9 @@ pub struct Options {
     /// The bank's total and accounts (inferred when not given), and whether balances may go
     /// below zero.
     pub bank: bank::Options,
+    /// The consistency model transactions are checked against (strict-serializable unless
+    /// given).
+    pub isolation: elle::Options,
 }
 
 impl Checker {
@@ -67,6 +74,7 @@ impl Checker {
             Checker::Bank => "bank",
             Checker::Atomicity => "atomicity",
             Checker::Blocking => "blocking",
+            Checker::Isolation(_) => "isolation",
         }
     }
 
@@ -138,6 +146,10 @@ impl Checker {
                     return Ok(None);
                 };
                 (report.valid, Analysis::Blocking(report))
+            }
+            Checker::Isolation(workload) => {
+                let report = elle::check(workload, history, ops, &options.isolation)?;
+                (report.valid, Analysis::Isolation(report))
             }
         };
         Ok(Some(CheckerResult {

@@ -1,7 +1,8 @@
 //! The names `faultline check --model` accepts, each a list of checkers — and, for a history
 //! whose model is not named, the one its operation names suggest.
 
-use crate::history::Operation;
+use crate::elle::Workload;
+use crate::history::{History, Operation};
 use crate::linear;
 
 use super::checker::Checker;
@@ -14,7 +15,7 @@ pub struct Model {
 }
 
 /// Every model `--model` can name.
-pub const MODELS: [Model; 8] = [
+pub const MODELS: [Model; 10] = [
     Model {
         name: "register",
         checkers: &[Checker::Linearizable("register")],
@@ -47,6 +48,14 @@ pub const MODELS: [Model; 8] = [
         name: "bank",
         checkers: &[Checker::Bank, Checker::Atomicity, Checker::Blocking],
     },
+    Model {
+        name: "list-append",
+        checkers: &[Checker::Isolation(Workload::ListAppend)],
+    },
+    Model {
+        name: "rw-register",
+        checkers: &[Checker::Isolation(Workload::RwRegister)],
+    },
 ];
 
 impl Model {
@@ -64,8 +73,9 @@ impl Model {
 /// The model a history's operations suggest, when none was named: unique IDs when every op
 /// is a `generate`, a lock when the ops are a lock workload's (with writes to its resource),
 /// a bank when they are transfers and reads (with a transfer: reads alone are a register's),
-/// else the linearizability model their names fit (an empty history: `cas-register`).
-pub fn infer(ops: &[Operation]) -> Option<&'static Model> {
+/// transactions by their micro-ops when every op is a `txn` ([`txn_model`]), else the
+/// linearizability model their names fit (an empty history: `cas-register`).
+pub fn infer(history: &History, ops: &[Operation]) -> Option<&'static Model> {
     let name = if ops.is_empty() {
         "cas-register"
     } else if ops.iter().all(|o| &*o.f == "generate") {
@@ -80,10 +90,35 @@ pub fn infer(ops: &[Operation]) -> Option<&'static Model> {
         && ops.iter().any(|o| &*o.f == "transfer")
     {
         "bank"
+    } else if ops.iter().all(|o| &*o.f == "txn") {
+        txn_model(history, ops)?
     } else {
         linear::infer(&mut ops.iter().map(|o| &*o.f))?
     };
     Model::named(name)
+}
+
+/// The transactional model whose micro-ops the transactions use: `append` → list-append, `w`
+/// → rw-register, `read`/`write` → Knossos's multi-register; none when they mix, or when reads
+/// alone (`r`) cannot tell a list from a register.
+fn txn_model(history: &History, ops: &[Operation]) -> Option<&'static str> {
+    let mut seen: Option<&'static str> = None;
+    for op in ops {
+        for m in op.input(history).as_list()? {
+            let model = match m.as_list().and_then(|m| m.first()?.as_str()) {
+                Some("append") => "list-append",
+                Some("w") => "rw-register",
+                Some("read" | "write") => "multi-register",
+                Some("r") => continue,
+                _ => return None,
+            };
+            match seen {
+                Some(s) if s != model => return None,
+                _ => seen = Some(model),
+            }
+        }
+    }
+    seen
 }
 
 #[cfg(test)]
@@ -102,7 +137,7 @@ mod tests {
             })
             .collect();
         let h = read_jsonl("h.jsonl", &lines.join("\n")).unwrap();
-        infer(&h.operations().unwrap()).map(|m| m.name)
+        infer(&h, &h.operations().unwrap()).map(|m| m.name)
     }
 
     #[test]
@@ -118,6 +153,36 @@ mod tests {
         assert_eq!(inferred(&["transfer"]), Some("bank"));
         assert_eq!(inferred(&["read"]), Some("cas-register"));
         assert_eq!(inferred(&["transfer", "write"]), None);
+    }
+
+    #[test]
+    fn transactions_suggest_a_model_by_their_micro_ops() {
+        let of = |values: &[&str]| -> Option<&'static str> {
+            let lines: Vec<String> = values
+                .iter()
+                .enumerate()
+                .map(|(p, v)| {
+                    format!("{{\"process\":{p},\"type\":\"invoke\",\"f\":\"txn\",\"value\":{v}}}")
+                })
+                .collect();
+            let h = read_jsonl("t.jsonl", &lines.join("\n")).unwrap();
+            infer(&h, &h.operations().unwrap()).map(|m| m.name)
+        };
+        assert_eq!(
+            of(&[r#"[["append",1,2],["r",1,null]]"#]),
+            Some("list-append")
+        );
+        assert_eq!(
+            of(&[r#"[["r",1,null]]"#, r#"[["w",1,2]]"#]),
+            Some("rw-register")
+        );
+        assert_eq!(
+            of(&[r#"[["write","x",1],["read","y",null]]"#]),
+            Some("multi-register")
+        );
+        assert_eq!(of(&[r#"[["append",1,2]]"#, r#"[["w",1,2]]"#]), None);
+        assert_eq!(of(&[r#"[["r",1,null]]"#]), None);
+        assert_eq!(of(&["3"]), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::atomicity;
 use crate::bank;
 use crate::blocking;
+use crate::elle;
 use crate::linear;
 use crate::lock;
 use crate::unique_ids::{self, Monotonicity};
@@ -41,6 +42,7 @@ pub enum Analysis {
     Bank(bank::Report),
     Atomicity(atomicity::Report),
     Blocking(blocking::Report),
+    Isolation(elle::Report),
 }
 
 impl CheckerResult {
@@ -55,6 +57,7 @@ impl CheckerResult {
             Analysis::Bank(_) => "bank",
             Analysis::Atomicity(_) => "atomicity",
             Analysis::Blocking(_) => "blocking",
+            Analysis::Isolation(_) => "isolation",
         }
     }
 }

@@ -173,6 +173,7 @@ pub fn list_append_history(cfg: &Config) -> History {
         source: format!("synthetic list-append (seed {})", cfg.seed),
         events,
         timed: true,
+        ..History::default()
     }
 }
 

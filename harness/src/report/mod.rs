@@ -22,6 +22,7 @@ mod bank;
 mod charts;
 mod data;
 mod ids;
+mod isolation;
 mod linear;
 mod lock;
 mod page;

@@ -8,7 +8,7 @@ use checkers::compose::{Analysis, CheckerResult};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::data::{Data, dur, per_second};
-use super::{bank, charts, ids, linear, lock, svg, timeline, txn};
+use super::{bank, charts, ids, isolation, linear, lock, svg, timeline, txn};
 use crate::results::RunResults;
 
 const CSS: &str = r#"
@@ -70,6 +70,10 @@ rect.t-open{fill:#e6a23c;fill-opacity:.5}rect.down{fill:#1d232b}rect.downbg{fill
 rect.split{fill:#e02020;stroke:#8b0000;stroke-width:1}line.split{stroke:#e02020;stroke-width:2}rect.longest{fill:none;stroke:#111;stroke-width:1.6}line.longest{stroke:#111;stroke-width:2}
 text.tlabel{font-size:9.5px;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}text.tlabel.split{fill:#c8362f}text.tlabel.longest{fill:#111}line.lanesep{stroke:#eceff2}
 .sw.t-commit{background:#2e9b4f}.sw.t-abort{background:#8a949f}.sw.t-pc{background:linear-gradient(90deg,#2e9b4f 50%,#1f6e37 50%)}.sw.t-open{background:#e6a23c80}
+svg.cycle{border:none;background:transparent}rect.txnbox{fill:#fff;stroke:#1d232b;stroke-width:1.2}text.txnlabel{font:11px ui-monospace,monospace;fill:#1d232b}
+path.edge{fill:none;stroke-width:1.8}text.rellabel{font-size:10.5px;font-weight:600;paint-order:stroke;stroke:#fafbfc;stroke-width:3px}
+path.rel-ww{stroke:#2457a6}path.rel-wr{stroke:#2e8b47}path.rel-rw{stroke:#c8362f;stroke-dasharray:5 3}path.rel-process{stroke:#8e5bc8}path.rel-realtime{stroke:#ef8a17}
+td.rel-ww{color:#2457a6}td.rel-wr{color:#2e8b47}td.rel-rw{color:#c8362f}td.rel-process{color:#8e5bc8}td.rel-realtime{color:#b86a0c}
 .sw.down{background:#1d232b}.sw.split{background:#e02020;outline:1px solid #8b0000}.sw.longest{background:#fff;outline:2px solid #111}
 "#;
 
@@ -136,6 +140,20 @@ fn anomaly_summary(c: &CheckerResult) -> Option<String> {
             a.error_counts.total(),
             a.counts.txns
         ),
+        Analysis::Isolation(r) => {
+            let counted = r.counted_kinds();
+            let n: usize = counted.iter().map(|k| r.anomaly_counts[*k]).sum();
+            format!(
+                "{n} prohibited under {} ({}) over {} transactions",
+                r.consistency.name(),
+                if counted.is_empty() {
+                    "none".to_string()
+                } else {
+                    counted.join(", ")
+                },
+                r.txns
+            )
+        }
         Analysis::Monotonic(_) | Analysis::Mutex(_) | Analysis::Blocking(_) => return None,
     })
 }
@@ -318,6 +336,7 @@ pub fn render(dir: &Path, data: &Data<'_>, r: &RunResults) -> String {
                                     Analysis::Bank(b) => (bank::render(b)),
                                     // Transactions: the atomicity report with the blocking one.
                                     Analysis::Atomicity(a) => (txn::render(data, Some(a), blocking)),
+                                    Analysis::Isolation(r) => (isolation::render(r)),
                                     Analysis::Monotonic(_) | Analysis::Mutex(_) | Analysis::Blocking(_) => {},
                                 }
                             }

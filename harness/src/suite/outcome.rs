@@ -145,6 +145,11 @@ pub fn anomalies(history: &HistoryResult) -> String {
                     }
                 }
             }
+            Analysis::Isolation(r) => {
+                for kind in r.counted_kinds() {
+                    parts.push(format!("{} {kind}", r.anomaly_counts[kind]));
+                }
+            }
             Analysis::UniqueIds(_)
             | Analysis::Monotonic(_)
             | Analysis::Mutex(_)

@@ -10,6 +10,7 @@
 use std::sync::{Arc, Mutex};
 
 use checkers::compose::Checker;
+use checkers::elle;
 use serde::{Deserialize, Serialize};
 use targets::descriptor::Protocol;
 use tokio::time::Instant;
@@ -79,8 +80,7 @@ impl TypedWorkload for ListAppend {
         "Elle's list-append: transactions of appends and list reads over rotating keys";
     const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpKv];
     const LINKS: Links = Links::Shared;
-    // WIRE-ELLE: Elle's list-append checker (`checkers::elle`) goes here, once it exists.
-    const CHECKERS: &'static [Checker] = &[];
+    const CHECKERS: &'static [Checker] = &[Checker::Isolation(elle::Workload::ListAppend)];
 
     fn run(&self, settings: TxnSettings, run: Run) -> Running {
         start(Kind::ListAppend, settings, run)
@@ -94,8 +94,7 @@ impl TypedWorkload for RwRegister {
         "Elle's rw-register: transactions of register writes and reads over rotating keys";
     const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpKv];
     const LINKS: Links = Links::Shared;
-    // WIRE-ELLE: Elle's rw-register checker (`checkers::elle`) goes here, once it exists.
-    const CHECKERS: &'static [Checker] = &[];
+    const CHECKERS: &'static [Checker] = &[Checker::Isolation(elle::Workload::RwRegister)];
 
     fn run(&self, settings: TxnSettings, run: Run) -> Running {
         start(Kind::RwRegister, settings, run)
