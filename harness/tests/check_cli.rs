@@ -308,7 +308,11 @@ fn bad_bank_input_is_one_line_with_exit_3() {
         "{}",
         stderr(&out)
     );
-    assert!(stderr(&out).contains(", bank)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(", bank, list-append, rw-register)"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A Jepsen multi-register history (`:txn` of `[:read k v]` / `[:write k v]`) checked with
