@@ -47,20 +47,33 @@ impl Txn {
 }
 
 /// Interned values, in order of first appearance.
+///
+/// Integers, by far the most common keys and values, have a table of their own: half the size
+/// of one keyed by [`Value`] and cheaper to hash, which matters when a million transactions
+/// look up tens of millions of read elements.
 #[derive(Debug, Default)]
 pub(super) struct Interner {
-    ids: HashMap<Value, u32>,
+    ints: HashMap<i64, u32>,
+    others: HashMap<Value, u32>,
     pub values: Vec<Value>,
 }
 
 impl Interner {
     fn intern(&mut self, v: &Value) -> u32 {
-        if let Some(&id) = self.ids.get(v) {
-            return id;
+        let next = self.values.len() as u32;
+        let id = match v {
+            Value::Int(i) => *self.ints.entry(*i).or_insert(next),
+            _ => match self.others.get(v) {
+                Some(&id) => id,
+                None => {
+                    self.others.insert(v.clone(), next);
+                    next
+                }
+            },
+        };
+        if id == next {
+            self.values.push(v.clone());
         }
-        let id = self.values.len() as u32;
-        self.values.push(v.clone());
-        self.ids.insert(v.clone(), id);
         id
     }
 
