@@ -6,10 +6,12 @@
 //! by construction. Sizes: 10k, 100k and 1M transactions (`-- quick`: 10k and 100k).
 //!
 //! Each measurement runs in a child process of its own, so that its peak memory (VmHWM, reset
-//! after the history is generated, where the kernel allows) is its own. Both checkers get the
-//! history as the same JSON Lines text and are timed separately on reading it and on checking
-//! it, both against strict serializability. A child that takes longer than [`LIMIT`] is
-//! stopped and reported as such. Prints figures; asserts only the verdicts (valid).
+//! after the history is generated, where the kernel allows) is its own; times are the best of
+//! three runs (one for a million transactions). Both checkers get the history as the same JSON
+//! Lines text and are timed separately on reading it and on checking it, both against strict
+//! serializability. A child that takes longer than [`LIMIT`] is stopped and reported as such.
+//! Also an invalid case: the same histories with one read in about a thousand made stale.
+//! Prints figures; asserts only the verdicts (valid, or invalid with stale reads).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -170,6 +172,19 @@ fn measure(which: &str, txns: usize, stale: bool) -> Result<Measured, String> {
     }
 }
 
+/// The best of a few runs (one for a million transactions): the machine is shared, and the
+/// best run is the one least disturbed.
+fn best(which: &str, txns: usize, stale: bool) -> Result<Measured, String> {
+    let runs = if txns >= 1_000_000 { 1 } else { 3 };
+    let mut best = measure(which, txns, stale)?;
+    for _ in 1..runs {
+        let m = measure(which, txns, stale)?;
+        best.read = best.read.min(m.read);
+        best.check = best.check.min(m.check);
+    }
+    Ok(best)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
@@ -200,8 +215,8 @@ fn table(sizes: &[usize], stale: bool) {
     let mut previous: Option<(usize, f64)> = None;
     let mut growth = Vec::new();
     for &n in sizes {
-        let ours = measure("ours", n, stale);
-        let adya = measure("adya", n, stale);
+        let ours = best("ours", n, stale);
+        let adya = best("adya", n, stale);
         let Ok(o) = &ours else {
             println!("{n:>9}  ours {}", ours.err().unwrap_or_default());
             continue;

@@ -669,3 +669,34 @@ fn names_and_serialization() {
     assert_eq!(back, r);
     assert!(json.contains(r#""rel":"rw""#), "{json}");
 }
+
+#[test]
+fn values_of_any_kind_are_told_apart() {
+    // Strings, negative and large integers, and an integer equal to a small one's id space.
+    let t1 = ok(
+        r#"[["append","x","a"],["append","x",-5],["append","y",1099511627776]]"#,
+        r#"[["append","x","a"],["append","x",-5],["append","y",1099511627776]]"#,
+    );
+    let t2 = ok(r#"[["append","x",7]]"#, r#"[["append","x",7]]"#);
+    let bad = ok(
+        r#"[["r","x",null],["r","y",null]]"#,
+        r#"[["r","x",["a",-5,7]],["r","y",null]]"#,
+    );
+    let later = ok(r#"[["r","y",null]]"#, r#"[["r","y",[1099511627776]]]"#);
+    let r = txns(ListAppend, &[t1, t2, bad, later], Serializable);
+    expect(&r, Validity::Invalid, "G-single");
+    let text = r.text();
+    assert!(
+        text.contains("1099511627776") && text.contains("[\"a\",-5,7]"),
+        "{text}"
+    );
+    // The intermediate "a" read alone is G1b, named by its value.
+    let mid = ok(r#"[["r","x",null]]"#, r#"[["r","x",["a"]]]"#);
+    let r = txns(ListAppend, &[t1, mid], ReadCommitted);
+    expect(&r, Validity::Invalid, "G1b");
+    assert!(
+        r.anomalies[0].explanation.contains("ending at \"a\""),
+        "{}",
+        r.text()
+    );
+}

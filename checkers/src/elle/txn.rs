@@ -2,8 +2,9 @@
 //!
 //! An `ok` transaction is read from its completion (which carries what the reads returned);
 //! any other from its invocation, whose writes are what it would have written and whose reads
-//! are unknown. Keys and values are interned to dense `u32`s, so that the analyses compare
-//! and index integers, whatever values the history used.
+//! are unknown. Keys are interned to dense `u32`s, so that the analyses can index by key;
+//! values to `u32`s too — a small non-negative integer stands for itself, anything else is
+//! interned — so that the analyses compare integers, whatever values the history used.
 
 use hashbrown::HashMap;
 
@@ -47,25 +48,62 @@ impl Txn {
 }
 
 /// Interned values, in order of first appearance.
+///
+/// Integers, by far the most common keys and values, have a table of their own: half the size
+/// of one keyed by [`Value`] and cheaper to hash, which matters when a million transactions
+/// look up tens of millions of read elements.
 #[derive(Debug, Default)]
 pub(super) struct Interner {
-    ids: HashMap<Value, u32>,
+    ints: HashMap<i64, u32>,
+    others: HashMap<Value, u32>,
     pub values: Vec<Value>,
 }
 
 impl Interner {
     fn intern(&mut self, v: &Value) -> u32 {
-        if let Some(&id) = self.ids.get(v) {
-            return id;
+        let next = self.values.len() as u32;
+        let id = match v {
+            Value::Int(i) => *self.ints.entry(*i).or_insert(next),
+            _ => match self.others.get(v) {
+                Some(&id) => id,
+                None => {
+                    self.others.insert(v.clone(), next);
+                    next
+                }
+            },
+        };
+        if id == next {
+            self.values.push(v.clone());
         }
-        let id = self.values.len() as u32;
-        self.values.push(v.clone());
-        self.ids.insert(v.clone(), id);
         id
     }
 
     pub fn get(&self, id: u32) -> &Value {
         &self.values[id as usize]
+    }
+}
+
+/// Values as `u32`s: an integer in `0..2³¹` is itself (no lookup: a read of a list shows
+/// many values, each again and again), anything else is interned above that.
+#[derive(Debug, Default)]
+pub(super) struct Values(Interner);
+
+/// The first id of an interned value.
+const INTERNED: u32 = 1 << 31;
+
+impl Values {
+    fn intern(&mut self, v: &Value) -> u32 {
+        match v {
+            Value::Int(i) if (0..i64::from(INTERNED)).contains(i) => *i as u32,
+            _ => INTERNED + self.0.intern(v),
+        }
+    }
+
+    pub fn get(&self, id: u32) -> Value {
+        match id.checked_sub(INTERNED) {
+            Some(i) => self.0.get(i).clone(),
+            None => Value::Int(i64::from(id)),
+        }
     }
 }
 
@@ -75,13 +113,13 @@ pub(super) struct Parsed {
     /// One per operation, in the operations' order (invocation order).
     pub txns: Vec<Txn>,
     pub keys: Interner,
-    pub values: Interner,
+    pub values: Values,
 }
 
 impl Parsed {
     /// A list of interned values, as the history would write it.
     pub fn list(&self, ids: &[u32]) -> Value {
-        Value::list(ids.iter().map(|&v| self.values.get(v).clone()))
+        Value::list(ids.iter().map(|&v| self.values.get(v)))
     }
 }
 
@@ -94,7 +132,7 @@ pub(super) fn parse(
     let mut parsed = Parsed {
         txns: Vec::with_capacity(ops.len()),
         keys: Interner::default(),
-        values: Interner::default(),
+        values: Values::default(),
     };
     for (i, op) in ops.iter().enumerate() {
         // The completion of an ok transaction says what it read; otherwise the invocation

@@ -39,7 +39,7 @@ impl View<'_> {
         self.parsed.keys.get(k)
     }
 
-    pub fn value(&self, v: u32) -> &Value {
+    pub fn value(&self, v: u32) -> Value {
         self.parsed.values.get(v)
     }
 
