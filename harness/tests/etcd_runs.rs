@@ -1,8 +1,8 @@
 //! Debian's etcd 3.4 (`apt-get install etcd-server`; `.ci/run` installs it) as a target: a
 //! 3-member cluster whose client and peer links all cross the harness's proxies (each member's
-//! peer connections routed through its own links by its launcher), driven by the register and
-//! the lock over the v3 JSON gateway. The scenarios in `scenarios/`, shortened; afterwards no etcd of the run
-//! may survive. Also: a clock fault and a missing `etcd` are refused with one line.
+//! peer connections routed through its own links by its launcher), driven by the register, the
+//! lock and list-append over the v3 JSON gateway. The scenarios in `scenarios/`, shortened;
+//! afterwards no etcd of the run may survive. Also: a clock fault and a missing `etcd` are refused with one line.
 
 mod common;
 
