@@ -21,6 +21,16 @@ fn registers_on_etcd_stay_linearizable_under_partitions_kills_and_pauses() {
     assert!(r["history"]["stats"]["ok"].as_u64().unwrap() > 100, "{r}");
 }
 
+/// Transactions of reads and appends, each a read Txn and a commit Txn guarded by the keys'
+/// revisions, stay strictly serializable while members are cut off and killed.
+#[test]
+fn list_append_on_etcd_stays_strictly_serializable_under_partitions_and_kills() {
+    let (code, r) = run_scenario("etcd-list-append", "etcd", "6");
+    assert_eq!(code, Some(0), "{r}");
+    assert!(r["faults"].as_u64().unwrap() >= 1, "{r}");
+    assert!(r["history"]["stats"]["ok"].as_u64().unwrap() > 50, "{r}");
+}
+
 /// Serializable reads from a leader cut off from the others are stale: not linearizable.
 #[test]
 fn serializable_reads_from_a_cut_off_leader_are_caught() {
