@@ -1,8 +1,8 @@
 //! Debian's etcd 3.4 (`apt-get install etcd-server`; `.ci/run` installs it) as a target: a
 //! 3-member cluster whose client and peer links all cross the harness's proxies (each member's
-//! peer connections routed through its own links by its launcher), driven by the register and
-//! the lock over the v3 JSON gateway. The scenarios in `scenarios/`, shortened; afterwards no etcd of the run
-//! may survive. Also: a clock fault and a missing `etcd` are refused with one line.
+//! peer connections routed through its own links by its launcher), driven by the register, the
+//! lock and list-append over the v3 JSON gateway. The scenarios in `scenarios/`, shortened;
+//! afterwards no etcd of the run may survive. Also: a clock fault and a missing `etcd` are refused with one line.
 
 mod common;
 
@@ -19,6 +19,16 @@ fn registers_on_etcd_stay_linearizable_under_partitions_kills_and_pauses() {
     assert_eq!(code, Some(0), "{r}");
     assert!(r["faults"].as_u64().unwrap() >= 1, "{r}");
     assert!(r["history"]["stats"]["ok"].as_u64().unwrap() > 100, "{r}");
+}
+
+/// Transactions of reads and appends, each a read Txn and a commit Txn guarded by the keys'
+/// revisions, stay strictly serializable while members are cut off and killed.
+#[test]
+fn list_append_on_etcd_stays_strictly_serializable_under_partitions_and_kills() {
+    let (code, r) = run_scenario("etcd-list-append", "etcd", "6");
+    assert_eq!(code, Some(0), "{r}");
+    assert!(r["faults"].as_u64().unwrap() >= 1, "{r}");
+    assert!(r["history"]["stats"]["ok"].as_u64().unwrap() > 50, "{r}");
 }
 
 /// Serializable reads from a leader cut off from the others are stale: not linearizable.

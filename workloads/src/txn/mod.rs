@@ -5,6 +5,8 @@
 //! * [`generator`]: which transaction next (pure, seeded): active keys, unique values,
 //!   retirement;
 //! * [`client`]: performing one over `http-kv`'s `POST /txn`, recording the outcome honestly;
+//! * [`etcd`]: performing one on etcd, as a read Txn and a commit Txn guarded by the keys'
+//!   revisions;
 //! * [`workload`]: the settings, and the workers, paced, each starting at its home node.
 //!
 //! History (docs/workloads/list-append.md): `f` is `txn`, the value the micro-ops —
@@ -12,6 +14,7 @@
 //! reads filled in (`["r",4,[1,2]]`), or `fail` / `info` with the invocation's value.
 
 pub mod client;
+pub mod etcd;
 pub mod generator;
 mod workload;
 

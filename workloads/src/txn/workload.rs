@@ -1,11 +1,13 @@
 //! The list-append and rw-register workloads' glue: their settings, and workers that draw
 //! transactions from one shared generator at the scenario's pace and perform them over
-//! `http-kv`.
+//! `http-kv` or on etcd.
 //!
 //! Each worker starts every transaction at its home node (workers are spread over the nodes,
-//! as Jepsen binds clients to nodes) and follows the leader hints it gets within it — as the
-//! register's workers do, and for the same reason: every node, followers and stranded leaders
-//! included, keeps being asked, so that one that answers when it should not is seen doing it.
+//! as Jepsen binds clients to nodes) and, over `http-kv`, follows the leader hints it gets
+//! within it — as the register's workers do, and for the same reason: every node, followers
+//! and stranded leaders included, keeps being asked, so that one that answers when it should
+//! not is seen doing it. On etcd a worker only ever talks to its home member, which forwards
+//! proposals to the leader itself.
 
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +18,7 @@ use targets::descriptor::Protocol;
 use tokio::time::Instant;
 
 use super::client::perform;
+use super::etcd::EtcdTxn;
 use super::generator::{self, Generator, Kind, Txn};
 use crate::history::value;
 use crate::pacer::Pacer;
@@ -78,7 +81,7 @@ impl TypedWorkload for ListAppend {
     const NAME: &'static str = "list-append";
     const SUMMARY: &'static str =
         "Elle's list-append: transactions of appends and list reads over rotating keys";
-    const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpKv];
+    const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpKv, Protocol::Etcd];
     const LINKS: Links = Links::Shared;
     const CHECKERS: &'static [Checker] = &[Checker::Isolation(elle::Workload::ListAppend)];
 
@@ -92,7 +95,7 @@ impl TypedWorkload for RwRegister {
     const NAME: &'static str = "rw-register";
     const SUMMARY: &'static str =
         "Elle's rw-register: transactions of register writes and reads over rotating keys";
-    const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpKv];
+    const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpKv, Protocol::Etcd];
     const LINKS: Links = Links::Shared;
     const CHECKERS: &'static [Checker] = &[Checker::Isolation(elle::Workload::RwRegister)];
 
@@ -111,13 +114,22 @@ fn start(kind: Kind, settings: TxnSettings, run: Run) -> Running {
         max_txn_length: settings.max_txn_length as usize,
         max_writes_per_key: settings.max_writes_per_key,
     })));
-    let http = HttpKv::new(run.shared_nodes(), run.op_timeout);
+    let nodes = run.shared_nodes();
+    let http = HttpKv::new(nodes.clone(), run.op_timeout);
     let pace = run.pace();
     let workers = (0..run.concurrency)
         .map(|index| Worker {
             generator: generator.clone(),
-            http: http.clone(),
-            home: index,
+            conn: match run.protocol {
+                Protocol::Etcd => Conn::Etcd(EtcdTxn::new(
+                    nodes[index % nodes.len().max(1)].clone(),
+                    run.op_timeout,
+                )),
+                _ => Conn::Http {
+                    http: http.clone(),
+                    home: index,
+                },
+            },
             pacer: Pacer::new(run.seed, index, pace),
             seq: 0,
         })
@@ -131,11 +143,17 @@ fn start(kind: Kind, settings: TxnSettings, run: Run) -> Running {
 /// One transactional client: paced transactions from the shared generator.
 struct Worker {
     generator: Arc<Mutex<Generator>>,
-    http: HttpKv,
-    /// The node every transaction starts at (modulo the nodes).
-    home: usize,
+    conn: Conn,
     pacer: Pacer,
     seq: u64,
+}
+
+/// One worker's way to the keys.
+enum Conn {
+    /// Over `http-kv`: every transaction starts at node `home` (modulo the nodes).
+    Http { http: HttpKv, home: usize },
+    /// On etcd, at the worker's home member.
+    Etcd(EtcdTxn),
 }
 
 impl Client for Worker {
@@ -161,8 +179,13 @@ impl Client for Worker {
 
     async fn invoke(&mut self, process: u64, txn: Txn) -> Completion {
         self.seq += 1;
-        let mut node = self.home;
-        let out = perform(&self.http, process, self.seq, &mut node, &txn).await;
+        let out = match &self.conn {
+            Conn::Http { http, home } => {
+                let mut node = *home;
+                perform(http, process, self.seq, &mut node, &txn).await
+            }
+            Conn::Etcd(etcd) => etcd.perform(&txn).await,
+        };
         Completion {
             kind: out.kind,
             value: value(out.value),
