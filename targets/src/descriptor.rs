@@ -281,11 +281,18 @@ pub const REDIS_LOCK: Descriptor = Descriptor {
     protocol: Protocol::Resp,
     faults: LOCK_FAULTS,
     bugs: &[],
-    options: &[(
-        "aof-always",
-        &["--appendonly", "always"],
-        "append-only file, fsync before every reply (a restarted node remembers its locks)",
-    )],
+    options: &[
+        (
+            "aof-always",
+            &["--appendonly", "always"],
+            "append-only file, fsync before every reply (a restarted node remembers its locks)",
+        ),
+        (
+            "monotonic-expiry",
+            &["--expiry-clock", "monotonic"],
+            "keys expire on the monotonic clock: a wall-clock jump moves no lease",
+        ),
+    ],
     peer_ports: 0,
     clock: Clock::Flag,
     defaults: SINGLE_LOCK_DEFAULTS,

@@ -290,12 +290,14 @@ fn is(arg: &[u8], word: &str) -> bool {
 }
 
 /// Runs one client request. The caller holds the engine (the server's lock) and passes the
-/// wall-clock time it read for this command.
+/// time it read for this command: `now` in milliseconds on the clock keys expire on, and the
+/// wall clock in microseconds (for `TIME`).
 pub fn execute(
     engine: &mut Engine,
     stats: &Stats,
     session: &mut Session,
     args: &[Bytes],
+    now: i64,
     now_micros: i64,
 ) -> Frame {
     let resolved = match resolve(args, Caller::Client) {
@@ -305,7 +307,7 @@ pub fn execute(
     let mut ctx = Ctx {
         db: &mut engine.db,
         stats,
-        now: now_micros.div_euclid(1000),
+        now,
         now_micros,
     };
     match resolved.command.name {
@@ -1012,7 +1014,7 @@ mod tests {
         line: &str,
     ) -> Frame {
         let args: Vec<Bytes> = resp::split_args(line.as_bytes()).unwrap();
-        execute(engine, stats, session, &args, now * 1000)
+        execute(engine, stats, session, &args, now, now * 1000)
     }
 
     fn int(n: i64) -> Frame {

@@ -30,7 +30,7 @@
 //!
 //! ```text
 //! redis-lock --id n1 --port PORT --data-dir DIR [--appendonly no|always|everysec]
-//!            [--clock-file PATH] [--bind 127.0.0.1]
+//!            [--clock-file PATH] [--expiry-clock wall|monotonic] [--bind 127.0.0.1]
 //! ```
 //!
 //! [`main`] takes the arguments after the word `redis-lock` (a leading `redis-lock` is
@@ -55,7 +55,10 @@
 //! file). A key is gone once the clock is past its time: lazily, when a command touches it,
 //! and actively, when the 100 ms sweep finds it. So a forward jump of the clock makes leases
 //! expire early, and a backward jump makes them last longer — the point of the clock faults.
-//! Monotonic time is used only for the script time limit and uptime.
+//! `--expiry-clock monotonic` (`expiry.rs`) takes the wall clock away from leases: it is read
+//! once at start and advanced by the monotonic clock, so a jump moves no key's expiry (the
+//! `monotonic-expiry` option, Redlock's clock-jump twin). Otherwise monotonic time is used
+//! only for the script time limit and uptime.
 //!
 //! # Persistence
 //!
@@ -79,6 +82,7 @@ mod aof;
 pub mod command;
 pub mod ctx;
 pub mod db;
+mod expiry;
 mod g17;
 pub mod lua;
 mod server;
@@ -97,6 +101,8 @@ use command::Engine;
 pub use ctx::Appendonly;
 use ctx::Stats;
 use db::Db;
+pub use expiry::ExpiryClock;
+use expiry::Expiry;
 use lua::Scripts;
 
 /// Everything a node is started with.
@@ -110,6 +116,8 @@ pub struct Config {
     pub appendonly: Appendonly,
     /// The harness's clock offset file for this node; `None`: the system clock.
     pub clock_file: Option<PathBuf>,
+    /// The clock keys expire on.
+    pub expiry_clock: ExpiryClock,
 }
 
 #[derive(Debug, Parser)]
@@ -136,6 +144,10 @@ struct Cli {
     /// The clock offset file the harness skews this node's wall clock with.
     #[arg(long)]
     clock_file: Option<PathBuf>,
+    /// The clock keys expire on: the wall clock, as Redis, or the wall clock read at start and
+    /// advanced by the monotonic clock, which wall-clock jumps do not move.
+    #[arg(long, value_enum, default_value_t = ExpiryClock::Wall)]
+    expiry_clock: ExpiryClock,
 }
 
 impl Config {
@@ -149,6 +161,7 @@ impl Config {
             data_dir: cli.data_dir,
             appendonly: cli.appendonly,
             clock_file: cli.clock_file,
+            expiry_clock: cli.expiry_clock,
         })
     }
 }
@@ -202,16 +215,19 @@ pub async fn serve_on(
         }
     };
     log.line(format_args!(
-        "serving RESP on {}, appendonly {:?}, clock offset {} ms",
+        "serving RESP on {}, appendonly {:?}, clock offset {} ms, keys expire on the {:?} clock",
         listener.local_addr()?,
         config.appendonly,
-        clock.offset_nanos() / 1_000_000
+        clock.offset_nanos() / 1_000_000,
+        config.expiry_clock
     ));
+    let expiry = Expiry::new(config.expiry_clock, clock.clone());
     let shared = Arc::new(server::Shared::new(
         engine,
         aof,
         config.appendonly,
         clock,
+        expiry,
         stats,
         log.clone(),
     ));
@@ -245,6 +261,7 @@ mod tests {
                 data_dir: "/tmp/d".into(),
                 appendonly: Appendonly::No,
                 clock_file: None,
+                expiry_clock: ExpiryClock::Wall,
             }
         );
         let config = Config::from_args(args(

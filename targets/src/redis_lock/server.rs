@@ -32,6 +32,7 @@ use tokio::task::JoinSet;
 use super::aof::Aof;
 use super::command::{self, Engine, Session};
 use super::ctx::{Appendonly, MAX_CLIENTS, Stats};
+use super::expiry::Expiry;
 use crate::clock::WallClock;
 use crate::shell::{Error, Logger};
 
@@ -53,7 +54,10 @@ pub(crate) struct Shared {
     engine: Mutex<Engine>,
     pub(crate) aof: Option<Aof>,
     appendonly: Appendonly,
+    /// The wall clock, for `TIME`.
     clock: WallClock,
+    /// The clock keys expire on.
+    expiry: Expiry,
     pub(crate) stats: Stats,
     next_client: AtomicU64,
     /// Set to the reason when the node must stop (the AOF cannot be written).
@@ -67,6 +71,7 @@ impl Shared {
         aof: Option<Aof>,
         appendonly: Appendonly,
         clock: WallClock,
+        expiry: Expiry,
         stats: Stats,
         log: Logger,
     ) -> Shared {
@@ -75,6 +80,7 @@ impl Shared {
             aof,
             appendonly,
             clock,
+            expiry,
             stats,
             next_client: AtomicU64::new(1),
             failure: watch::channel(None).0,
@@ -120,8 +126,9 @@ impl Shared {
     fn execute(&self, session: &mut Session, args: &[Bytes]) -> (Frame, u64) {
         self.stats.total_commands.fetch_add(1, Ordering::Relaxed);
         let now_micros = self.clock.now_nanos().div_euclid(1000);
+        let now = self.expiry.now_millis();
         let mut engine = self.lock();
-        let reply = command::execute(&mut engine, &self.stats, session, args, now_micros);
+        let reply = command::execute(&mut engine, &self.stats, session, args, now, now_micros);
         match self.persist(&mut engine) {
             Ok(position) => (reply, position),
             Err(reason) => (
@@ -135,7 +142,7 @@ impl Shared {
     async fn sweep(&self) {
         loop {
             let removed = {
-                let now = self.clock.now_millis();
+                let now = self.expiry.now_millis();
                 let mut engine = self.lock();
                 let removed = engine.db.sweep(now, SWEEP_BATCH);
                 let _ = self.persist(&mut engine);
