@@ -221,11 +221,10 @@ fn read() -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_three_node_cluster_elects_a_leader_and_serves_writes_reads_and_cas() {
-    let started = Instant::now();
+    // How fast a leader is elected is a benchmark's figure (`cargo bench -p faultline`: the
+    // 5-node cluster's start); here, only that one is, within `SETTLE`.
     let cluster = Cluster::start(3, None, false).await;
     let leader = cluster.leader(&cluster.all(), SETTLE).await;
-    let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
     for i in cluster.all() {
         let (status, health) = cluster.get(i, "/health").await;
         assert_eq!(status, 200);

@@ -51,7 +51,9 @@ impl Expiry {
             ExpiryClock::Wall => self.wall.now_millis(),
             ExpiryClock::Monotonic => {
                 let elapsed = i64::try_from(self.started.elapsed().as_nanos()).unwrap_or(i64::MAX);
-                self.base_nanos.saturating_add(elapsed).div_euclid(1_000_000)
+                self.base_nanos
+                    .saturating_add(elapsed)
+                    .div_euclid(1_000_000)
             }
         }
     }
@@ -83,7 +85,10 @@ mod tests {
         }
         assert!(by_wall.now_millis() - before >= 60_000);
         let after = by_monotonic.now_millis();
-        assert!((0..30_000).contains(&(after - before)), "{before} → {after}");
+        assert!(
+            (0..30_000).contains(&(after - before)),
+            "{before} → {after}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -101,8 +101,8 @@ use command::Engine;
 pub use ctx::Appendonly;
 use ctx::Stats;
 use db::Db;
-pub use expiry::ExpiryClock;
 use expiry::Expiry;
+pub use expiry::ExpiryClock;
 use lua::Scripts;
 
 /// Everything a node is started with.
