@@ -24,6 +24,18 @@ use super::cluster::Cluster;
 use super::recorder::Recorder;
 use super::store::RunDir;
 
+/// Whether `action` starts a fault on the node called [`LEADER`].
+fn strikes_leader(action: &Action) -> bool {
+    match action {
+        Action::Kill { nodes }
+        | Action::Restart { nodes }
+        | Action::Pause { nodes }
+        | Action::ClockStrobe { nodes, .. } => nodes.iter().any(|n| n == LEADER),
+        Action::ClockBump { offsets_ms } => offsets_ms.contains_key(LEADER),
+        _ => false,
+    }
+}
+
 /// `action` with the node called [`LEADER`] renamed `node`.
 fn rename_leader(action: &Action, node: &str) -> Action {
     let rename = |nodes: &[String]| -> Vec<String> {
@@ -228,25 +240,8 @@ impl Nemesis<'_> {
                     ),
                 }
             }
-            Action::Kill { nodes }
-            | Action::Restart { nodes }
-            | Action::Pause { nodes }
-            | Action::ClockStrobe { nodes, .. }
-                if nodes.iter().any(|n| n == LEADER) =>
-            {
-                let leader = match self.cluster.leader().await {
-                    Some(l) => l,
-                    None => {
-                        let nodes = &self.cluster.nodes;
-                        nodes[rand::Rng::random_range(&mut rng, ..nodes.len())].clone()
-                    }
-                };
-                *victim = Some(leader.clone());
-                rename_leader(action, &leader)
-            }
-            Action::ClockBump { offsets_ms } if offsets_ms.contains_key(LEADER) => {
-                let leader = self.cluster.leader().await;
-                let leader = leader.unwrap_or_else(|| self.cluster.nodes[0].clone());
+            start if strikes_leader(start) => {
+                let leader = self.leader_or_any(&mut rng).await;
                 *victim = Some(leader.clone());
                 rename_leader(action, &leader)
             }
@@ -257,6 +252,17 @@ impl Nemesis<'_> {
                 }
             }
             other => other.clone(),
+        }
+    }
+
+    /// The node leading now, or any node (drawn from `rng`) when none is known.
+    async fn leader_or_any(&self, rng: &mut ChaCha8Rng) -> String {
+        match self.cluster.leader().await {
+            Some(leader) => leader,
+            None => {
+                let nodes = &self.cluster.nodes;
+                nodes[rand::Rng::random_range(rng, ..nodes.len())].clone()
+            }
         }
     }
 
