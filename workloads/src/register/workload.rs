@@ -37,11 +37,19 @@ pub struct Register;
 pub struct RegisterSettings {
     /// Operations on one key before moving to the next.
     pub ops_per_key: u64,
+    /// Values written (and compared) are drawn from `0..value-count`. Few values make cas
+    /// succeed often; many make a stale read hard to explain away: a timed-out write may take
+    /// effect at any later point, so with five values some write of the stale value is usually
+    /// pending, and the checker may place it just before the read.
+    pub value_count: u32,
 }
 
 impl Default for RegisterSettings {
     fn default() -> Self {
-        RegisterSettings { ops_per_key: 200 }
+        RegisterSettings {
+            ops_per_key: 200,
+            value_count: 5,
+        }
     }
 }
 
@@ -49,6 +57,9 @@ impl Settings for RegisterSettings {
     fn check(&self, _protocol: Protocol) -> Result<(), String> {
         if self.ops_per_key == 0 {
             return Err("ops-per-key must be positive".into());
+        }
+        if self.value_count == 0 {
+            return Err("value-count must be positive".into());
         }
         Ok(())
     }
@@ -68,6 +79,7 @@ impl TypedWorkload for Register {
             generator: Mutex::new(Generator::new(generator::Config {
                 seed: run.seed,
                 ops_per_key: settings.ops_per_key,
+                values: settings.value_count,
                 ..generator::Config::default()
             })),
             store: match run.protocol {

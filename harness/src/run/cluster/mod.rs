@@ -58,6 +58,8 @@ enum Network {
         fabric: Fabric,
         cut: Mode,
         proxied: bool,
+        /// Keeps the nodes' ports from other runs' draws while this cluster lives.
+        _ports: ports::Lease,
     },
     /// Straight between hosts: a partition is firewall rules on them.
     Hosts(Arc<Remote>),
@@ -178,7 +180,7 @@ impl Cluster {
         serving: Vec<String>,
         kinds: Vec<&'static Descriptor>,
     ) -> Result<Cluster, String> {
-        let endpoints = ports::endpoints(&nodes, &kinds)?;
+        let (endpoints, lease) = ports::endpoints(&nodes, &kinds)?;
         // Nodes that use a store reach it as its clients, each through links of their own.
         let mut clients = setup.clients.to_vec();
         if setup.descriptor.store.is_some() {
@@ -198,6 +200,7 @@ impl Cluster {
                 fabric,
                 cut: setup.cut,
                 proxied: setup.proxied,
+                _ports: lease,
             },
             endpoints,
             kinds,
