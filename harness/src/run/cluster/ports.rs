@@ -12,6 +12,7 @@ use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 
+use nix::fcntl::{Flock, FlockArg};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use targets::descriptor::Descriptor;
@@ -21,7 +22,7 @@ use crate::net::Endpoint;
 /// The ports a cluster has drawn, leased until this is dropped (the harness exits included:
 /// the kernel releases the locks of a process that dies).
 pub(super) struct Lease {
-    _locks: Vec<File>,
+    _locks: Vec<Flock<File>>,
 }
 
 /// Where each of `nodes` (of the matching `kinds`) will listen, and the lease on their ports.
@@ -74,7 +75,7 @@ pub(super) fn endpoints(
 /// `leases` (taken here, skipped if another holds it) keeps those apart. The probe's listener
 /// is returned with the lease: holding it until every port of the cluster is drawn keeps the
 /// draws distinct.
-fn free_port(rng: &mut ChaCha8Rng, leases: &Path) -> std::io::Result<(TcpListener, File)> {
+fn free_port(rng: &mut ChaCha8Rng, leases: &Path) -> std::io::Result<(TcpListener, Flock<File>)> {
     let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
@@ -84,10 +85,10 @@ fn free_port(rng: &mut ChaCha8Rng, leases: &Path) -> std::io::Result<(TcpListene
     for _ in 0..200 {
         let port = rng.random_range(low..high);
         // The lease files stay: removing one could let two runs lock two files of one name.
-        let lock = File::create(leases.join(port.to_string()))?;
-        if lock.try_lock().is_err() {
+        let file = File::create(leases.join(port.to_string()))?;
+        let Ok(lock) = Flock::lock(file, FlockArg::LockExclusiveNonblock) else {
             continue;
-        }
+        };
         if let Ok(held) = TcpListener::bind(("127.0.0.1", port)) {
             return Ok((held, lock));
         }
@@ -125,7 +126,7 @@ mod tests {
         let (first, _lease) = free_port(&mut rng.clone(), &dir).unwrap();
         let first = first.local_addr().unwrap().port();
         drop(_lease);
-        let other = File::create(&dir.join(first.to_string())).unwrap();
+        let other = File::create(dir.join(first.to_string())).unwrap();
         other.try_lock().unwrap();
         let (drawn, _lease) = free_port(&mut rng.clone(), &dir).unwrap();
         assert_ne!(drawn.local_addr().unwrap().port(), first);
