@@ -68,6 +68,10 @@ fn the_correct_raft_kv_stays_linearizable_under_partitions_kills_and_pauses() {
     assert_eq!(r["valid"], true);
     let stats = &r["history"]["stats"];
     assert!(stats["ok"].as_u64().unwrap() > 50, "{stats}");
+    // The faults show as refusals and timeouts, which cost availability.
+    assert!(stats["availability"].as_f64().unwrap() < 1.0, "{stats}");
+    let errors = stats["errors"].as_array().unwrap();
+    assert!(errors.iter().any(|e| e["answer"] == false), "{stats}");
     let history = std::fs::read_to_string(results.join("latest").join("history.jsonl")).unwrap();
     for f in ["start-partition", "stop-partition", "kill", "pause"] {
         assert!(
@@ -82,6 +86,32 @@ fn the_correct_raft_kv_stays_linearizable_under_partitions_kills_and_pauses() {
         "{stdout}"
     );
     assert!(survivors(&results).is_empty(), "{:?}", survivors(&results));
+    std::fs::remove_dir_all(results).unwrap();
+}
+
+#[test]
+fn without_faults_a_cas_that_compares_false_is_an_answer_and_availability_stays_whole() {
+    let results = results_dir("answers");
+    let args = ["--nemesis", "none", "--nodes", "3", "--time-limit", "3"];
+    let out = run(
+        &[&args[..], &["--rate", "300", "--concurrency", "8"]].concat(),
+        &results,
+    );
+    let stdout = assert_exit(&out, 0);
+    let stats = &results_json(&results)["history"]["stats"];
+    let answers = stats["answers"].as_u64().unwrap();
+    assert!(answers > 0, "no cas compared false: {stats}");
+    let mismatches: u64 = stats["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["error"] == "cas-mismatch")
+        .inspect(|e| assert_eq!(e["answer"], true, "{e}"))
+        .map(|e| e["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(mismatches, answers, "{stats}");
+    assert!(stats["availability"].as_f64().unwrap() >= 0.99, "{stats}");
+    assert!(stdout.contains("cas-mismatch — an answer"), "{stdout}");
     std::fs::remove_dir_all(results).unwrap();
 }
 

@@ -29,6 +29,15 @@ pub fn names() -> Vec<&'static str> {
     ALL.iter().map(|w| w.name()).collect()
 }
 
+/// Every workload's answers ([`Workload::answers`]), for histories checked without knowing
+/// which workload wrote them.
+pub fn answers() -> Vec<&'static str> {
+    let mut all: Vec<&str> = ALL.iter().flat_map(|w| w.answers()).copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
 /// The workload whose fields include `field`.
 pub fn owner(field: &str) -> Option<&'static dyn Workload> {
     ALL.iter().copied().find(|w| w.fields().contains(&field))

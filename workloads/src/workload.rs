@@ -88,6 +88,10 @@ pub trait TypedWorkload: Sync + 'static {
     /// The checkers its histories go to (`checkers::compose`): the history's verdict is
     /// their merge.
     const CHECKERS: &'static [Checker];
+    /// The errors of a `fail` that is the operation's own answer — a compare-and-set that
+    /// compared false, a lock held by another — so that the system counts as available
+    /// (`checkers::stats`). Any other `fail` is a refusal, and counts against it.
+    const ANSWERS: &'static [&'static str];
     /// Its fields that `faultline run` has a flag for (`--lock-algorithm`, …), so that the
     /// command repeating a run can say them.
     const FLAGS: &'static [&'static str] = &[];
@@ -109,6 +113,8 @@ pub trait Workload: Sync {
     fn protocols(&self) -> &'static [Protocol];
     fn links(&self) -> Links;
     fn checkers(&self) -> &'static [Checker];
+    /// The errors that are an operation's own answer ([`TypedWorkload::ANSWERS`]).
+    fn answers(&self) -> &'static [&'static str];
     /// Its scenario fields, as a scenario file spells them.
     fn fields(&self) -> &'static [&'static str];
     fn flags(&self) -> &'static [&'static str];
@@ -144,6 +150,10 @@ impl<W: TypedWorkload> Workload for W {
 
     fn checkers(&self) -> &'static [Checker] {
         W::CHECKERS
+    }
+
+    fn answers(&self) -> &'static [&'static str] {
+        W::ANSWERS
     }
 
     fn fields(&self) -> &'static [&'static str] {

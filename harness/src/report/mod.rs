@@ -119,9 +119,11 @@ fn recheck_run(dir: &Path, history: &History) -> Result<RunResults, String> {
         )
     })?;
     let scenario = ScenarioFile::parse(&toml_path.display().to_string(), &text)?.resolve(0);
-    let checkers = scenario.workload().map(|w| w.checkers());
+    let workload = scenario.workload();
+    let checkers = workload.map(|w| w.checkers());
+    let answers = workload.map_or_else(workloads::registry::answers, |w| w.answers().to_vec());
     let options = run_options(targets::descriptor::find(&scenario.target));
-    let checked = check_one(history, Format::Jsonl, checkers, &options)
+    let checked = check_one(history, Format::Jsonl, checkers, &answers, &options)
         .map_err(|e| format!("checking the history: {e}"))?;
     let faults = data::Data::new(history)?
         .actions

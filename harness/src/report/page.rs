@@ -171,6 +171,9 @@ fn checker_line(c: &CheckerResult) -> String {
     s
 }
 
+/// How many kinds of error the summary's table lists.
+const ERRORS_SHOWN: usize = 50;
+
 fn summary(r: &RunResults) -> Markup {
     let s = &r.scenario;
     let st = &r.history.stats;
@@ -199,11 +202,29 @@ fn summary(r: &RunResults) -> Markup {
                 tr { td { "cluster ready" } td { (format!("{ready:.2} s")) } }
             }
             tr { td { "operations" } td { (c.ops) ": " (c.ok) " ok, " (c.fail) " fail, " (c.info) " info" } }
-            tr { td { "availability" } td { (format!("{:.1}%", st.availability * 100.0)) } }
+            tr { td { "availability" } td { (format!("{:.1}%", st.availability * 100.0)) " (" (c.ok) " ok and " (st.answers) " answers: fails that are the operation's own answer)" } }
             @if let Some(l) = st.latency {
                 tr { td { "latency" } td { "p50 " (dur(l.p50)) " · p99 " (dur(l.p99)) " · max " (dur(l.max)) } }
             }
             tr { td { "results" } td class="mono" { (r.dir.display().to_string()) } }
+        }
+        @if !st.errors.is_empty() {
+            h3 { "Errors" }
+            table class="kv" {
+                tr { th { "operation" } th { "outcome" } th { "error" } th { "count" } th { "counts as" } }
+                @for e in st.errors.iter().take(ERRORS_SHOWN) {
+                    tr {
+                        td class="mono" { (e.f) }
+                        td { (e.outcome) }
+                        td class="mono" { (if e.error.is_empty() { "(none given)" } else { &e.error }) }
+                        td { (e.count) }
+                        td { (if e.answer { "available" } else { "unavailable" }) }
+                    }
+                }
+            }
+            @if st.errors.len() > ERRORS_SHOWN {
+                p { (st.errors.len() - ERRORS_SHOWN) " kinds more, rarer (results.json lists them all)." }
+            }
         }
         h3 { "Reproduce" }
         pre { code { (r.command) } }

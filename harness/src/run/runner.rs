@@ -411,6 +411,7 @@ pub async fn run(
         &history,
         Format::Jsonl,
         Some(workload.checkers()),
+        workload.answers(),
         &run_options(Some(d)),
     )
     .map_err(|e| format!("checking the history: {e}"))?;

@@ -1,5 +1,6 @@
 //! The table printed at the end of a run.
 
+use checkers::stats::ErrorCount;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
@@ -15,6 +16,31 @@ fn ms(ns: u64) -> String {
     }
 }
 
+/// How many errors the summary lists; the rest are in results.json and the report.
+const ERRORS_SHOWN: usize = 4;
+
+/// The most frequent errors, one a line: count, operation, outcome, error, and whether it is
+/// the operation's own answer (which counts as available).
+fn errors(errors: &[ErrorCount]) -> String {
+    let mut lines: Vec<String> = errors
+        .iter()
+        .take(ERRORS_SHOWN)
+        .map(|e| {
+            let error = if e.error.is_empty() {
+                "(no error given)"
+            } else {
+                &e.error
+            };
+            let answer = if e.answer { " — an answer" } else { "" };
+            format!("{} {} {}: {error}{answer}", e.count, e.f, e.outcome)
+        })
+        .collect();
+    if errors.len() > ERRORS_SHOWN {
+        lines.push(format!("… {} more kinds", errors.len() - ERRORS_SHOWN));
+    }
+    lines.join("\n")
+}
+
 /// The summary of one run, and its anomalies.
 pub fn render(r: &RunResults) -> String {
     let h = &r.history;
@@ -28,8 +54,17 @@ pub fn render(r: &RunResults) -> String {
     ]);
     b.push_record([
         "availability".to_string(),
-        format!("{:.1}%", h.stats.availability * 100.0),
+        format!(
+            "{:.1}% ({} ok and {} answers of {} ops)",
+            h.stats.availability * 100.0,
+            c.ok,
+            h.stats.answers,
+            c.ops
+        ),
     ]);
+    if !h.stats.errors.is_empty() {
+        b.push_record(["errors".to_string(), errors(&h.stats.errors)]);
+    }
     if let Some(l) = h.stats.latency {
         b.push_record([
             "latency".to_string(),

@@ -183,7 +183,7 @@ mod tests {
             file: "h.jsonl".into(),
             format: "jsonl".into(),
             valid: checkers::compose::merge(&checkers),
-            stats: Stats::of(&h, &[]),
+            stats: Stats::of(&h, &[], &[]),
             elapsed_ms: 0.0,
             checkers,
         }

@@ -72,6 +72,9 @@ impl TypedWorkload for Bank {
     const PROTOCOLS: &'static [Protocol] = &[Protocol::TxnHttp];
     const LINKS: Links = Links::Shared;
     const CHECKERS: &'static [checkers::compose::Checker] = super::CHECKERS;
+    /// A transaction the protocol aborted (a participant's no vote, a lock held by another
+    /// transaction) — the coordinator's definite answer, as a serialization failure is.
+    const ANSWERS: &'static [&'static str] = &["aborted"];
 
     fn node_args(&self, settings: &BankSettings) -> Vec<String> {
         let mut args = vec![

@@ -50,6 +50,8 @@ impl TypedWorkload for UniqueIds {
     const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpIds];
     const LINKS: Links = Links::Shared;
     const CHECKERS: &'static [Checker] = super::CHECKERS;
+    /// An ID request has no answer but an ID.
+    const ANSWERS: &'static [&'static str] = &[];
 
     fn run(&self, settings: IdSettings, run: Run) -> Running {
         let client = IdClient::new(run.shared_nodes(), run.op_timeout);

@@ -79,6 +79,9 @@ pub struct Config {
 pub const LOCK_KEY: &[u8] = b"faultline:lock";
 pub const FENCE_KEY: &[u8] = b"faultline:fence";
 
+/// The error of an acquire the lock's holder, someone else, kept from us: the system's answer.
+pub const HELD: &str = "held by another";
+
 /// Sets the lock if it is free and, only then, takes the next fencing token — atomically, so a
 /// holder paused between the two cannot end up with a newer token than the holder after it.
 const ACQUIRE_FENCED: &str = "if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then \
@@ -196,7 +199,7 @@ impl LockClient {
             Ok(Frame::Null) => {
                 return Outcome::Denied {
                     nodes: Vec::new(),
-                    error: "held by another".into(),
+                    error: HELD.into(),
                 };
             }
             Ok(Frame::Error(e)) => {
@@ -233,6 +236,7 @@ impl LockClient {
         let (ttl, timeout) = (self.ttl_ms(), self.config.instance_timeout);
         let started = Instant::now();
         let mut granted = Vec::new();
+        let mut held = false;
         for (name, conn) in &mut self.instances {
             let reply = conn
                 .command(
@@ -240,8 +244,10 @@ impl LockClient {
                     timeout,
                 )
                 .await;
-            if matches!(reply, Ok(Frame::Simple(ref ok)) if ok == "OK") {
-                granted.push(name.clone());
+            match reply {
+                Ok(Frame::Simple(ref ok)) if ok == "OK" => granted.push(name.clone()),
+                Ok(Frame::Null) => held = true,
+                _ => {}
             }
         }
         let quorum = self.instances.len() / 2 + 1;
@@ -263,7 +269,11 @@ impl LockClient {
                 // instances that did not answer, in case they granted it after all).
                 self.release_all(id).await;
                 Outcome::Denied {
-                    error: if granted.len() < quorum {
+                    // An instance that says the key is set answers that someone holds the
+                    // lock; without one, too few instances answered at all.
+                    error: if granted.len() < quorum && held {
+                        HELD.into()
+                    } else if granted.len() < quorum {
                         format!(
                             "{} of {} instances granted it",
                             granted.len(),

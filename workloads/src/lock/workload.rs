@@ -20,7 +20,7 @@ use serde_json::json;
 use targets::descriptor::Protocol;
 use tokio::time::Instant;
 
-use super::client::{Algorithm, Config, Held, LockClient, Outcome};
+use super::client::{Algorithm, Config, HELD, Held, LockClient, Outcome};
 use super::etcd::EtcdLock;
 use super::resource::{Resource, Write};
 use super::zookeeper::ZkLock;
@@ -93,6 +93,14 @@ impl TypedWorkload for Lock {
     const PROTOCOLS: &'static [Protocol] = &[Protocol::Resp, Protocol::Zookeeper, Protocol::Etcd];
     const LINKS: Links = Links::PerClient;
     const CHECKERS: &'static [Checker] = super::CHECKERS;
+    /// An acquire while another holds the lock; a renewal or release of a lock already lost;
+    /// a write the fenced resource turned down.
+    const ANSWERS: &'static [&'static str] = &[
+        HELD,
+        "the lock was lost",
+        "the lease expired: the lock was lost",
+        "stale token",
+    ];
     const FLAGS: &'static [&'static str] = &["lock-algorithm", "lock-ttl-ms", "fencing"];
 
     fn run(&self, settings: LockSettings, run: Run) -> Running {

@@ -73,6 +73,8 @@ impl TypedWorkload for Register {
     const PROTOCOLS: &'static [Protocol] = &[Protocol::HttpKv, Protocol::Zookeeper, Protocol::Etcd];
     const LINKS: Links = Links::Shared;
     const CHECKERS: &'static [Checker] = super::CHECKERS;
+    /// A cas that compared false; a cas of a key never written (ZooKeeper's missing znode).
+    const ANSWERS: &'static [&'static str] = &["cas-mismatch", "no such register"];
 
     fn run(&self, settings: RegisterSettings, run: Run) -> Running {
         let shared = Arc::new(Shared {
