@@ -118,6 +118,11 @@ impl Drop for Bed {
             .args(["hosts", "down"])
             .current_dir(&self.dir)
             .output();
+        // Its folder holds the binary deployed to every host and their runs (hundreds of MB):
+        // kept only when the test failed, for what the failure names in it.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
