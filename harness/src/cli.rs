@@ -45,7 +45,7 @@ pub enum Command {
     Node {
         /// The system (`faultline list` shows the bundled targets).
         system: String,
-        /// The node's own arguments (see `faultline node raft-kv --help`, `… redis-lock --help`).
+        /// The node's own arguments (see `faultline node raft-kv -- --help`, `… redis-lock -- --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },

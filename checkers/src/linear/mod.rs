@@ -287,7 +287,7 @@ impl Task for KeyTask<'_> {
                 self.ctx.timeout.unwrap_or_default().as_secs_f64()
             ),
             Abandoned::Cancelled => {
-                "not checked: another key was already invalid (use --all-keys)".to_string()
+                "not checked: another key was already invalid (`faultline check --all-keys` checks every key)".to_string()
             }
         };
         Ok(self.finish(Validity::Unknown, Some(reason)))
