@@ -119,7 +119,7 @@ impl Stats {
             }
         }
         // Most frequent first; ties in order of first appearance (the sort is stable).
-        errors.sort_by(|a, b| b.count.cmp(&a.count));
+        errors.sort_by_key(|e| std::cmp::Reverse(e.count));
         latencies.sort_unstable();
         let quantile = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
         Stats {
