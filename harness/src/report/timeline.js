@@ -105,6 +105,8 @@
   try {
     var text = atob(packed.textContent.trim()), bytes = new Uint8Array(text.length);
     for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    // Read once: the document need not carry megabytes of base64 any longer.
+    packed.textContent = '';
     var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
     new Response(stream).json().then(function (j) {
       cols = j;
