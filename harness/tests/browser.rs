@@ -1,8 +1,8 @@
 //! report.html in a real browser: Debian's headless Chromium opens the reports of three short
 //! real runs (Kleppmann's Redlock clock jump, raft-kv under partitions, snowflake IDs under a
 //! backward clock jump), of two long synthetic histories (12,000 and 100,000 operations: the
-//! latter's report must stay small and open in seconds) and of a hand-made 2PC history with a
-//! split decision, runs their scripts, and dumps the document it built. The tests assert that
+//! latter's report must stay small and open in seconds), of a hand-made history full of
+//! markup and of a hand-made 2PC history with a split decision, runs their scripts, and dumps the document it built. The tests assert that
 //! the timeline SVG, the anomaly section and the transactions' lanes were rendered (by the
 //! browser: element counts and laid-out sizes, not the file's text), that the timeline's pager
 //! swaps pages, and that no script error occurred — caught twice: by a `window.onerror` probe
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{faultline, long_register_history, run};
+use common::{SCRIPT, faultline, hostile_history, long_register_history, run};
 
 /// How long one Chromium may take to load, run and dump a report.
 const BROWSER_LIMIT: Duration = Duration::from_secs(40);
@@ -105,6 +105,12 @@ const PROBE: &str = r#"<script>
       if (buttons.length === 2) {
         // next, next, next (past the end: stays), prev — as a reader presses them.
         [1, 1, 1, 0].forEach(function (b) { buttons[b].click(); out.pages.push(shown()); });
+      }
+      // The overview's last band opens the last page.
+      var bands = all('svg.overview rect.band');
+      if (bands.length > 1) {
+        bands[bands.length - 1].dispatchEvent(new MouseEvent('click', { bubbles: true }));
+        out.band = shown();
       }
       var a = document.getElementById('anomalies');
       out.anomalies = !a ? null : {
@@ -539,6 +545,8 @@ fn the_timeline_pager_steps_through_a_long_history() {
         .map(|s| s["range"].as_str().unwrap())
         .collect();
     assert_ne!(ranges[0], ranges[1], "{p}");
+    assert_eq!(p["band"]["page"], "page 3 of 3", "{p}");
+    assert_eq!(p["band"]["bars"], pages[1].1, "{p}");
     // Only the page shown is in the document's tree (the others are drawn when asked for).
     assert!(
         p["pages"]
@@ -601,4 +609,42 @@ fn a_report_of_a_hundred_thousand_operations_stays_small_and_opens_in_seconds() 
     // The issue asks for a first paint under 5 s; the machine is shared, so the bound here is
     // generous (the figure is printed, and the benchmark measures it: benches/report.rs).
     assert!(page.took < Duration::from_secs(20), "{:?}", page.took);
+}
+
+#[test]
+fn the_timeline_draws_a_history_s_markup_as_text() {
+    chromium();
+    let tmp = Temp::new("escape");
+    let dir = tmp.0.join("run");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("history.jsonl"),
+        hostile_history().join("\n") + "\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("scenario.toml"),
+        "name = \"escape\"\nworkload = \"register\"\nseed = 1\n",
+    )
+    .unwrap();
+    let out = faultline().arg("report").arg(&dir).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = open(&dir.join("report.html"), &tmp.0);
+    let t = &page.probe["timeline"];
+    assert_eq!(t["svg"], true, "{}", page.probe);
+    assert_eq!(t["bars"], 3, "{}", page.probe);
+    // The page the script drew: the history's strings in its hover texts, as text.
+    let view = &page.dom[page.dom.find(r#"<div class="view">"#).unwrap()..];
+    let view = &view[..view.find("</svg>").unwrap()];
+    assert!(!view.contains("<script"), "{view}");
+    assert!(
+        view.contains(&SCRIPT.replace('<', "&lt;").replace('>', "&gt;")),
+        "{view}"
+    );
+    assert!(view.contains("&amp;"), "{view}");
 }

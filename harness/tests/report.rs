@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{faultline, long_register_history, results_dir, run};
-
-const SCRIPT: &str = "<script>alert(1)</script>";
+use common::{SCRIPT, faultline, hostile_history, long_register_history, results_dir, run};
 
 fn schema() -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results.schema.json");
@@ -178,30 +176,7 @@ fn a_short_run_has_a_report_and_results_that_match_the_schema() {
 
 #[test]
 fn every_string_from_a_history_is_escaped() {
-    let v = serde_json::Value::from(SCRIPT);
-    let odd = serde_json::Value::from("\"'&");
-    let lines = vec![
-        format!(
-            r#"{{"time":1000000,"process":"nemesis","type":"invoke","f":"start-partition","value":{{"shape":{v},"grudge":{{}}}}}}"#
-        ),
-        format!(
-            r#"{{"time":2000000,"process":0,"type":"invoke","f":"write","key":{v},"value":{v}}}"#
-        ),
-        format!(
-            r#"{{"time":3000000,"process":0,"type":"ok","f":"write","key":{v},"value":{v},"node":{odd}}}"#
-        ),
-        format!(
-            r#"{{"time":4000000,"process":1,"type":"invoke","f":"read","key":{v},"value":null}}"#
-        ),
-        format!(r#"{{"time":5000000,"process":1,"type":"ok","f":"read","key":{v},"value":{odd}}}"#),
-        format!(
-            r#"{{"time":6000000,"process":2,"type":"invoke","f":"write","key":{v},"value":{odd}}}"#
-        ),
-        format!(
-            r#"{{"time":7000000,"process":2,"type":"info","f":"write","key":{v},"value":{odd},"error":{v}}}"#
-        ),
-        format!(r#"{{"time":8000000,"process":"nemesis","type":"invoke","f":{v},"value":{v}}}"#),
-    ];
+    let lines = hostile_history();
     let scenario = format!(
         "name = {}\ntarget = \"raft-kv\"\nworkload = \"register\"\nseed = 1\n",
         serde_json::Value::from(format!("esc{SCRIPT}"))
