@@ -19,6 +19,18 @@ use serde::Serialize;
 use super::data::Data;
 use super::text::clip;
 
+/// How many characters of its values an op's text keeps: 60, or fewer in a long history, so
+/// that all the values together stay within [`VALUE_BUDGET`] characters — a million
+/// operations returning random IDs would otherwise need some 50 bytes each (random text does
+/// not compress), and the report would be 55 MB; with 16 characters it is about 20 MB.
+fn value_width(ops: usize) -> usize {
+    (VALUE_BUDGET / ops.max(1)).clamp(16, 60)
+}
+
+/// Characters that each of the ops' values (what was asked, what came back) may keep, summed
+/// over the ops.
+const VALUE_BUDGET: usize = 16_000_000;
+
 /// What `timeline.js` decodes (its field names are the script's).
 #[derive(Serialize)]
 struct Columns {
@@ -41,9 +53,9 @@ struct Columns {
     marks: Vec<(u64, String)>,
 }
 
-/// The op's text without its process and times (the script adds them):
-/// `cas [1,2] → ok (ok, n1)`, `write 3 (info: timeout)`.
-fn text(data: &Data<'_>, op: &Operation) -> String {
+/// The op's text without its process and times (the script adds them), its values cut to
+/// `width` characters: `cas [1,2] (ok, n1)`, `write 3 (info: timeout)`.
+fn text(data: &Data<'_>, op: &Operation, width: usize) -> String {
     let inv = op.invocation(data.history);
     let mut s = op.f.to_string();
     if let Some(k) = &inv.key {
@@ -51,7 +63,7 @@ fn text(data: &Data<'_>, op: &Operation) -> String {
     }
     if !inv.value.is_nil() {
         s.push(' ');
-        s.push_str(&clip(&inv.value.to_string(), 60));
+        s.push_str(&clip(&inv.value.to_string(), width));
     }
     let comp = op.completion(data.history);
     if let Some(c) = comp
@@ -59,7 +71,7 @@ fn text(data: &Data<'_>, op: &Operation) -> String {
         && (c.value != inv.value || inv.value.is_nil())
     {
         s.push_str(" → ");
-        s.push_str(&clip(&c.value.to_string(), 60));
+        s.push_str(&clip(&c.value.to_string(), width));
     }
     s.push_str(&format!(" ({}", op.outcome.word()));
     if let Some(e) = comp.and_then(|c| c.error.as_deref()) {
@@ -96,6 +108,7 @@ pub fn encode(data: &Data<'_>, page: usize) -> String {
             .map(|(t, l)| (us(*t), l.clone()))
             .collect(),
     };
+    let width = value_width(n);
     let mut index: HashMap<String, u32> = HashMap::new();
     let mut previous = 0;
     for op in &data.ops {
@@ -110,7 +123,7 @@ pub fn encode(data: &Data<'_>, page: usize) -> String {
             (_, Outcome::Fail) => 1,
             (_, Outcome::Info) => 2,
         });
-        let text = text(data, op);
+        let text = text(data, op, width);
         let next = index.len() as u32;
         let at = *index.entry(text).or_insert_with_key(|t| {
             c.strings.push(t.clone());
@@ -123,4 +136,18 @@ pub fn encode(data: &Data<'_>, page: usize) -> String {
     gz.write_all(&json).expect("gzip into memory");
     let bytes = gz.finish().expect("gzip into memory");
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value_width;
+
+    #[test]
+    fn values_are_cut_shorter_only_in_long_histories() {
+        assert_eq!(value_width(0), 60);
+        assert_eq!(value_width(100_000), 60);
+        assert_eq!(value_width(400_000), 40);
+        assert_eq!(value_width(1_000_000), 16);
+        assert_eq!(value_width(10_000_000), 16);
+    }
 }
