@@ -1,7 +1,8 @@
 //! report.html in a real browser: Debian's headless Chromium opens the reports of three short
 //! real runs (Kleppmann's Redlock clock jump, raft-kv under partitions, snowflake IDs under a
-//! backward clock jump), of a long hand-made history and of a hand-made 2PC history with a
-//! split decision, runs their scripts, and dumps the document it built. The tests assert that
+//! backward clock jump), of two long synthetic histories (12,000 and 100,000 operations: the
+//! latter's report must stay small and open in seconds), of a hand-made history full of
+//! markup and of a hand-made 2PC history with a split decision, runs their scripts, and dumps the document it built. The tests assert that
 //! the timeline SVG, the anomaly section and the transactions' lanes were rendered (by the
 //! browser: element counts and laid-out sizes, not the file's text), that the timeline's pager
 //! swaps pages, and that no script error occurred — caught twice: by a `window.onerror` probe
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{faultline, long_register_history, run};
+use common::{SCRIPT, faultline, hostile_history, long_register_history, run};
 
 /// How long one Chromium may take to load, run and dump a report.
 const BROWSER_LIMIT: Duration = Duration::from_secs(40);
@@ -63,7 +64,8 @@ fn chromium() -> Command {
 }
 
 /// Put in front of the report's own script: records any script error on `<html>` as
-/// `data-fl-error`, and once the page has loaded, writes what the browser built — the
+/// `data-fl-error`, and once the page has loaded and its timeline is drawn, writes what the
+/// browser built — the
 /// timeline, the anomaly section, the pager's pages as its buttons step through them — as
 /// JSON into `<pre id="fl-probe">`.
 const PROBE: &str = r#"<script>
@@ -89,13 +91,26 @@ const PROBE: &str = r#"<script>
       shades: svg ? all('g.faults rect', svg).map(function (r) { return r.getAttribute('class'); }) : []
     };
   }
-  window.addEventListener('load', function () {
+  // The timeline's pages are drawn once its operations are inflated, which may end after
+  // `load`: the probe waits for the report's `fl-timeline` event if it has not come yet.
+  function drawn(go) {
+    var t = document.getElementById('timeline');
+    if (!t || t.hasAttribute('data-drawn') || t.hasAttribute('data-failed')) go();
+    else document.addEventListener('fl-timeline', go, { once: true });
+  }
+  window.addEventListener('load', function () { drawn(function () {
     try {
       var out = { script: typeof flPage, timeline: shown(), pages: [] };
       var buttons = all('#timeline .pagectl button');
       if (buttons.length === 2) {
         // next, next, next (past the end: stays), prev — as a reader presses them.
         [1, 1, 1, 0].forEach(function (b) { buttons[b].click(); out.pages.push(shown()); });
+      }
+      // The overview's last band opens the last page.
+      var bands = all('svg.overview rect.band');
+      if (bands.length > 1) {
+        bands[bands.length - 1].dispatchEvent(new MouseEvent('click', { bubbles: true }));
+        out.band = shown();
       }
       var a = document.getElementById('anomalies');
       out.anomalies = !a ? null : {
@@ -122,7 +137,7 @@ const PROBE: &str = r#"<script>
       pre.textContent = JSON.stringify(out);
       document.body.appendChild(pre);
     } catch (e) { fail('probe: ' + e); }
-  });
+  }); });
 })();
 </script>"#;
 
@@ -132,6 +147,9 @@ struct Page {
     dom: String,
     /// What the probe found (see [`PROBE`]).
     probe: serde_json::Value,
+    /// How long Chromium took from its start to its exit: loading the page, drawing the
+    /// timeline's first page and the probe's steps through the pager.
+    took: Duration,
 }
 
 /// Opens `report` (a report.html) in headless Chromium with the probe in front of its script,
@@ -188,6 +206,7 @@ fn open(report: &Path, scratch: &Path) -> Page {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    let took = started.elapsed();
     // Helpers that outlived the browser, if any.
     let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
     let dom = std::fs::read_to_string(&dom_file).unwrap();
@@ -228,7 +247,7 @@ fn open(report: &Path, scratch: &Path) -> Page {
         });
     let probe = serde_json::from_str(&probe).expect("the probe's JSON");
     std::fs::remove_file(probed).unwrap();
-    Page { dom, probe }
+    Page { dom, probe, took }
 }
 
 fn tail(log: &str) -> String {
@@ -526,7 +545,9 @@ fn the_timeline_pager_steps_through_a_long_history() {
         .map(|s| s["range"].as_str().unwrap())
         .collect();
     assert_ne!(ranges[0], ranges[1], "{p}");
-    // Only the page shown is in the document's tree (the others are inert text).
+    assert_eq!(p["band"]["page"], "page 3 of 3", "{p}");
+    assert_eq!(p["band"]["bars"], pages[1].1, "{p}");
+    // Only the page shown is in the document's tree (the others are drawn when asked for).
     assert!(
         p["pages"]
             .as_array()
@@ -535,4 +556,95 @@ fn the_timeline_pager_steps_through_a_long_history() {
             .all(|s| s["svgs"] == 1),
         "{p}"
     );
+}
+
+#[test]
+fn a_report_of_a_hundred_thousand_operations_stays_small_and_opens_in_seconds() {
+    chromium();
+    let tmp = Temp::new("large");
+    let ops = 100_000;
+    let h = checkers::synth::register_history(&checkers::synth::Config {
+        ops,
+        keys: 100,
+        workers: 10,
+        crash: 0.002,
+        max_latency: 20_000,
+        ..checkers::synth::Config::default()
+    });
+    let mut history = Vec::with_capacity(ops * 200);
+    for e in &h.events {
+        checkers::history::write_jsonl_line(e, &mut history);
+    }
+    let dir = tmp.0.join("run");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("history.jsonl"), history).unwrap();
+    std::fs::write(
+        dir.join("scenario.toml"),
+        "name = \"synth\"\nworkload = \"register\"\nseed = 1\n",
+    )
+    .unwrap();
+    let out = faultline().arg("report").arg(&dir).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A million operations must fit in 25 MB: 2 MB for what does not grow with the history
+    // (the latency scatter's 20,000 points, mostly) and 23 bytes an operation.
+    let bytes = std::fs::metadata(dir.join("report.html")).unwrap().len();
+    assert!(
+        bytes <= 2_000_000 + 23 * ops as u64,
+        "{bytes} bytes for {ops} operations"
+    );
+    let page = open(&dir.join("report.html"), &tmp.0);
+    eprintln!(
+        "{ops} operations: report.html of {bytes} bytes, opened, drawn and paged through in {:.2} s",
+        page.took.as_secs_f64()
+    );
+    let p = &page.probe;
+    assert_timeline(p);
+    assert_eq!(p["timeline"]["page"], "page 1 of 20", "{p}");
+    assert_eq!(p["pages"][0]["page"], "page 2 of 20", "{p}");
+    // The issue asks for a first paint under 5 s; the machine is shared, so the bound here is
+    // generous (the figure is printed, and the benchmark measures it: benches/report.rs).
+    assert!(page.took < Duration::from_secs(20), "{:?}", page.took);
+}
+
+#[test]
+fn the_timeline_draws_a_history_s_markup_as_text() {
+    chromium();
+    let tmp = Temp::new("escape");
+    let dir = tmp.0.join("run");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("history.jsonl"),
+        hostile_history().join("\n") + "\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("scenario.toml"),
+        "name = \"escape\"\nworkload = \"register\"\nseed = 1\n",
+    )
+    .unwrap();
+    let out = faultline().arg("report").arg(&dir).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = open(&dir.join("report.html"), &tmp.0);
+    let t = &page.probe["timeline"];
+    assert_eq!(t["svg"], true, "{}", page.probe);
+    assert_eq!(t["bars"], 3, "{}", page.probe);
+    // The page the script drew: the history's strings in its hover texts, as text.
+    let view = &page.dom[page.dom.find(r#"<div class="view">"#).unwrap()..];
+    let view = &view[..view.find("</svg>").unwrap()];
+    assert!(!view.contains("<script"), "{view}");
+    assert!(
+        view.contains(&SCRIPT.replace('<', "&lt;").replace('>', "&gt;")),
+        "{view}"
+    );
+    assert!(view.contains("&amp;"), "{view}");
 }

@@ -8,7 +8,8 @@
 //! another version, or does not read.
 //!
 //! * `data`: what the history says — operations, fault periods, clocks, per-second series;
-//! * `timeline`, `charts`: the drawings every run gets;
+//! * `timeline`, `charts`: the drawings every run gets; `columns`: the timeline's operations
+//!   as compressed columns, which the page's script (`timeline.js`) draws a page at a time;
 //! * `linear`, `lock`, `ids`, `bank`: the anomaly views of the checkers, each reading the
 //!   checker's own report type; `txn`: the transactions' lanes and story, from the atomicity
 //!   and blocking reports together;
@@ -16,10 +17,13 @@
 //! * `page`: the document around them.
 //!
 //! HTML and SVG come from maud templates, which escape every string they are given: nothing
-//! from a history reaches the page unescaped.
+//! from a history reaches the page unescaped. The timeline's operations are the exception that
+//! keeps a long history's report small: they travel as base64 (no markup can hide in it), and
+//! the script escapes each text before it draws it.
 
 mod bank;
 mod charts;
+mod columns;
 mod data;
 mod ids;
 mod isolation;

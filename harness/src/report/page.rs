@@ -1,5 +1,6 @@
 //! The page: summary, timeline, latency and rates, anomalies, files — one self-contained HTML
-//! document (inline CSS, inline SVG, a few lines of script for the timeline's pages).
+//! document (inline CSS, inline SVG, the timeline's operations as compressed columns and the
+//! script that draws its pages from them).
 
 use std::path::Path;
 
@@ -64,6 +65,7 @@ rect.cx{stroke:#111;stroke-width:1.5}rect.conc{stroke:#b07a0c;stroke-width:1.2}r
 .sw.cxs{background:#2e9b4f;outline:2px solid #111}.sw.concs{background:#2e9b4f;outline:2px solid #b07a0c}.sw.pres{background:#2e9b4f80}
 .pagectl{display:flex;gap:10px;align-items:center;margin:6px 0}
 .pagectl button{font:inherit;padding:2px 10px}
+rect.band{fill:#c9d3de;cursor:pointer}rect.band.odd{fill:#adbccc}rect.band.shown{fill:#2457a6}
 .files li{font-family:ui-monospace,monospace}
 rect.t-commit{fill:#2e9b4f}rect.t-abort{fill:#8a949f}rect.t-commit.pc{fill:#1f6e37}rect.t-abort.pc{fill:#5b6673}
 rect.t-open{fill:#e6a23c;fill-opacity:.5}rect.down{fill:#1d232b}rect.downbg{fill:#1d232b;fill-opacity:.07}
@@ -77,12 +79,8 @@ td.rel-ww{color:#2457a6}td.rel-wr{color:#2e8b47}td.rel-rw{color:#c8362f}td.rel-p
 .sw.down{background:#1d232b}.sw.split{background:#e02020;outline:1px solid #8b0000}.sw.longest{background:#fff;outline:2px solid #111}
 "#;
 
-const SCRIPT: &str = r#"
-function flPage(id,d){var h=document.getElementById(id),n=+h.dataset.pages,k=Math.min(n,Math.max(1,+h.dataset.page+d));
-if(k==+h.dataset.page)return;var s=document.getElementById(id+'-p'+k);if(!s)return;
-h.querySelector('.view').innerHTML=s.textContent;h.dataset.page=k;
-h.querySelector('.pageno').textContent='page '+k+' of '+n;h.querySelector('.pagerange').textContent=s.dataset.range;}
-"#;
+/// The timeline's pager, which draws its pages from the embedded operations.
+const SCRIPT: &str = include_str!("timeline.js");
 
 /// A scenario setting as text: lists joined, strings bare.
 fn show(v: &toml::Value) -> String {
@@ -332,7 +330,7 @@ pub fn render(dir: &Path, data: &Data<'_>, r: &RunResults) -> String {
                     }
                     section id="timeline-section" {
                         h2 { "Timeline" }
-                        p class="note" { "One row per client process, each operation a bar from invocation to completion; faults shaded behind. Hover for details." }
+                        p class="note" { "The whole run above, with the span of each page of operations: click one to open it. Below, one row per client process, each operation a bar from invocation to completion; faults shaded behind. Hover for details." }
                         (svg::legend(true))
                         (timeline::render(data))
                     }

@@ -255,3 +255,35 @@ pub fn long_register_history() -> Vec<u8> {
     }
     out
 }
+
+/// A script element, as a history may carry one in any string.
+pub const SCRIPT: &str = "<script>alert(1)</script>";
+
+/// A short register history with [`SCRIPT`] (and `"'&`) in its values, keys, errors, node
+/// names and fault descriptions, as JSON Lines: a report must show them all as text.
+pub fn hostile_history() -> Vec<String> {
+    let v = serde_json::Value::from(SCRIPT);
+    let odd = serde_json::Value::from("\"'&");
+    vec![
+        format!(
+            r#"{{"time":1000000,"process":"nemesis","type":"invoke","f":"start-partition","value":{{"shape":{v},"grudge":{{}}}}}}"#
+        ),
+        format!(
+            r#"{{"time":2000000,"process":0,"type":"invoke","f":"write","key":{v},"value":{v}}}"#
+        ),
+        format!(
+            r#"{{"time":3000000,"process":0,"type":"ok","f":"write","key":{v},"value":{v},"node":{odd}}}"#
+        ),
+        format!(
+            r#"{{"time":4000000,"process":1,"type":"invoke","f":"read","key":{v},"value":null}}"#
+        ),
+        format!(r#"{{"time":5000000,"process":1,"type":"ok","f":"read","key":{v},"value":{odd}}}"#),
+        format!(
+            r#"{{"time":6000000,"process":2,"type":"invoke","f":"write","key":{v},"value":{odd}}}"#
+        ),
+        format!(
+            r#"{{"time":7000000,"process":2,"type":"info","f":"write","key":{v},"value":{odd},"error":{v}}}"#
+        ),
+        format!(r#"{{"time":8000000,"process":"nemesis","type":"invoke","f":{v},"value":{v}}}"#),
+    ]
+}
