@@ -94,6 +94,24 @@ struct Planned {
     failed: bool,
 }
 
+/// A register history of `ops` operations on 100 keys by 10 workers, a few of them crashing,
+/// as JSON Lines: the scale of the report's benchmark and tests.
+pub fn register_jsonl(ops: usize) -> Vec<u8> {
+    let h = register_history(&Config {
+        ops,
+        keys: 100,
+        workers: 10,
+        crash: 0.002,
+        max_latency: 20_000,
+        ..Config::default()
+    });
+    let mut out = Vec::with_capacity(ops * 200);
+    for e in &h.events {
+        crate::history::write_jsonl_line(e, &mut out);
+    }
+    out
+}
+
 /// Simulates `cfg` and returns the history.
 pub fn register_history(cfg: &Config) -> History {
     let mut rng = Rng::new(cfg.seed);

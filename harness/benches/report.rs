@@ -71,20 +71,9 @@ fn main() {
         None => println!("chromium: not found or failed (apt-get install chromium): sizes only"),
     }
     for &ops in SIZES {
-        let h = checkers::synth::register_history(&checkers::synth::Config {
-            ops,
-            keys: 100,
-            workers: 10,
-            crash: 0.002,
-            max_latency: 20_000,
-            ..checkers::synth::Config::default()
-        });
         let dir = tmp.join(format!("run-{ops}"));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut jsonl = Vec::with_capacity(ops * 200);
-        for e in &h.events {
-            checkers::history::write_jsonl_line(e, &mut jsonl);
-        }
+        let jsonl = checkers::synth::register_jsonl(ops);
         std::fs::write(dir.join("history.jsonl"), &jsonl).unwrap();
         std::fs::write(
             dir.join("scenario.toml"),

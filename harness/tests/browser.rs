@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{SCRIPT, faultline, hostile_history, long_register_history, run};
+use common::{SCRIPT, hostile_history, long_register_history, report_of, run};
 
 /// How long one Chromium may take to load, run and dump a report.
 const BROWSER_LIMIT: Duration = Duration::from_secs(40);
@@ -282,6 +282,15 @@ fn report_of_run(tag: &str, args: &[&str], expect: i32) -> Page {
     open(&dir.join("report.html"), &tmp.0)
 }
 
+/// Writes `scenario` (TOML) beside the history stored in `dir` and the report of the two.
+fn write_report(dir: &Path, scenario: &str) {
+    std::fs::write(dir.join("scenario.toml"), scenario).unwrap();
+    report_of(dir);
+}
+
+/// The scenario of a synthetic register history.
+const SYNTH: &str = "name = \"synth\"\nworkload = \"register\"\nseed = 1\n";
+
 fn scenario(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../scenarios")
@@ -455,17 +464,9 @@ fn the_transactions_section_draws_a_split_decision() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../checkers/tests/histories/txn/split-decision.jsonl");
     std::fs::copy(fixture, dir.join("history.jsonl")).unwrap();
-    std::fs::write(
-        dir.join("scenario.toml"),
+    write_report(
+        &dir,
         "name = \"hand-2pc\"\ntarget = \"2pc\"\nworkload = \"bank\"\nnodes = 3\nseed = 1\n",
-    )
-    .unwrap();
-    let out = faultline().arg("report").arg(&dir).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let page = open(&dir.join("report.html"), &tmp.0);
     let t = &page.probe["transactions"];
@@ -500,18 +501,7 @@ fn the_timeline_pager_steps_through_a_long_history() {
     let dir = tmp.0.join("run");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("history.jsonl"), history).unwrap();
-    std::fs::write(
-        dir.join("scenario.toml"),
-        "name = \"synth\"\nworkload = \"register\"\nseed = 1\n",
-    )
-    .unwrap();
-    let out = faultline().arg("report").arg(&dir).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    write_report(&dir, SYNTH);
     let page = open(&dir.join("report.html"), &tmp.0);
     let p = &page.probe;
     assert_timeline(p);
@@ -563,33 +553,14 @@ fn a_report_of_a_hundred_thousand_operations_stays_small_and_opens_in_seconds() 
     chromium();
     let tmp = Temp::new("large");
     let ops = 100_000;
-    let h = checkers::synth::register_history(&checkers::synth::Config {
-        ops,
-        keys: 100,
-        workers: 10,
-        crash: 0.002,
-        max_latency: 20_000,
-        ..checkers::synth::Config::default()
-    });
-    let mut history = Vec::with_capacity(ops * 200);
-    for e in &h.events {
-        checkers::history::write_jsonl_line(e, &mut history);
-    }
     let dir = tmp.0.join("run");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("history.jsonl"), history).unwrap();
     std::fs::write(
-        dir.join("scenario.toml"),
-        "name = \"synth\"\nworkload = \"register\"\nseed = 1\n",
+        dir.join("history.jsonl"),
+        checkers::synth::register_jsonl(ops),
     )
     .unwrap();
-    let out = faultline().arg("report").arg(&dir).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    write_report(&dir, SYNTH);
     // A million operations must fit in 25 MB: 2 MB for what does not grow with the history
     // (the latency scatter's 20,000 points, mostly) and 23 bytes an operation.
     let bytes = std::fs::metadata(dir.join("report.html")).unwrap().len();
@@ -622,17 +593,9 @@ fn the_timeline_draws_a_history_s_markup_as_text() {
         hostile_history().join("\n") + "\n",
     )
     .unwrap();
-    std::fs::write(
-        dir.join("scenario.toml"),
+    write_report(
+        &dir,
         "name = \"escape\"\nworkload = \"register\"\nseed = 1\n",
-    )
-    .unwrap();
-    let out = faultline().arg("report").arg(&dir).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let page = open(&dir.join("report.html"), &tmp.0);
     let t = &page.probe["timeline"];

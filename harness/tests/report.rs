@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{SCRIPT, faultline, hostile_history, long_register_history, results_dir, run};
+use common::{
+    SCRIPT, faultline, hostile_history, long_register_history, report_of, results_dir, run,
+};
 
 fn schema() -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results.schema.json");
@@ -32,17 +34,6 @@ fn assert_valid(instance: &serde_json::Value, def: Option<&str>) {
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
-}
-
-fn report(dir: &Path) -> String {
-    let out = faultline().arg("report").arg(dir).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_to_string(dir.join("report.html")).unwrap()
 }
 
 /// A temporary run folder holding `history` (JSON Lines) and `scenario` (TOML).
@@ -158,10 +149,10 @@ fn a_short_run_has_a_report_and_results_that_match_the_schema() {
     // `faultline report` rebuilds it from what is stored, and without results.json, by checking
     // the history again.
     std::fs::remove_file(dir.join("report.html")).unwrap();
-    let rebuilt = report(&dir);
+    let rebuilt = report_of(&dir);
     assert!(rebuilt.contains(r#"<svg class="chart overview""#));
     std::fs::rename(dir.join("results.json"), dir.join("results.json.bak")).unwrap();
-    let rechecked = report(&dir);
+    let rechecked = report_of(&dir);
     assert!(rechecked.contains(r#"<svg class="chart overview""#));
     assert!(rechecked.contains(&format!(
         "verdict {}",
@@ -182,7 +173,7 @@ fn every_string_from_a_history_is_escaped() {
         serde_json::Value::from(format!("esc{SCRIPT}"))
     );
     let dir = hand_made("report-escape", &lines, &scenario);
-    let html = report(&dir);
+    let html = report_of(&dir);
     assert!(!html.contains("<script>alert"), "unescaped script");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(html.contains("&quot;'&amp;"));
@@ -270,7 +261,7 @@ fn lock_history() -> Vec<String> {
 fn a_lock_history_shows_the_gantt_chart_and_the_story() {
     let scenario = "name = \"hand-lock\"\ntarget = \"redis-lock\"\nworkload = \"lock\"\nnemesis = [\"clock\"]\nlock-algorithm = \"redlock\"\nseed = 1\n";
     let dir = hand_made("report-lock", &lock_history(), scenario);
-    let html = report(&dir);
+    let html = report_of(&dir);
     assert!(html.contains(r#"<svg class="chart gantt""#));
     assert!(html.contains(r#"class="overlap""#), "overlaps drawn in red");
     assert!(
@@ -294,7 +285,7 @@ fn a_split_decision_shows_the_transactions_lanes_and_story() {
     let lines: Vec<String> = text.lines().map(str::to_string).collect();
     let scenario = "name = \"hand-2pc\"\ntarget = \"2pc\"\nworkload = \"bank\"\nnodes = 3\nnemesis = [\"kill\"]\nseed = 1\n";
     let dir = hand_made("report-txn", &lines, scenario);
-    let html = report(&dir);
+    let html = report_of(&dir);
     assert_self_contained(&html);
     assert!(html.contains(r#"<svg class="chart lanes""#));
     assert!(html.contains(r#"<h3>Transactions</h3>"#));
@@ -323,7 +314,7 @@ fn duplicated_ids_show_their_nodes_fields_and_clocks() {
     let scenario =
         "name = \"hand-ids\"\ntarget = \"snowflake\"\nworkload = \"unique-ids\"\nseed = 1\n";
     let dir = hand_made("report-ids", &lines, scenario);
-    let html = report(&dir);
+    let html = report_of(&dir);
     assert!(html.contains(&format!("ID <code>{id}</code> returned 2 times")));
     assert!(html.contains("worker <b>2</b>"), "decoded worker");
     assert!(html.contains("sequence <b>5</b>"));
@@ -344,7 +335,7 @@ fn a_long_history_is_drawn_in_pages() {
         "name = \"synth\"\nworkload = \"register\"\nseed = 1\n",
     )
     .unwrap();
-    let html = report(&dir);
+    let html = report_of(&dir);
     assert!(html.contains("page 1 of 3"));
     // The overview has a band per page; the bars are the script's to draw, from the columns,
     // which hold every operation.
@@ -561,19 +552,8 @@ fn serve_lists_runs_newest_first_and_refuses_paths_out_of_the_results() {
 #[ignore]
 fn a_million_operations_render_every_page() {
     let ops = 1_000_000;
-    let h = checkers::synth::register_history(&checkers::synth::Config {
-        ops,
-        keys: 100,
-        workers: 10,
-        crash: 0.002,
-        max_latency: 20_000,
-        ..checkers::synth::Config::default()
-    });
     let dir = results_dir("report-million");
-    let mut out = Vec::with_capacity(ops * 200);
-    for e in &h.events {
-        checkers::history::write_jsonl_line(e, &mut out);
-    }
+    let out = checkers::synth::register_jsonl(ops);
     std::fs::write(dir.join("history.jsonl"), &out).unwrap();
     std::fs::write(
         dir.join("scenario.toml"),
@@ -586,7 +566,7 @@ fn a_million_operations_render_every_page() {
     std::fs::write(dir.join("results.json"), results).unwrap();
     eprintln!("checked in {:.1} s", checked.elapsed().as_secs_f64());
     let started = Instant::now();
-    let html = report(&dir);
+    let html = report_of(&dir);
     let took = started.elapsed();
     eprintln!(
         "{ops} operations ({} MB of history): report.html of {} MB in {:.1} s",
@@ -642,7 +622,7 @@ fn a_transactional_history_checks_against_the_schema_and_draws_its_cycle() {
         "{}",
         String::from_utf8_lossy(&si.stdout)
     );
-    let html = report(&dir);
+    let html = report_of(&dir);
     assert!(html.contains("G2-item — prohibited"));
     assert_eq!(html.matches("class=\"edge rel-rw\"").count(), 2);
     assert_self_contained(&html);

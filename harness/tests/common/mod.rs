@@ -256,6 +256,14 @@ pub fn long_register_history() -> Vec<u8> {
     out
 }
 
+/// Runs `faultline report` on the run folder `dir` (its history.jsonl and scenario.toml) and
+/// returns the report.html it wrote.
+pub fn report_of(dir: &Path) -> String {
+    let out = faultline().arg("report").arg(dir).output().unwrap();
+    assert_exit(&out, 0);
+    std::fs::read_to_string(dir.join("report.html")).unwrap()
+}
+
 /// A script element, as a history may carry one in any string.
 pub const SCRIPT: &str = "<script>alert(1)</script>";
 
