@@ -168,28 +168,17 @@ mod tests {
     fn a_fail_that_is_the_operations_answer_counts_as_available_and_a_refusal_does_not() {
         let h = crate::import::read_history(
             "t.jsonl",
-            concat!(
-                r#"{"process":0,"type":"invoke","f":"cas","value":[1,2]}"#,
-                "\n",
-                r#"{"process":0,"type":"fail","f":"cas","value":[1,2],"error":"cas-mismatch"}"#,
-                "\n",
-                r#"{"process":0,"type":"invoke","f":"write","value":3}"#,
-                "\n",
-                r#"{"process":0,"type":"fail","f":"write","value":3,"error":"not-leader"}"#,
-                "\n",
-                r#"{"process":0,"type":"invoke","f":"cas","value":[1,2]}"#,
-                "\n",
-                r#"{"process":0,"type":"fail","f":"cas","value":[1,2],"error":"cas-mismatch"}"#,
-                "\n",
-                r#"{"process":0,"type":"invoke","f":"read","value":null}"#,
-                "\n",
-                r#"{"process":0,"type":"info","f":"read","value":null,"error":"timeout"}"#,
-                "\n",
-                r#"{"process":1,"type":"invoke","f":"read","value":null}"#,
-                "\n",
-                r#"{"process":1,"type":"ok","f":"read","value":null}"#,
-                "\n",
-            ),
+            r#"{"process":0,"type":"invoke","f":"cas","value":[1,2]}
+{"process":0,"type":"fail","f":"cas","value":[1,2],"error":"cas-mismatch"}
+{"process":0,"type":"invoke","f":"write","value":3}
+{"process":0,"type":"fail","f":"write","value":3,"error":"not-leader"}
+{"process":0,"type":"invoke","f":"cas","value":[1,2]}
+{"process":0,"type":"fail","f":"cas","value":[1,2],"error":"cas-mismatch"}
+{"process":0,"type":"invoke","f":"read","value":null}
+{"process":0,"type":"info","f":"read","value":null,"error":"timeout"}
+{"process":1,"type":"invoke","f":"read","value":null}
+{"process":1,"type":"ok","f":"read","value":null}
+"#,
             None,
         )
         .unwrap();
