@@ -62,8 +62,8 @@ pub struct Common {
     /// on this machine (docs/hosts.md). A relative path is read from the working directory.
     pub hosts: Option<String>,
     /// How the nodes of a run on this machine are networked: `proxy` (the default: through
-    /// the harness's proxies) or `netns` (each in a network namespace of its own, partitions
-    /// as firewall rules, no proxy).
+    /// the harness's proxies, or straight when no fault cuts or shapes a link) or `netns`
+    /// (each in a network namespace of its own, partitions as firewall rules, no proxy).
     pub net: Option<String>,
     /// On hosts: bring each node's data directory back into the run folder (`data/<node>/`)
     /// after the run, beside its log.

@@ -81,6 +81,8 @@ fn the_correct_raft_kv_stays_linearizable_under_partitions_kills_and_pauses() {
     }
     assert!(history.contains("\"process\":\"nemesis\""));
     assert!(results.join("latest").join("nodes").join("n1.log").exists());
+    let log = std::fs::read_to_string(results.join("latest").join("faultline.log")).unwrap();
+    assert!(log.contains("links: through the fabric's proxies"), "{log}");
     assert!(
         stdout.contains("verdict") && stdout.contains("valid"),
         "{stdout}"
@@ -112,6 +114,9 @@ fn without_faults_a_cas_that_compares_false_is_an_answer_and_availability_stays_
     assert_eq!(mismatches, answers, "{stats}");
     assert!(stats["availability"].as_f64().unwrap() >= 0.99, "{stats}");
     assert!(stdout.contains("cas-mismatch — an answer"), "{stdout}");
+    // Nothing cuts or shapes a link: no proxy stands between the clients and the nodes.
+    let log = std::fs::read_to_string(results.join("latest").join("faultline.log")).unwrap();
+    assert!(log.contains("links: straight to the nodes"), "{log}");
     std::fs::remove_dir_all(results).unwrap();
 }
 
@@ -184,6 +189,11 @@ fn sigint_mid_run_stops_every_node_and_frees_every_port() {
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert_all_gone(&results, &ports);
+    // What the recorder had buffered was written on the way out: whole lines, and at least
+    // what was on disk before the signal.
+    let history = std::fs::read_to_string(results.join("latest").join("history.jsonl")).unwrap();
+    assert!(history.ends_with('\n') && history.lines().count() > 20);
+    checkers::history::read_jsonl("history.jsonl", &history).expect("every line parses");
     std::fs::remove_dir_all(results).unwrap();
 }
 

@@ -12,43 +12,12 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::net::SocketAddr;
-use std::process::{Command, Stdio};
-
-use support::redis::{RedisServer, Server, require};
+use support::redis::{RedisServer, Server, redis_benchmark, require};
 
 const ROUNDS: usize = 3;
 const REQUESTS: &str = "100000";
+/// What [`redis_benchmark`] measures, in the order of its figures.
 const TESTS: [&str; 2] = ["SET", "GET"];
-
-/// One `redis-benchmark` run: requests per second of each test, in [`TESTS`] order.
-fn benchmark(addr: SocketAddr) -> [f64; 2] {
-    let output = Command::new("redis-benchmark")
-        .args(["-h", "127.0.0.1", "-p", &addr.port().to_string()])
-        .args(["-t", "set,get", "-n", REQUESTS, "-q"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("redis-benchmark runs");
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "redis-benchmark failed ({}): {text}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    // Progress lines end in CR; each test's result is "SET: 97087.38 requests per second, …".
-    let rate = |test: &str| {
-        text.split(['\r', '\n'])
-            .filter_map(|line| line.trim().strip_prefix(test)?.strip_prefix(':'))
-            .find_map(|rest| {
-                let (number, unit) = rest.trim().split_once(' ')?;
-                unit.starts_with("requests per second")
-                    .then(|| number.parse::<f64>().ok())?
-            })
-            .unwrap_or_else(|| panic!("no {test} figure in redis-benchmark's output: {text:?}"))
-    };
-    TESTS.map(rate)
-}
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
@@ -68,7 +37,7 @@ fn main() {
         let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for s in order {
             let (name, addr) = servers[s];
-            let rates = benchmark(addr);
+            let rates = redis_benchmark(addr, &["-n", REQUESTS]);
             println!(
                 "  round {} {name:>12}: SET {:>10.0}  GET {:>10.0}",
                 round + 1,

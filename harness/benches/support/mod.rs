@@ -1,6 +1,10 @@
 //! What the cluster benchmarks share: starting a target's cluster as a run would (processes,
 //! durable), straight to the nodes (no proxies: the servers are measured, not the harness),
-//! stopping it, latency percentiles, and which of the targets asked for can run here. A benchmark includes it with `mod support;`.
+//! stopping it, latency percentiles, and which of the targets asked for can run here. A
+//! benchmark includes it with `mod support;` and uses the parts it needs; the rest is dead code
+//! there, hence the `allow`.
+
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -221,6 +221,19 @@ fn client_names(w: &dyn Workload, concurrency: usize) -> Vec<String> {
     }
 }
 
+/// Whether `scenario` ever cuts or shapes a link, and so needs the fabric's proxies on this
+/// machine. A run that never does talks to its nodes straight: a proxy that only forwards
+/// doubles every message's system calls, and cost a third of the throughput.
+fn links_fault(scenario: &Scenario) -> bool {
+    scenario
+        .nemesis
+        .iter()
+        .any(|k| k == FaultKind::Partition.name())
+        || scenario.standing_partition.is_some()
+        || scenario.latency_ms > 0.0
+        || scenario.loss > 0.0
+}
+
 /// Runs `scenario`, storing it under `root`.
 pub async fn run(
     scenario: Scenario,
@@ -254,6 +267,14 @@ pub async fn run(
     }
     let workload_args = workload.node_args(&scenario.settings, d.protocol)?;
 
+    let proxied = links_fault(&scenario);
+    if inventory.is_none() && !netns {
+        dir.log(if proxied {
+            "links: through the fabric's proxies"
+        } else {
+            "links: straight to the nodes (no fault cuts or shapes them)"
+        });
+    }
     let cluster = Cluster::start(Setup {
         descriptor: d,
         nodes: scenario.nodes,
@@ -273,7 +294,7 @@ pub async fn run(
         workload_args: &workload_args,
         clients: &clients,
         ready_timeout: super::cluster::READY_TIMEOUT,
-        proxied: true,
+        proxied,
         faultline: std::env::current_exe()
             .map_err(|e| format!("cannot find the faultline binary: {e}"))?,
         place: match &inventory {

@@ -30,6 +30,38 @@ pub fn require(program: &str, package: &str) {
     }
 }
 
+/// One `redis-benchmark -t set,get -q` run against `addr` (`args` adds the request count,
+/// clients, …): requests per second of `SET` and `GET`, in that order. Panics with its output
+/// when it fails or prints no figure for a test.
+pub fn redis_benchmark(addr: SocketAddr, args: &[&str]) -> [f64; 2] {
+    let output = Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &addr.port().to_string()])
+        .args(["-t", "set,get", "-q"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("redis-benchmark runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "redis-benchmark failed ({}): {text}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Progress lines end in CR; each test's result is "SET: 97087.38 requests per second, …".
+    let rate = |test: &str| {
+        text.split(['\r', '\n'])
+            .filter_map(|line| line.trim().strip_prefix(test)?.strip_prefix(':'))
+            .find_map(|rest| {
+                let (number, unit) = rest.trim().split_once(' ')?;
+                unit.starts_with("requests per second")
+                    .then(|| number.parse::<f64>().ok())?
+            })
+            .unwrap_or_else(|| panic!("no {test} figure in redis-benchmark's output: {text:?}"))
+    };
+    ["SET", "GET"].map(rate)
+}
+
 /// Waits until something accepts TCP connections on `addr`; `alive` says why not, once the
 /// server is gone.
 pub fn wait_for_port(addr: SocketAddr, mut alive: impl FnMut() -> Result<(), String>) {

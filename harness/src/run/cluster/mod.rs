@@ -105,7 +105,9 @@ pub struct Setup<'a> {
     pub clients: &'a [String],
     /// How long a node may take to become ready ([`READY_TIMEOUT`] in runs).
     pub ready_timeout: Duration,
-    /// Route traffic through the fabric (always, in runs; benchmarks measure without).
+    /// Route traffic through the fabric's proxies. Without them (a run that never cuts or
+    /// shapes a link, a benchmark's baseline) endpoints talk straight to each other, and a
+    /// partition is refused.
     pub proxied: bool,
     /// The faultline binary, for bundled targets (`faultline node …`).
     pub faultline: PathBuf,
@@ -186,9 +188,13 @@ impl Cluster {
         if setup.descriptor.store.is_some() {
             clients.extend(serving.iter().cloned());
         }
-        let fabric = Fabric::start(&endpoints, &clients)
-            .await
-            .map_err(|e| format!("cannot start the network proxies: {e}"))?;
+        let fabric = if setup.proxied {
+            Fabric::start(&endpoints, &clients)
+                .await
+                .map_err(|e| format!("cannot start the network proxies: {e}"))?
+        } else {
+            Fabric::default()
+        };
         fabric.shape(setup.link.latency, setup.link.loss);
         let clocks = Clocks::create(&setup.dir.path.join("clocks"), &nodes)?;
         Ok(Cluster {
@@ -358,6 +364,9 @@ impl Cluster {
     /// Cuts the links `grudge` names, the way the run's scenario cuts them.
     pub fn partition(&self, grudge: &Grudge) -> Result<(), String> {
         match &self.network {
+            Network::Fabric { proxied: false, .. } => {
+                Err("this run's links are not proxied: it cannot be partitioned".into())
+            }
             Network::Fabric { fabric, cut, .. } => {
                 fabric.apply(grudge, *cut);
                 Ok(())
