@@ -81,6 +81,10 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Print the resolved scenario (file, flags, the target's defaults and the seed) as the
+    /// run would store it in scenario.toml, and exit without running it.
+    #[arg(long)]
+    pub print_scenario: bool,
 }
 
 impl RunArgs {
@@ -178,6 +182,10 @@ pub fn run(args: &RunArgs) -> Exit {
     if let Err(e) = runner::validate(&base) {
         eprintln!("faultline: error: {e}");
         return Exit::Error;
+    }
+    if args.print_scenario {
+        print!("{}", base.to_toml());
+        return Exit::Valid;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
