@@ -12,11 +12,14 @@
 //! written and read back by serde: there is no second reading of results.json. A results.json
 //! of another [`VERSION`] does not read: the report checks the run's history again instead.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use checkers::Validity;
 use checkers::compose::CheckerResult;
+use checkers::history::History;
 use checkers::stats::Stats;
+use nemesis::FaultKind;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::scenario::Scenario;
@@ -43,7 +46,55 @@ pub struct RunResults {
     pub ready_s: Option<f64>,
     /// Faults the nemesis started.
     pub faults: u64,
+    /// The faults that struck, by kind (`partition`, `kill`, `client-pause`, …), counted from
+    /// the history ([`faults_by_kind`]). A requested client pause that no client reached is
+    /// in `faults` and not here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub faults_by_kind: BTreeMap<String, u64>,
     pub history: HistoryResult,
+}
+
+impl RunResults {
+    /// The faults that struck, for a person: `5: partition ×2, kill ×2, pause ×1`; `none`
+    /// for a run without a nemesis; the kinds configured when none struck. Client pauses
+    /// requested that no client reached are said apart.
+    pub fn faults_line(&self) -> String {
+        let struck: u64 = self.faults_by_kind.values().sum();
+        let mut line = if struck > 0 {
+            let kinds: Vec<String> = self
+                .faults_by_kind
+                .iter()
+                .map(|(kind, n)| format!("{kind} ×{n}"))
+                .collect();
+            format!("{struck}: {}", kinds.join(", "))
+        } else if self.scenario.nemesis.is_empty() {
+            return "none".into();
+        } else {
+            format!(
+                "none struck ({} configured)",
+                self.scenario.nemesis.join(", ")
+            )
+        };
+        if self.faults > struck {
+            let missed = self.faults - struck;
+            line.push_str(&format!(
+                "; {missed} client pause{} requested that no client reached",
+                if missed == 1 { "" } else { "s" }
+            ));
+        }
+        line
+    }
+}
+
+/// The faults that struck in `history`, by kind: the nemesis's actions that start one.
+pub fn faults_by_kind(history: &History) -> BTreeMap<String, u64> {
+    let mut kinds = BTreeMap::new();
+    for action in checkers::lock::nemesis_faults(history) {
+        if let Some(kind) = FaultKind::started_by(&action.f) {
+            *kinds.entry(kind.name().to_string()).or_insert(0) += 1;
+        }
+    }
+    kinds
 }
 
 /// What `faultline check --json` prints.

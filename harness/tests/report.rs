@@ -437,6 +437,7 @@ fn stored_results(dir: &Path, name: &str, workload: &str) -> String {
         duration_s: 0.0,
         ready_s: Some(0.0),
         faults: 0,
+        faults_by_kind: Default::default(),
         history,
     })
     .unwrap()

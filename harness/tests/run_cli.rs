@@ -83,6 +83,12 @@ fn the_correct_raft_kv_stays_linearizable_under_partitions_kills_and_pauses() {
     assert!(results.join("latest").join("nodes").join("n1.log").exists());
     let log = std::fs::read_to_string(results.join("latest").join("faultline.log")).unwrap();
     assert!(log.contains("links: through the fabric's proxies"), "{log}");
+    // The summary counts the faults that struck, by kind.
+    let struck = r["faults_by_kind"].as_object().unwrap();
+    for kind in ["partition", "kill", "pause"] {
+        assert!(struck[kind].as_u64().unwrap() >= 1, "{struck:?}");
+        assert!(stdout.contains(&format!("{kind} ×")), "{stdout}");
+    }
     assert!(
         stdout.contains("verdict") && stdout.contains("valid"),
         "{stdout}"

@@ -76,6 +76,22 @@ impl FaultKind {
     pub fn parse(name: &str) -> Option<FaultKind> {
         FaultKind::ALL.into_iter().find(|k| k.name() == name)
     }
+
+    /// The fault that an action named `f` (its [`Action::f`], as the history records it)
+    /// starts; `None` for the actions that end one (`stop-partition`, `start`, `resume`,
+    /// `clock-reset`) and for names no action has.
+    pub fn started_by(f: &str) -> Option<FaultKind> {
+        Some(match f {
+            "start-partition" => FaultKind::Partition,
+            "kill" => FaultKind::Kill,
+            "pause" => FaultKind::Pause,
+            "restart" => FaultKind::Restart,
+            "clock-bump" => FaultKind::Clock,
+            "clock-strobe" => FaultKind::ClockStrobe,
+            "pause-client" => FaultKind::ClientPause,
+            _ => return None,
+        })
+    }
 }
 
 /// One thing the nemesis does.
@@ -368,6 +384,29 @@ mod tests {
             faults: faults.to_vec(),
             ..Plan::default()
         }
+    }
+
+    #[test]
+    fn the_history_name_of_each_action_says_which_fault_it_starts() {
+        let s = schedule(
+            &plan(&FaultKind::ALL),
+            &nodes(5),
+            &[],
+            Duration::from_secs(600),
+            7,
+        );
+        let mut started = std::collections::BTreeSet::new();
+        for a in s.iter().map(|s| &s.action) {
+            let kind = FaultKind::started_by(a.f());
+            assert_eq!(kind.is_some(), a.is_fault(), "{a:?}");
+            started.extend(kind.map(FaultKind::name));
+        }
+        assert_eq!(
+            started.len(),
+            FaultKind::ALL.len(),
+            "every kind was drawn: {started:?}"
+        );
+        assert_eq!(FaultKind::started_by("stop-partition"), None);
     }
 
     #[test]

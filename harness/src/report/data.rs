@@ -88,7 +88,6 @@ pub struct Data<'h> {
     pub ops: Vec<Operation>,
     /// The last event's time: the end of the test as the history saw it.
     pub end: u64,
-    pub actions: Vec<Fault>,
     pub periods: Vec<Period>,
     /// Instant actions drawn as lines (restarts, anything unknown).
     pub marks: Vec<(u64, String)>,
@@ -127,7 +126,6 @@ impl<'h> Data<'h> {
             history,
             ops,
             end,
-            actions,
             periods,
             marks,
             clocks,

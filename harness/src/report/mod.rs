@@ -43,7 +43,7 @@ use clap::Args;
 
 use crate::check::{check_one, run_options};
 use crate::exit::Exit;
-use crate::results::{RunResults, VERSION};
+use crate::results::{RunResults, VERSION, faults_by_kind};
 use crate::scenario::ScenarioFile;
 
 pub use timeline::PAGE_OPS;
@@ -129,22 +129,7 @@ fn recheck_run(dir: &Path, history: &History) -> Result<RunResults, String> {
     let options = run_options(targets::descriptor::find(&scenario.target));
     let checked = check_one(history, Format::Jsonl, checkers, &answers, &options)
         .map_err(|e| format!("checking the history: {e}"))?;
-    let faults = data::Data::new(history)?
-        .actions
-        .iter()
-        .filter(|a| {
-            matches!(
-                a.f.as_str(),
-                "start-partition"
-                    | "kill"
-                    | "pause"
-                    | "restart"
-                    | "clock-bump"
-                    | "clock-strobe"
-                    | "pause-client"
-            )
-        })
-        .count() as u64;
+    let faults_by_kind = faults_by_kind(history);
     let end = history.events.iter().map(|e| e.time).max().unwrap_or(0);
     Ok(RunResults {
         version: VERSION,
@@ -154,7 +139,8 @@ fn recheck_run(dir: &Path, history: &History) -> Result<RunResults, String> {
         dir: dir.to_path_buf(),
         duration_s: end as f64 / 1e9,
         ready_s: None,
-        faults,
+        faults: faults_by_kind.values().sum(),
+        faults_by_kind,
         history: checked,
     })
 }

@@ -176,7 +176,7 @@ fn summary(r: &RunResults) -> Markup {
     let s = &r.scenario;
     let st = &r.history.stats;
     let c = st.counts;
-    let faults = format!("{} ({} injected)", names(&s.nemesis), r.faults);
+    let faults = format!("{} (injected {})", names(&s.nemesis), r.faults_line());
     let anomalies: Vec<String> = r
         .history
         .checkers

@@ -39,7 +39,7 @@ use super::recorder::Recorder;
 use super::store::RunDir;
 use crate::check::{check_one, run_options};
 use crate::net::{CLIENT, LinkState, Mode};
-use crate::results::{RunResults, VERSION};
+use crate::results::{RunResults, VERSION, faults_by_kind};
 use crate::scenario::Scenario;
 
 /// The workloads that have a client for `d`'s protocol.
@@ -445,6 +445,7 @@ pub async fn run(
         duration_s: started.elapsed().as_secs_f64(),
         ready_s: Some(ready_s),
         faults: tally.faults.load(Ordering::Relaxed),
+        faults_by_kind: faults_by_kind(&history),
         history: checked,
     };
     let json = serde_json::to_string_pretty(&results).unwrap_or_default();

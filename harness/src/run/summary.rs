@@ -71,12 +71,7 @@ pub fn render(r: &RunResults) -> String {
             format!("p50 {} · p99 {} · max {}", ms(l.p50), ms(l.p99), ms(l.max)),
         ]);
     }
-    let faults = if r.scenario.nemesis.is_empty() {
-        "none".to_string()
-    } else {
-        format!("{} ({})", r.faults, r.scenario.nemesis.join(", "))
-    };
-    b.push_record(["faults injected".to_string(), faults]);
+    b.push_record(["faults injected".to_string(), r.faults_line()]);
     b.push_record(["duration".to_string(), format!("{:.1} s", r.duration_s)]);
     if let Some(ready) = r.ready_s {
         b.push_record(["cluster ready".to_string(), format!("{ready:.2} s")]);
