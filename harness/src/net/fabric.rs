@@ -30,8 +30,8 @@ pub struct Endpoint {
     pub peer: Vec<SocketAddr>,
 }
 
-/// Every link of a cluster (none, for a cluster whose endpoints talk straight to each other).
-#[derive(Debug, Default)]
+/// Every link of a cluster.
+#[derive(Debug)]
 pub struct Fabric {
     /// (from, to) → the link's proxies, one per port it reaches (a client link reaches the
     /// client port; a peer link each peer port). `from` is a client's name for client links.

@@ -52,12 +52,11 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// How a cluster's traffic flows, and how a partition cuts it.
 enum Network {
-    /// Through the fabric's proxies on this machine: a partition cuts links (`cut`).
-    /// Benchmarks start the proxies and go past them (`proxied` false).
+    /// On this machine, through the fabric's proxies: a partition cuts links (`cut`). With no
+    /// fabric (`Setup::proxied` false) endpoints talk straight and a partition is refused.
     Fabric {
-        fabric: Fabric,
+        fabric: Option<Fabric>,
         cut: Mode,
-        proxied: bool,
         /// Keeps the nodes' ports from other runs' draws while this cluster lives.
         _ports: ports::Lease,
     },
@@ -189,13 +188,14 @@ impl Cluster {
             clients.extend(serving.iter().cloned());
         }
         let fabric = if setup.proxied {
-            Fabric::start(&endpoints, &clients)
+            let fabric = Fabric::start(&endpoints, &clients)
                 .await
-                .map_err(|e| format!("cannot start the network proxies: {e}"))?
+                .map_err(|e| format!("cannot start the network proxies: {e}"))?;
+            fabric.shape(setup.link.latency, setup.link.loss);
+            Some(fabric)
         } else {
-            Fabric::default()
+            None
         };
-        fabric.shape(setup.link.latency, setup.link.loss);
         let clocks = Clocks::create(&setup.dir.path.join("clocks"), &nodes)?;
         Ok(Cluster {
             nodes,
@@ -205,7 +205,6 @@ impl Cluster {
             network: Network::Fabric {
                 fabric,
                 cut: setup.cut,
-                proxied: setup.proxied,
                 _ports: lease,
             },
             endpoints,
@@ -364,10 +363,14 @@ impl Cluster {
     /// Cuts the links `grudge` names, the way the run's scenario cuts them.
     pub fn partition(&self, grudge: &Grudge) -> Result<(), String> {
         match &self.network {
-            Network::Fabric { proxied: false, .. } => {
+            Network::Fabric { fabric: None, .. } => {
                 Err("this run's links are not proxied: it cannot be partitioned".into())
             }
-            Network::Fabric { fabric, cut, .. } => {
+            Network::Fabric {
+                fabric: Some(fabric),
+                cut,
+                ..
+            } => {
                 fabric.apply(grudge, *cut);
                 Ok(())
             }
@@ -379,7 +382,7 @@ impl Cluster {
     pub fn heal(&self) -> Result<(), String> {
         match &self.network {
             Network::Fabric { fabric, .. } => {
-                fabric.heal();
+                fabric.iter().for_each(Fabric::heal);
                 Ok(())
             }
             Network::Hosts(remote) => remote.partition(&Grudge::default()),
@@ -389,7 +392,9 @@ impl Cluster {
     /// Whether some traffic is cut now.
     pub fn is_partitioned(&self) -> bool {
         match &self.network {
-            Network::Fabric { fabric, .. } => fabric.modes().any(|(_, _, m)| m != Mode::Open),
+            Network::Fabric { fabric, .. } => fabric
+                .iter()
+                .any(|f| f.modes().any(|(_, _, m)| m != Mode::Open)),
             Network::Hosts(remote) => remote.is_partitioned(),
         }
     }
@@ -399,8 +404,9 @@ impl Cluster {
     pub fn client_node(&self, link: &str, node: &str) -> Option<Node> {
         let (addr, from) = match &self.network {
             Network::Fabric {
-                fabric, proxied, ..
-            } if *proxied => (fabric.addr(link, node)?, None),
+                fabric: Some(fabric),
+                ..
+            } => (fabric.addr(link, node)?, None),
             Network::Fabric { .. } => (self.endpoint(node)?.client, None),
             Network::Hosts(remote) => (self.endpoint(node)?.client, remote.source(link)),
         };
@@ -428,8 +434,9 @@ impl Cluster {
     fn peer_addrs(&self, from: &str, to: &str) -> Vec<SocketAddr> {
         match &self.network {
             Network::Fabric {
-                fabric, proxied, ..
-            } if *proxied => fabric.addrs(from, to),
+                fabric: Some(fabric),
+                ..
+            } => fabric.addrs(from, to),
             _ => self
                 .endpoint(to)
                 .map(|e| e.peer.clone())
@@ -441,8 +448,9 @@ impl Cluster {
     fn link_addr(&self, from: &str, to: &str) -> Option<SocketAddr> {
         match &self.network {
             Network::Fabric {
-                fabric, proxied, ..
-            } if *proxied => fabric.addr(from, to),
+                fabric: Some(fabric),
+                ..
+            } => fabric.addr(from, to),
             _ => self.endpoint(to).map(|e| e.client),
         }
     }
